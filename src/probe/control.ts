@@ -1,0 +1,219 @@
+import type net from "node:net";
+import type tls from "node:tls";
+import { StringDecoder } from "node:string_decoder";
+import { LIMITS } from "../config/defaults.js";
+import { classifyError, netError, NetFailureError } from "./net.js";
+import { sanitize, type Recorder } from "./record.js";
+import type { NetError, Reply } from "./types.js";
+
+export type Incoming = { type: "reply"; reply: Reply } | { type: "garbage"; text: string };
+
+/**
+ * One FTP control connection: turns bytes into replies (RFC 959 §4.2, multi-line safe),
+ * never buffers more than LIMITS allow, and never waits without a deadline.
+ * It knows no FTP commands; the engine decides what to send.
+ */
+export class ControlChannel {
+  private socket: net.Socket | tls.TLSSocket;
+  private decoder = new StringDecoder("utf8");
+  private partial = "";
+  private current: { code: string; lines: string[]; bytes: number } | undefined;
+  private readonly queue: Incoming[] = [];
+  private waiter: { resolve: (i: Incoming) => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | undefined;
+  private ended: NetError | undefined;
+  private readonly onData = (chunk: Buffer) => this.feed(chunk);
+  private readonly onError = (err: Error) => this.fail(classifyError(err));
+  private readonly onClose = () => this.fail(netError("closed", "CLOSED", "server closed the connection"));
+  bytesIn = 0;
+
+  constructor(
+    socket: net.Socket,
+    private readonly rec: Recorder,
+    readonly conn = "ctl",
+  ) {
+    this.socket = socket;
+    this.listen();
+  }
+
+  get remoteAddress(): string {
+    return this.socket.remoteAddress ?? "";
+  }
+  get localAddress(): string {
+    return this.socket.localAddress ?? "";
+  }
+  get raw(): net.Socket | tls.TLSSocket {
+    return this.socket;
+  }
+  get closed(): NetError | undefined {
+    return this.ended;
+  }
+
+  private listen(): void {
+    this.socket.on("data", this.onData);
+    this.socket.on("error", this.onError);
+    this.socket.on("close", this.onClose);
+  }
+
+  /** Hand the socket to TLS (after `234`); returns the plain socket for tls.connect. */
+  detach(): net.Socket | tls.TLSSocket {
+    this.socket.removeListener("data", this.onData);
+    this.socket.removeListener("error", this.onError);
+    this.socket.removeListener("close", this.onClose);
+    return this.socket;
+  }
+
+  /** Continue on the TLS socket that wraps the detached one. */
+  attach(socket: tls.TLSSocket): void {
+    this.socket = socket;
+    this.decoder = new StringDecoder("utf8");
+    this.listen();
+  }
+
+  private fail(err: NetError): void {
+    if (this.ended) return;
+    // A pending reply fragment means the server died mid-reply.
+    this.ended = err;
+    this.rec.line("*", this.conn, `${err.kind}: ${err.message}`);
+    if (this.waiter && this.queue.length === 0) {
+      const w = this.waiter;
+      this.waiter = undefined;
+      clearTimeout(w.timer);
+      w.reject(new NetFailureError(err));
+    }
+  }
+
+  private feed(chunk: Buffer): void {
+    this.bytesIn += chunk.length;
+    this.partial += this.decoder.write(chunk);
+    let nl: number;
+    while ((nl = this.partial.indexOf("\n")) >= 0) {
+      const line = this.partial.slice(0, nl).replace(/\r$/, "");
+      this.partial = this.partial.slice(nl + 1);
+      this.onLine(line);
+      if (this.ended) return;
+    }
+    if (Buffer.byteLength(this.partial) > LIMITS.maxLineBytes) {
+      this.abort(netError("oversize", "OVERSIZE", `a line longer than ${LIMITS.maxLineBytes} bytes without a line break`));
+    }
+  }
+
+  private onLine(line: string): void {
+    if (this.current) {
+      this.current.lines.push(line);
+      this.current.bytes += line.length + 1;
+      // RFC 959: a multi-line reply ends with a line that starts with the same code and a space.
+      if (line.startsWith(`${this.current.code} `) || line === this.current.code) {
+        const { code, lines } = this.current;
+        this.current = undefined;
+        this.push({ type: "reply", reply: { code: Number(code), text: sanitize(lines.join("\n")) } });
+      } else if (this.current.bytes > LIMITS.maxReplyBytes || this.current.lines.length > LIMITS.maxReplyLines) {
+        this.abort(
+          netError("oversize", "OVERSIZE", `reply ${this.current.code} exceeded ${LIMITS.maxReplyLines} lines or ${LIMITS.maxReplyBytes} bytes`),
+        );
+      }
+      return;
+    }
+    if (/^\d{3}-/.test(line)) {
+      this.current = { code: line.slice(0, 3), lines: [line], bytes: line.length };
+      return;
+    }
+    if (/^\d{3}(?: |$)/.test(line)) {
+      this.push({ type: "reply", reply: { code: Number(line.slice(0, 3)), text: sanitize(line) } });
+      return;
+    }
+    if (line.trim() === "") return;
+    this.push({ type: "garbage", text: sanitize(line, 300) });
+  }
+
+  private push(item: Incoming): void {
+    this.rec.line("<", this.conn, item.type === "reply" ? item.reply.text.split("\n").join(" | ") : `(not a reply) ${item.text}`);
+    if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = undefined;
+      clearTimeout(w.timer);
+      w.resolve(item);
+    } else {
+      if (this.queue.length > LIMITS.maxGarbageLines * 2) {
+        this.abort(netError("oversize", "OVERSIZE", "server sent many replies nobody asked for"));
+        return;
+      }
+      this.queue.push(item);
+    }
+  }
+
+  /** Abort the connection because the peer broke a limit. */
+  abort(err: NetError): void {
+    this.fail(err);
+    this.socket.destroy();
+  }
+
+  /** The next reply or non-reply line, within `timeoutMs`. */
+  next(timeoutMs: number): Promise<Incoming> {
+    const queued = this.queue.shift();
+    if (queued) return Promise.resolve(queued);
+    if (this.ended) return Promise.reject(new NetFailureError(this.ended));
+    if (this.waiter) return Promise.reject(new Error("ControlChannel.next called concurrently"));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiter = undefined;
+        reject(new NetFailureError(netError("timeout", "TIMEOUT", `no reply within ${Math.round(timeoutMs)} ms`)));
+      }, timeoutMs);
+      this.waiter = { resolve, reject, timer };
+    });
+  }
+
+  /** The next complete FTP reply; stray non-reply lines are skipped (bounded). */
+  async reply(timeoutMs: number): Promise<Reply> {
+    const until = performance.now() + timeoutMs;
+    for (let skipped = 0; ; skipped++) {
+      const item = await this.next(Math.max(1, until - performance.now()));
+      if (item.type === "reply") return item.reply;
+      if (skipped >= LIMITS.maxGarbageLines) {
+        throw new NetFailureError(netError("malformed", "MALFORMED", `server sent text that is not an FTP reply: ${item.text}`));
+      }
+    }
+  }
+
+  send(command: string, shown: string = command): void {
+    if (this.ended) throw new NetFailureError(this.ended);
+    this.rec.line(">", this.conn, shown);
+    this.socket.write(`${command}\r\n`);
+  }
+
+  async command(command: string, timeoutMs: number, shown?: string): Promise<Reply> {
+    this.send(command, shown);
+    return this.reply(timeoutMs);
+  }
+
+  /** Polite end: QUIT without waiting for 221 longer than `waitMs`, then close. */
+  async quit(waitMs: number): Promise<Reply | undefined> {
+    let answer: Reply | undefined;
+    if (!this.ended) {
+      try {
+        this.send("QUIT");
+        answer = await this.reply(waitMs);
+      } catch {
+        // the server may close without 221; nothing to learn here
+      }
+    }
+    this.close();
+    return answer;
+  }
+
+  close(): void {
+    this.socket.end();
+    const s = this.socket;
+    setTimeout(() => s.destroy(), 200).unref();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
+
+/** Is this a reply the caller may continue from (1xx/2xx/3xx)? */
+export function positive(r: Reply | undefined): boolean {
+  return !!r && r.code >= 100 && r.code < 400;
+}
+
+export { sanitize };

@@ -1,0 +1,112 @@
+import net from "node:net";
+import tls from "node:tls";
+import type { NetError, NetFailure } from "./types.js";
+
+/** Map a socket error to the failure kinds the fault tree reasons about. */
+export function classifyError(err: unknown): NetError {
+  const e = err as NodeJS.ErrnoException & { code?: string };
+  const code = typeof e?.code === "string" ? e.code : "ERROR";
+  const message = String(e?.message ?? err).slice(0, 300);
+  let kind: NetFailure = "error";
+  switch (code) {
+    case "ECONNREFUSED":
+      kind = "refused";
+      break;
+    case "ETIMEDOUT":
+    case "TIMEOUT":
+      kind = "timeout";
+      break;
+    case "EHOSTUNREACH":
+    case "ENETUNREACH":
+    case "EHOSTDOWN":
+    case "ENETDOWN":
+    case "EADDRNOTAVAIL":
+      kind = "unreachable";
+      break;
+    case "ECONNRESET":
+    case "EPIPE":
+    case "ECONNABORTED":
+      kind = "reset";
+      break;
+    default:
+      if (code.startsWith("ERR_SSL") || code.startsWith("ERR_TLS") || code === "EPROTO" || /ssl|tls/i.test(message)) kind = "tls-error";
+  }
+  return { kind, code, message };
+}
+
+export function netError(kind: NetFailure, code: string, message: string): NetError {
+  return { kind, code, message };
+}
+
+export class NetFailureError extends Error {
+  override readonly name = "NetFailureError";
+  constructor(readonly failure: NetError) {
+    super(failure.message);
+  }
+}
+
+/** TCP connect with our own deadline (the OS default is 21 s to 2 min). */
+export function connectTcp(
+  host: string,
+  port: number,
+  timeoutMs: number,
+  localAddress?: string,
+): Promise<{ socket: net.Socket; ms: number }> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port, noDelay: true, ...(localAddress ? { localAddress } : {}) });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new NetFailureError(netError("timeout", "TIMEOUT", `no answer to TCP SYN within ${timeoutMs} ms`)));
+    }, timeoutMs);
+    socket.once("connect", () => {
+      clearTimeout(timer);
+      socket.removeAllListeners("error");
+      resolve({ socket, ms: performance.now() - started });
+    });
+    socket.once("error", (err) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(new NetFailureError(classifyError(err)));
+    });
+  });
+}
+
+/**
+ * TLS handshake with a deadline. Verification is done by us afterwards (we want to see the
+ * certificate even when it is bad), so rejectUnauthorized is false here.
+ */
+export function tlsHandshake(options: tls.ConnectionOptions, timeoutMs: number): Promise<{ socket: tls.TLSSocket; ms: number }> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const socket = tls.connect({ ...options, rejectUnauthorized: false });
+    const done = (err?: NetError) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (err) {
+        socket.destroy();
+        options.socket?.destroy();
+        reject(new NetFailureError(err));
+      } else {
+        socket.removeListener("error", onError);
+        socket.removeListener("close", onClose);
+        resolve({ socket, ms: performance.now() - started });
+      }
+    };
+    const onError = (err: Error) => done(classifyError(err));
+    const onClose = () => done(netError("closed", "CLOSED", "connection closed during the TLS handshake"));
+    const timer = setTimeout(
+      () => done(netError("timeout", "TIMEOUT", `TLS handshake did not complete within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    socket.once("secureConnect", () => done());
+    socket.on("error", onError);
+    socket.once("close", onClose);
+  });
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
