@@ -6,7 +6,7 @@ import type { NetError, NetFailure } from "./types.js";
 export function classifyError(err: unknown): NetError {
   const e = err as NodeJS.ErrnoException & { code?: string };
   const code = typeof e?.code === "string" ? e.code : "ERROR";
-  const message = String(e?.message ?? err).slice(0, 300);
+  const message = cleanMessage(String(e?.message ?? err));
   let kind: NetFailure = "error";
   switch (code) {
     case "ECONNREFUSED":
@@ -32,6 +32,13 @@ export function classifyError(err: unknown): NetError {
       if (code.startsWith("ERR_SSL") || code.startsWith("ERR_TLS") || code === "EPROTO" || /ssl|tls/i.test(message)) kind = "tls-error";
   }
   return { kind, code, message };
+}
+
+/** OpenSSL errors carry file names and line numbers; keep the reason an operator can read. */
+function cleanMessage(raw: string): string {
+  const ssl = /SSL routines:[^:]*:([^:\n]+)/.exec(raw);
+  if (ssl) return ssl[1]!.trim();
+  return raw.split("\n")[0]!.slice(0, 300);
 }
 
 export function netError(kind: NetFailure, code: string, message: string): NetError {
