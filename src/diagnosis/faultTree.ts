@@ -148,7 +148,9 @@ export function diagnose(obs: Observations, now: Date = new Date()): Diagnosis {
   const g = obs.greeting;
   if (g && g.status !== "ok") {
     const ev = [`${rtt ?? "connected"}`, `greeting wait ${g.durationMs} ms`];
-    switch (g.status) {
+    // Silence to plain FTP (the port may even close on our nudge), but TLS works: implicit FTPS.
+    const status = g.tlsProbe?.status === "ok" && g.status !== "ssh" && g.status !== "reply" ? "timeout" : g.status;
+    switch (status) {
       case "ssh":
         add("NOT_FTP_SSH", `${where} speaks SSH, not FTP`, "The port answered with an SSH banner: this is an SFTP/SSH service.", [`banner: "${g.raw}"`]);
         break;
