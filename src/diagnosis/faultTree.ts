@@ -110,7 +110,7 @@ export function diagnose(obs: Observations, now: Date = new Date()): Diagnosis {
   };
   const where = formatHostPort(obs.target.host, obs.target.port);
   const server: Diagnosis["server"] = {
-    ...identifyServer(obs.greeting?.reply?.text ?? obs.greeting?.tlsProbe?.greeting?.text, obs.syst?.text),
+    ...identifyServer(obs.greeting?.reply?.text ?? obs.greeting?.tlsProbe?.greeting?.text, obs.syst?.text, [obs.login?.userReply?.text, obs.login?.passReply?.text]),
     ...(obs.greeting?.reply ? { banner: obs.greeting.reply.text.split("\n")[0]! } : {}),
   };
   const rtt = obs.peer ? `control round trip ${obs.peer.rttMs.toFixed(1)} ms` : undefined;
@@ -149,7 +149,8 @@ export function diagnose(obs: Observations, now: Date = new Date()): Diagnosis {
   if (g && g.status !== "ok") {
     const ev = [`${rtt ?? "connected"}`, `greeting wait ${g.durationMs} ms`];
     // Silence to plain FTP (the port may even close on our nudge), but TLS works: implicit FTPS.
-    const status = g.tlsProbe?.status === "ok" && g.status !== "ssh" && g.status !== "reply" ? "timeout" : g.status;
+    // The TLS probe only runs after silence, so any later reply was provoked by our nudge.
+    const status = g.tlsProbe?.status === "ok" && g.status !== "ssh" ? "timeout" : g.status;
     switch (status) {
       case "ssh":
         add("NOT_FTP_SSH", `${where} speaks SSH, not FTP`, "The port answered with an SSH banner: this is an SFTP/SSH service.", [`banner: "${g.raw}"`]);
@@ -280,7 +281,7 @@ export function diagnose(obs: Observations, now: Date = new Date()): Diagnosis {
         const used = `advertised ${pa.advertised}, control peer ${pa.controlPeer}`;
         if (pa.advertisedPrivate && !pa.peerPrivate)
           add("PASV_ADDRESS_PRIVATE", `${where} advertises a private address for passive mode`, `The PASV reply tells clients to connect to ${pa.advertised}, a private address, while the server was reached at ${pa.controlPeer}. Clients that follow the reply fail; clients that swap in the control address (FileZilla, curl, lftp) hide the problem.`, [used, ...ev]);
-        else if (!pa.permitted || pasv?.connect?.status !== "ok")
+        else if (!pa.permitted || d.passive.some((p) => p.command === "PASV" && p.connectedHost === pa.advertised && p.connect && p.connect.status !== "ok"))
           add("PASV_ADDRESS_WRONG", `${where} advertises the wrong address for passive mode`, `The PASV reply names ${pa.advertised}, not the address the server was reached at (${pa.controlPeer})${pa.permitted ? ", and nothing answers there" : "; ftp-doctor does not connect to third addresses that are not permitted targets (FTP bounce)"}.`, [used, ...ev]);
       }
       const failed = d.passive.filter((p) => p.connect && p.connect.status !== "ok" && p.connect.status !== "not-run");

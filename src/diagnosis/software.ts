@@ -13,8 +13,19 @@ const PATTERNS: { software: Exclude<ServerSoftware, "unknown">; re: RegExp }[] =
   { software: "iis", re: /microsoft ftp service()/i },
 ];
 
+/**
+ * Messages only one daemon sends: they identify it when the greeting itself is a refusal
+ * (a 421 "too many connections" greeting carries no banner).
+ */
+const SIGNATURES: { software: Exclude<ServerSoftware, "unknown">; re: RegExp }[] = [
+  { software: "vsftpd", re: /^500 OOPS: |There are too many connected users|too many connections from your internet address|Non-anonymous sessions must use encryption|Please login with USER and PASS/m },
+  { software: "pure-ftpd", re: /Too many connections \(\d+\) from this IP|cleartext sessions and weak ciphers are not accepted/i },
+  { software: "proftpd", re: /maximum number of clients \(\d+\)|maximum number of (?:allowed )?users/i },
+  { software: "filezilla", re: /TLS session of data connection not resumed/i },
+];
+
 /** Identify the daemon from its greeting and SYST reply (banners can be customised: best effort). */
-export function identifyServer(greeting: string | undefined, syst: string | undefined): ServerIdentity {
+export function identifyServer(greeting: string | undefined, syst: string | undefined, other: (string | undefined)[] = []): ServerIdentity {
   for (const text of [greeting, syst]) {
     if (!text) continue;
     for (const { software, re } of PATTERNS) {
@@ -23,6 +34,10 @@ export function identifyServer(greeting: string | undefined, syst: string | unde
     }
   }
   if (syst && /windows_nt/i.test(syst)) return { software: "iis" };
+  for (const text of [greeting, ...other]) {
+    const hit = text && SIGNATURES.find((s) => s.re.test(text));
+    if (hit) return { software: hit.software };
+  }
   return { software: "unknown" };
 }
 

@@ -62,15 +62,29 @@ export class ControlChannel {
     return this.socket;
   }
 
-  /** Continue on the TLS socket that wraps the detached one. */
-  attach(socket: tls.TLSSocket): void {
+  private plaintext: (() => string | undefined) | undefined;
+
+  /**
+   * Continue on the TLS socket that wraps the detached one. `plaintext` recovers a reply the
+   * server sent unencrypted inside the TLS session (vsftpd's "500 OOPS").
+   */
+  attach(socket: tls.TLSSocket, plaintext?: () => string | undefined): void {
     this.socket = socket;
+    this.plaintext = plaintext;
     this.decoder = new StringDecoder("utf8");
     this.listen();
   }
 
   private fail(err: NetError): void {
     if (this.ended) return;
+    if (err.kind === "tls-error" && this.plaintext) {
+      const line = this.plaintext();
+      this.plaintext = undefined;
+      if (line) {
+        this.rec.line("*", this.conn, "server wrote plain text inside the TLS session:");
+        this.push({ type: "reply", reply: { code: Number(line.slice(0, 3)), text: sanitize(line) } });
+      }
+    }
     // A pending reply fragment means the server died mid-reply.
     this.ended = err;
     this.rec.line("*", this.conn, `${err.kind}: ${err.message}`);

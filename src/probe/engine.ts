@@ -10,6 +10,7 @@ import { addressMatches, isPrivateOrUnroutable, normalizeIp, parseEpsv, parsePas
 import { ControlChannel } from "./control.js";
 import { classifyError, connectTcp, netError, NetFailureError, sleep, tlsHandshake } from "./net.js";
 import { Budget, Recorder } from "./record.js";
+import { TapStream } from "./tap.js";
 import type {
   CertFacts,
   CheckOptions,
@@ -360,6 +361,7 @@ class Probe {
   }
 
   private pendingFeat = false;
+  private pipelinedEpsv: Reply | undefined;
 
   private async implicitTlsProbe(waitMs: number): Promise<NonNullable<NonNullable<Observations["greeting"]>["tlsProbe"]>> {
     this.obs.controlConnections++;
@@ -440,10 +442,11 @@ class Probe {
     const obs: TlsObservation = (this.obs.tls ??= { mode, status: "not-run", chain: [], checkedName });
     const timeout = this.budget.cap(adaptive(LIMITS.tlsTimeoutMinMs, this.rtt, 8));
     try {
-      const { socket, ms } = await tlsHandshake({ socket: raw, ...this.tlsNames(), ca: this.caList() }, timeout);
+      const tap = new TapStream(raw as net.Socket);
+      const { socket, ms } = await tlsHandshake({ socket: tap as unknown as net.Socket, ...this.tlsNames(), ca: this.caList() }, timeout);
       this.track(socket);
       socket.on("session", (s: Buffer) => (this.tlsSession = s));
-      ctl.attach(socket);
+      ctl.attach(socket, () => tap.plaintextReply());
       Object.assign(obs, tlsFacts(socket, checkedName), { status: "ok", handshakeMs: Math.round(ms) });
       this.rec.line("*", "ctl", `TLS ${obs.protocol} ${obs.cipher}; certificate ${obs.chain[0]?.subject ?? "?"}${obs.authorizationError ? ` (${obs.authorizationError})` : ""}${obs.hostnameError ? " (name mismatch)" : ""}`);
       const problem = obs.authorizationError ?? (obs.hostnameError ? "hostname mismatch" : undefined);
@@ -676,7 +679,9 @@ class Probe {
     const prot = this.obs.tls?.status === "ok";
     const data: DataObservation = (this.obs.data = { protected: false, passive: [], status: "not-run" });
     // One round trip for all of these: servers answer pipelined commands in order.
-    const cmds = [...(prot ? ["PBSZ 0", "PROT P"] : []), "SYST", "PWD", "TYPE I"];
+    // PASV rides along even though EPSV is what we use: its advertised address is what PASV
+    // clients (FileZilla on IPv4, many libraries) will follow, and EPSV hides it (RFC 2428).
+    const cmds = [...(prot ? ["PBSZ 0", "PROT P"] : []), "SYST", "PWD", "TYPE I", "PASV", "EPSV"];
     try {
       for (const c of cmds) ctl.send(c);
       const t = () => this.budget.cap(adaptive(LIMITS.replyTimeoutMinMs, this.rtt, 10));
@@ -690,6 +695,13 @@ class Probe {
       }
       this.obs.syst = replies[i++]!;
       this.obs.pwd = replies[i++]!;
+      i++; // TYPE I
+      const pasv = replies[i++]!;
+      this.pipelinedEpsv = replies[i++]!;
+      if (pasv.code === 227) {
+        const parsed = parsePasv(pasv.text);
+        if (parsed) this.analysePasv(parsed.host, pasv);
+      }
       const oops = replies.find((r) => /^500 OOPS/.test(r.text));
       step.end(oops ? "fail" : "ok", `SYST ${describe(this.obs.syst)}; PWD ${describe(this.obs.pwd)}${prot ? `; PROT P ${data.protReply!.code}` : ""}`);
       return !oops;
@@ -705,14 +717,25 @@ class Probe {
     return this.budget.cap(adaptive(LIMITS.dataConnectMinMs, this.rtt, 6));
   }
 
-  /** EPSV, then PASV; never connect to an advertised address that is not a permitted target. */
-  private async openPassive(kind: "EPSV" | "PASV"): Promise<{ socket?: net.Socket; obs: PassiveObservation }> {
+  /** Compare a PASV address with the control peer before anything connects to it (FAULTS.md). */
+  private analysePasv(advertised: string, reply: Reply): NonNullable<DataObservation["pasvAddress"]> {
+    const peer = normalizeIp(this.ctl?.remoteAddress || this.obs.peer!.address);
+    const same = advertised === peer;
+    const permitted = same || sameSubnet(advertised, peer) || addressMatches(advertised, this.options.allowDataHosts);
+    const pa = { advertised, controlPeer: peer, same, advertisedPrivate: isPrivateOrUnroutable(advertised), peerPrivate: isPrivateOrUnroutable(peer), permitted };
+    this.obs.data!.pasvAddress = pa;
+    if (!same) this.rec.line("*", "data", `${describe(reply)}: advertises ${advertised}, control peer is ${peer}${permitted ? " (a permitted target)" : " (not a permitted target: never connected to)"}`);
+    return pa;
+  }
+
+  /** EPSV or PASV; never connect to an advertised address that is not a permitted target. */
+  private async openPassive(kind: "EPSV" | "PASV", prefetched?: Reply): Promise<{ socket?: net.Socket; obs: PassiveObservation }> {
     const ctl = this.ctl!;
     const data = this.obs.data!;
     const peer = normalizeIp(ctl.remoteAddress || this.obs.peer!.address);
     const obs: PassiveObservation = { command: kind };
     data.passive.push(obs);
-    const reply = await ctl.command(kind, this.budget.cap(adaptive(LIMITS.replyTimeoutMinMs, this.rtt, 10)));
+    const reply = prefetched ?? (await ctl.command(kind, this.budget.cap(adaptive(LIMITS.replyTimeoutMinMs, this.rtt, 10))));
     obs.reply = reply;
     if (kind === "EPSV") {
       if (reply.code !== 229) return { obs };
@@ -729,21 +752,9 @@ class Probe {
         this.obs.protocolViolation ??= { during: "PASV", detail: `unparseable PASV reply: ${describe(reply)}` };
         return { obs };
       }
-      const advertised = parsed.host;
-      const same = advertised === peer;
-      const permitted = same || sameSubnet(advertised, peer) || addressMatches(advertised, this.options.allowDataHosts);
-      data.pasvAddress = {
-        advertised,
-        controlPeer: peer,
-        same,
-        advertisedPrivate: isPrivateOrUnroutable(advertised),
-        peerPrivate: isPrivateOrUnroutable(peer),
-        permitted,
-      };
+      const pa = this.analysePasv(parsed.host, reply);
       // FTP bounce / SSRF: a third address is connected to only when it is a permitted target.
-      const host = permitted ? advertised : peer;
-      Object.assign(obs, { port: parsed.port, advertisedHost: advertised, connectedHost: host });
-      if (!same) this.rec.line("*", "data", `PASV advertises ${advertised}, control peer is ${peer}: ${permitted ? "permitted, connecting to it" : `not a permitted target, using ${peer}`}`);
+      Object.assign(obs, { port: parsed.port, advertisedHost: parsed.host, connectedHost: pa.permitted ? parsed.host : peer });
     }
     const started = performance.now();
     try {
@@ -761,8 +772,8 @@ class Probe {
     }
   }
 
-  private async passive(): Promise<net.Socket | undefined> {
-    const epsv = await this.openPassive("EPSV");
+  private async passive(prefetchedEpsv?: Reply): Promise<net.Socket | undefined> {
+    const epsv = await this.openPassive("EPSV", prefetchedEpsv);
     if (epsv.socket) return epsv.socket;
     // EPSV refused, or its port unreachable: PASV tells EPSV_BROKEN from PASV_PORTS_BLOCKED.
     const pasv = await this.openPassive("PASV");
@@ -773,7 +784,9 @@ class Probe {
     const step = this.rec.begin("data");
     const data = this.obs.data!;
     try {
-      const socket = await this.passive();
+      const epsv = this.pipelinedEpsv;
+      this.pipelinedEpsv = undefined;
+      const socket = await this.passive(epsv);
       if (!socket) {
         data.status = "failed";
         const last = data.passive[data.passive.length - 1];
@@ -790,6 +803,7 @@ class Probe {
       if (result.error) data.error = result.error;
       const ok = !!result.final && result.final.code >= 200 && result.final.code < 300 && !result.error;
       data.status = ok ? "ok" : "failed";
+      await this.verifyPasvAddress();
       step.end(ok ? "ok" : "fail", ok ? `LIST: ${data.listEntries ?? 0} entries, ${result.bytes} bytes${data.dataTls?.status === "ok" ? `, TLS${data.dataTls.reused ? " (session reused)" : ""}` : ""}` : `LIST: ${describe(result.final ?? result.first)}${result.error ? ` (${result.error.message})` : ""}`, result.final ?? result.first ? { reply: (result.final ?? result.first)! } : {});
       return ok;
     } catch (err) {
@@ -798,6 +812,18 @@ class Probe {
       step.end("fail", `data channel: ${failureOf(err).message}`, { error: failureOf(err) });
       return false;
     }
+  }
+
+  /**
+   * The data went over EPSV, but PASV advertised a different address that we may connect to:
+   * does anything answer there? (PASV clients will go there.)
+   */
+  private async verifyPasvAddress(): Promise<void> {
+    const pa = this.obs.data?.pasvAddress;
+    if (!pa || pa.same || !pa.permitted || !this.ctl || this.budget.remaining() < 1000) return;
+    if (this.obs.data!.passive.some((p) => p.command === "PASV" && p.connect)) return;
+    const { socket } = await this.openPassive("PASV");
+    socket?.destroy();
   }
 
   /**
@@ -1039,12 +1065,19 @@ function tlsFacts(socket: tls.TLSSocket, checkedName: string): Partial<TlsObserv
     const err = tls.checkServerIdentity(checkedName, leaf);
     if (err) hostnameError = err.message;
   }
-  const authErr = socket.authorizationError;
+  // Node reports a name mismatch as the authorization error when a servername was given;
+  // we keep the chain verdict and the name verdict apart.
+  let authErr: string | Error | undefined = socket.authorizationError;
+  const authCode = typeof authErr === "string" ? authErr : (authErr as NodeJS.ErrnoException | undefined)?.code;
+  if (authCode === "ERR_TLS_CERT_ALTNAME_INVALID") {
+    hostnameError ??= typeof authErr === "string" ? "certificate does not match the host name" : authErr!.message;
+    authErr = undefined;
+  }
   return {
     protocol: socket.getProtocol() ?? "",
     cipher: socket.getCipher()?.name ?? "",
     chain,
-    ...(authErr ? { authorizationError: typeof authErr === "string" ? authErr : String((authErr as Error).message ?? authErr) } : {}),
+    ...(authErr ? { authorizationError: typeof authErr === "string" ? authErr : ((authErr as NodeJS.ErrnoException).code ?? authErr.message) } : {}),
     ...(hostnameError ? { hostnameError } : {}),
   };
 }
