@@ -125,12 +125,14 @@ test("every root cause code has remediation and a fixture or a scenario", () => 
 });
 
 test("remediation names the detected server's own setting first", () => {
-  const busy = (banner: string) =>
-    diagnose(base({ greeting: { status: "ok", reply: r(220, banner), durationMs: 1 }, login: { user: "alice", anonymous: false, defaultAnonymous: false, encrypted: false, status: "refused", userReply: r(530, "Sorry, the maximum number of clients (1) from your host are already connected.") } }), NOW).verdict;
+  const busy = (banner: string, refusal = "Sorry, the maximum number of clients (1) from your host are already connected.") =>
+    diagnose(base({ greeting: { status: "ok", reply: r(220, banner), durationMs: 1 }, login: { user: "alice", anonymous: false, defaultAnonymous: false, encrypted: false, status: "refused", userReply: r(530, refusal) } }), NOW).verdict;
   assert.match(busy("ProFTPD 1.3.8 Server (Debian)").remediation[0]!, /MaxClients/);
   assert.match(busy("(vsFTPd 3.0.3)").remediation[0]!, /max_clients/);
   // Unknown software: the general advice, then every server's own setting.
-  const unknown = busy("ready").remediation;
+  // A signature message identifies the daemon even behind a neutral banner.
+  assert.match(busy("ready").remediation[0]!, /MaxClients/);
+  const unknown = busy("ready", "Server is busy, try again later.").remediation;
   assert.match(unknown[0]!, /connection limits/);
   assert.ok(unknown.some((l) => l.startsWith("pure-ftpd:")));
 });
