@@ -8,4 +8,8 @@ if (!existsSync(fileURLToPath(entry))) {
   process.exit(2);
 }
 const { main } = await import(entry.href);
-process.exitCode = await main(process.argv.slice(2), { env: process.env, stdout: process.stdout, stderr: process.stderr });
+const code = await main(process.argv.slice(2), { env: process.env, stdout: process.stdout, stderr: process.stderr });
+process.exitCode = code;
+// Safety net: a command is done when main() returns; a stray handle must not keep the
+// process (and the operator's terminal) waiting. Unref'd: it only fires if something lingers.
+setTimeout(() => process.exit(code), 1500).unref();

@@ -29,7 +29,7 @@ const cidrSchema = z.string().refine(
 );
 
 /** The check options as a CLI or a job payload states them (no secrets: a password is named, never given). */
-export const CheckOptionsInput = z
+export const CheckOptionsFields = z
   .object({
     tls: z.enum(TLS_MODES).default("auto"),
     timeout: z.coerce
@@ -48,8 +48,9 @@ export const CheckOptionsInput = z
     active: z.boolean().default(false),
     allowDataHost: z.array(cidrSchema).default([]),
   })
-  .strict()
-  .refine((o) => !(o.anonymous && o.user), { message: "--anonymous and --user exclude each other", path: ["anonymous"] })
+  .strict();
+
+export const CheckOptionsInput = CheckOptionsFields.refine((o) => !(o.anonymous && o.user), { message: "--anonymous and --user exclude each other", path: ["anonymous"] })
   .refine((o) => !(o.passwordEnv && !o.user), { message: "--password-env needs --user (or a user in the ftp:// URL)", path: ["passwordEnv"] });
 export type CheckOptionsInput = z.infer<typeof CheckOptionsInput>;
 

@@ -105,7 +105,10 @@ class Probe {
         const answer = await this.ctl.quit(Math.min(500, Math.max(100, this.rtt * 3)));
         q.end(answer ? "ok" : "skip", answer ? describe(answer) : "connection already closed");
       }
-      await Promise.race([Promise.allSettled(this.sideTasks), sleep(Math.max(0, this.budget.remaining()))]);
+      // A cleared timer, not sleep(): a pending budget-long timer kept the process (CLI) alive after the verdict.
+      let sideWait: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.allSettled(this.sideTasks), new Promise<void>((r) => (sideWait = setTimeout(r, Math.max(0, this.budget.remaining()))))]);
+      clearTimeout(sideWait);
       for (const s of this.openSockets) s.destroy();
       this.obs.durationMs = this.rec.now();
       this.rec.finish();
@@ -148,7 +151,8 @@ class Probe {
       step.end("skip", `${host} is an IP address`);
       return this.obs.dns.addresses;
     }
-    const timeout = this.budget.cap(LIMITS.dnsTimeoutMs);
+    // Whole milliseconds: dns.Resolver throws ERR_OUT_OF_RANGE for a fractional timeout (budgets < 2.65 s).
+    const timeout = Math.floor(this.budget.cap(LIMITS.dnsTimeoutMs));
     const started = this.rec.now();
     const dnsObs = (status: NonNullable<Observations["dns"]>["status"], addresses: { address: string; family: 4 | 6 }[], resolver: string, aaaaQueried: boolean, error?: NetError) => {
       this.obs.dns = { status, resolver, addresses, aaaaQueried, durationMs: this.rec.now() - started, ...(error ? { error } : {}) };
@@ -156,12 +160,17 @@ class Probe {
     if (this.options.resolver) {
       const resolver = new dns.promises.Resolver({ timeout, tries: 1 });
       resolver.setServers([this.options.resolver]);
-      const [a, aaaa] = await Promise.allSettled([resolver.resolve4(host), resolver.resolve6(host)]);
+      // c-ares rounds its timeout up to whole seconds (1.2 s waits 2 s): our own deadline cancels.
+      const deadline = setTimeout(() => resolver.cancel(), timeout);
+      const [a, aaaa] = await Promise.allSettled([resolver.resolve4(host), resolver.resolve6(host)]).finally(() => clearTimeout(deadline));
       const addresses = [
         ...(a.status === "fulfilled" ? a.value.map((address) => ({ address, family: 4 as const })) : []),
         ...(aaaa.status === "fulfilled" ? aaaa.value.map((address) => ({ address, family: 6 as const })) : []),
       ];
-      const errs = [a, aaaa].filter((r): r is PromiseRejectedResult => r.status === "rejected").map((r) => failureOf(r.reason));
+      const errs = [a, aaaa]
+        .filter((r): r is PromiseRejectedResult => r.status === "rejected")
+        .map((r) => failureOf(r.reason))
+        .map((e) => (e.code === "ECANCELLED" ? netError("timeout", "ETIMEOUT", `resolver ${this.options.resolver} did not answer within ${timeout} ms`) : e));
       if (addresses.length > 0) {
         dnsObs("ok", addresses, this.options.resolver, true);
         step.end("ok", `${addresses.map((x) => x.address).join(", ")} via ${this.options.resolver}`);
@@ -446,6 +455,10 @@ class Probe {
       const { socket, ms } = await tlsHandshake({ socket: tap as unknown as net.Socket, ...this.tlsNames(), ca: this.caList() }, timeout);
       this.track(socket);
       socket.on("session", (s: Buffer) => (this.tlsSession = s));
+      // TLS 1.2 and older: the session (ID or ticket) arrives during the handshake, before we
+      // could listen; without it data connections do not resume (ProFTPD: "425 Unable to build
+      // data connection: Operation not permitted"). TLS 1.3 tickets come later, via "session".
+      if (socket.getProtocol() !== "TLSv1.3") this.tlsSession ??= socket.getSession();
       ctl.attach(socket, () => tap.plaintextReply());
       Object.assign(obs, tlsFacts(socket, checkedName), { status: "ok", handshakeMs: Math.round(ms) });
       this.rec.line("*", "ctl", `TLS ${obs.protocol} ${obs.cipher}; certificate ${obs.chain[0]?.subject ?? "?"}${obs.authorizationError ? ` (${obs.authorizationError})` : ""}${obs.hostnameError ? " (name mismatch)" : ""}`);

@@ -1,0 +1,150 @@
+import { readFileSync, existsSync } from "node:fs";
+import net from "node:net";
+import { z } from "zod";
+import { parse as parseYaml } from "yaml";
+import { TLS_MODES } from "../target/parse.js";
+
+/** Zone names end up in queue names and Redis keys: keep them plain. */
+export const ZoneName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/i, "must be 1-32 letters, digits, '-' or '_'");
+export const ProfileName = z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/i, "must be 1-64 letters, digits, '.', '-' or '_'");
+const EnvVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name");
+
+/** A host pattern (`ftp.example.com`, `*.example.com`) or an IP/CIDR (`203.0.113.0/24`). */
+export const TargetPattern = z.string().superRefine((s, ctx) => {
+  if (s.includes("/")) {
+    const [ip, bits] = s.split("/");
+    const fam = net.isIP(ip ?? "");
+    if (!fam || !/^\d+$/.test(bits ?? "") || Number(bits) > (fam === 4 ? 32 : 128)) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"${s}" is not a valid CIDR (e.g. 203.0.113.0/24)` });
+    return;
+  }
+  if (net.isIP(s)) return;
+  if (!/^(\*\.)?([a-z0-9_]([a-z0-9_-]{0,62})\.)*[a-z0-9_]([a-z0-9_-]{0,62})$/i.test(s)) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"${s}" is not a host name, *.wildcard, IP or CIDR` });
+});
+
+export const ProfileConfig = z
+  .object({
+    user: z.string().min(1).max(256),
+    /** The password is read from this environment variable on the worker host. */
+    passwordEnv: EnvVarName.optional(),
+    /** …or from this file on the worker host (Docker/Kubernetes secrets). */
+    passwordFile: z.string().min(1).optional(),
+    tls: z.enum(TLS_MODES).optional(),
+    caFile: z.string().min(1).optional(),
+  })
+  .strict()
+  .refine((p) => !(p.passwordEnv && p.passwordFile), { message: "give passwordEnv or passwordFile, not both" });
+export type ProfileConfig = z.infer<typeof ProfileConfig>;
+
+export const ZoneConfig = z
+  .object({
+    name: ZoneName,
+    /** Targets that route to this zone by default (patterns as in targets.allow). */
+    targets: z.array(TargetPattern).default([]),
+    description: z.string().max(200).optional(),
+  })
+  .strict();
+
+export const DigestConfig = z
+  .object({
+    channel: z.string().min(1),
+    cron: z.string().regex(/^(\S+\s+){4}\S+$/, "must be a 5-field cron expression such as '0 8 * * 1-5'"),
+    tz: z.string().default("UTC"),
+    targets: z.array(z.string().min(1)).min(1),
+    profile: ProfileName.optional(),
+  })
+  .strict();
+
+/** The configuration file (FTP_DOCTOR_CONFIG): YAML or JSON. */
+export const ConfigFile = z
+  .object({
+    targets: z.object({ allow: z.array(TargetPattern).default([]) }).strict().default({ allow: [] }),
+    zones: z.array(ZoneConfig).default([]),
+    profiles: z.record(ProfileName, ProfileConfig).default({}),
+    slack: z
+      .object({
+        allowedChannels: z.array(z.string().min(1)).optional(),
+        allowedUsers: z.array(z.string().min(1)).optional(),
+      })
+      .strict()
+      .default({}),
+    digest: z.union([DigestConfig, z.array(DigestConfig)]).optional(),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const zones = new Set(c.zones.map((z) => z.name));
+    c.zones.forEach((zone, i) => {
+      if (c.zones.findIndex((o) => o.name === zone.name) !== i) ctx.addIssue({ code: "custom", path: ["zones", i, "name"], message: `zone "${zone.name}" is defined twice` });
+    });
+    const digests = c.digest === undefined ? [] : Array.isArray(c.digest) ? c.digest : [c.digest];
+    digests.forEach((d, i) => {
+      if (d.profile && !c.profiles[d.profile]) ctx.addIssue({ code: "custom", path: ["digest", ...(Array.isArray(c.digest) ? [i] : []), "profile"], message: `unknown profile "${d.profile}"` });
+      d.targets.forEach((t, j) => {
+        const m = /\bfrom\s+(\S+)$/.exec(t);
+        if (m && !zones.has(m[1]!)) ctx.addIssue({ code: "custom", path: ["digest", ...(Array.isArray(c.digest) ? [i] : []), "targets", j], message: `unknown zone "${m[1]}" (zones: ${[...zones].join(", ") || "none defined"})` });
+      });
+    });
+  });
+export type ConfigFile = z.infer<typeof ConfigFile>;
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  constructor(
+    message: string,
+    readonly problems: string[] = [message],
+  ) {
+    super(message);
+  }
+}
+
+/** Read and validate a configuration file; every problem at once, each with its key path. */
+export function loadConfigFile(file: string): ConfigFile {
+  if (!existsSync(file)) throw new ConfigError(`configuration file ${file} not found (FTP_DOCTOR_CONFIG)`);
+  const text = readFileSync(file, "utf8");
+  let raw: unknown;
+  try {
+    raw = /\.json$/i.test(file) ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`${file}: not valid ${/\.json$/i.test(file) ? "JSON" : "YAML"}: ${(err as Error).message.split("\n")[0]}`);
+  }
+  return parseConfig(raw ?? {}, file);
+}
+
+export function parseConfig(raw: unknown, where = "configuration"): ConfigFile {
+  const r = ConfigFile.safeParse(raw);
+  if (r.success) return r.data;
+  const problems = r.error.issues.map((i) => `${i.path.length ? i.path.join(".") : "(top level)"}: ${i.message}`);
+  throw new ConfigError(`${where}: ${problems.length} problem${problems.length > 1 ? "s" : ""}: ${problems.join("; ")}`, problems);
+}
+
+/** An empty configuration (no file): no zones, no profiles, nothing allowed for the bot. */
+export function emptyConfig(): ConfigFile {
+  return ConfigFile.parse({});
+}
+
+export interface ResolvedProfile {
+  user: string;
+  password?: string;
+  tls?: (typeof TLS_MODES)[number];
+  caFile?: string;
+}
+
+/**
+ * Resolve a profile on the host that runs the check: the password comes from this host's
+ * environment or files, never from the job, the chat or the queue.
+ */
+export function resolveProfile(config: ConfigFile, name: string, env: NodeJS.ProcessEnv): ResolvedProfile {
+  const p = config.profiles[name];
+  if (!p) throw new ConfigError(`unknown profile "${name}" (known: ${Object.keys(config.profiles).join(", ") || "none"})`);
+  let password: string | undefined;
+  if (p.passwordEnv) {
+    password = env[p.passwordEnv];
+    if (password === undefined || password === "") throw new ConfigError(`profile "${name}": environment variable ${p.passwordEnv} is not set on this host`);
+  } else if (p.passwordFile) {
+    try {
+      password = readFileSync(p.passwordFile, "utf8").replace(/\r?\n$/, "");
+    } catch {
+      throw new ConfigError(`profile "${name}": cannot read password file ${p.passwordFile}`);
+    }
+  }
+  return { user: p.user, ...(password !== undefined ? { password } : {}), ...(p.tls ? { tls: p.tls } : {}), ...(p.caFile ? { caFile: p.caFile } : {}) };
+}

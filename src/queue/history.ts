@@ -1,0 +1,40 @@
+import type { Redis } from "ioredis";
+import type { CheckReport } from "../check.js";
+import { keys, targetKey } from "./keys.js";
+
+export interface StoredResult {
+  jobId: string;
+  zone: string;
+  finishedAt: string;
+  report: CheckReport;
+}
+
+/**
+ * Store a result under its job id. Idempotent: a job that a crash made run twice overwrites
+ * the same entry, so history holds each job exactly once.
+ */
+export async function storeResult(redis: Redis, prefix: string, ttlDays: number, r: StoredResult): Promise<void> {
+  const ttl = ttlDays * 86_400;
+  const hk = keys.history(prefix, targetKey(r.report.target.host, r.report.target.port));
+  const now = Date.now();
+  await redis
+    .multi()
+    .set(keys.report(prefix, r.jobId), JSON.stringify(r), "EX", ttl)
+    .zadd(hk, now, r.jobId)
+    .zremrangebyscore(hk, 0, now - ttl * 1000)
+    .expire(hk, ttl)
+    .exec();
+}
+
+/** The last results for a target, newest first. */
+export async function history(redis: Redis, prefix: string, host: string, port: number, limit = 20): Promise<StoredResult[]> {
+  const ids = await redis.zrevrange(keys.history(prefix, targetKey(host, port)), 0, limit - 1);
+  if (ids.length === 0) return [];
+  const raw = await redis.mget(ids.map((id) => keys.report(prefix, id)));
+  return raw.filter((x): x is string => x !== null).map((x) => JSON.parse(x) as StoredResult);
+}
+
+export async function storedResult(redis: Redis, prefix: string, jobId: string): Promise<StoredResult | undefined> {
+  const raw = await redis.get(keys.report(prefix, jobId));
+  return raw ? (JSON.parse(raw) as StoredResult) : undefined;
+}

@@ -1,0 +1,38 @@
+import { Redis, type RedisOptions } from "ioredis";
+
+/**
+ * BullMQ's production guidance: workers keep retrying forever (`maxRetriesPerRequest: null`),
+ * producers fail fast (`enableOfflineQueue: false`) so a Redis outage is an immediate error
+ * for the person waiting, not a hang.
+ */
+export function redisFor(role: "worker" | "producer", url: string, extra: RedisOptions = {}): Redis {
+  const common: RedisOptions = { connectTimeout: 3_000, lazyConnect: false, ...extra };
+  if (role === "worker") return new Redis(url, { ...common, maxRetriesPerRequest: null, enableReadyCheck: true });
+  return new Redis(url, { ...common, maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy: (n) => (n > 3 ? null : 200 * n) });
+}
+
+/** Wait until the connection is ready, or fail with one clear message. */
+export async function ready(redis: Redis, what: string, timeoutMs = 3_000): Promise<void> {
+  if (redis.status === "ready") return;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`${what}: Redis did not answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onReady = () => {
+      cleanup();
+      resolve();
+    };
+    const onEnd = () => {
+      cleanup();
+      reject(new Error(`${what}: cannot connect to Redis`));
+    };
+    const cleanup = () => {
+      clearTimeout(timer);
+      redis.off("ready", onReady);
+      redis.off("end", onEnd);
+    };
+    redis.once("ready", onReady);
+    redis.once("end", onEnd);
+  });
+}
