@@ -6,6 +6,7 @@ import { NoWorkerError } from "../queue/producer.js";
 import { checkCommand } from "./check.js";
 import { historyCommand } from "./history.js";
 import { workerCommand } from "./worker.js";
+import { botCommand } from "./bot.js";
 import { UsageError } from "./usage.js";
 
 export interface CliIo {
@@ -25,6 +26,7 @@ Commands:
   check <target>      diagnose an FTP/FTPS server (inline, or --queue to a zone's workers)
   worker --zone NAME  run checks for a zone from the BullMQ queue
   history <target>    the last stored results for a target, newest first
+  bot                 run the Slack bot (ftp-doctor bot --help)
   help                this help
 
 Run \`ftp-doctor check --help\` for the check options.
@@ -40,6 +42,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         return await workerCommand(rest, io);
       case "history":
         return await historyCommand(rest, io);
+      case "bot":
+        return await botCommand(rest, io);
       case undefined:
       case "help":
       case "-h":

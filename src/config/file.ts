@@ -47,7 +47,7 @@ export const ZoneConfig = z
 export const DigestConfig = z
   .object({
     channel: z.string().min(1),
-    cron: z.string().regex(/^(\S+\s+){4}\S+$/, "must be a 5-field cron expression such as '0 8 * * 1-5'"),
+    cron: z.string().regex(/^(\S+\s+){4,5}\S+$/, "must be a cron expression such as '0 8 * * 1-5' (5 fields, or 6 with seconds first)"),
     tz: z.string().default("UTC"),
     targets: z.array(z.string().min(1)).min(1),
     profile: ProfileName.optional(),

@@ -202,7 +202,10 @@ export const REMEDIATION: Record<RootCauseCode, Fix> = {
     ],
     server: {
       vsftpd: ["Check the PAM stack (`pam_service_name`), /etc/ftpusers, `userlist_enable`/`userlist_file`, and `max_login_fails`."],
-      proftpd: ["Check `AuthOrder`, the AuthUserFile or SQL backend, `RequireValidShell`, and mod_ban (`ftpdctl ban info`)."],
+      proftpd: [
+        "Check `AuthOrder`, the AuthUserFile or SQL backend, `RequireValidShell`, and mod_ban (`ftpdctl ban info`).",
+        "ProFTPD also answers `530 Login incorrect.` to a right password when the user's home or `DefaultRoot` cannot be entered, or a `<Limit LOGIN>` denies the user: its SystemLog says which (`chdir(...) failed`, `unable to set DefaultRoot directory`, `Limit access denies login`).",
+      ],
       "pure-ftpd": ["Check the user with `pure-pw show <user>`, run `pure-pw mkdb` after changes, check the -l auth order."],
       filezilla: ["Check the user and password in the server's Users settings, and autoban."],
       iis: ["Check the Windows/IIS Manager user, FTP Authorization Rules and account lockout."],

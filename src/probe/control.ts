@@ -32,14 +32,18 @@ export class ControlChannel {
     readonly conn = "ctl",
   ) {
     this.socket = socket;
+    this.tcp = { local: socket.localAddress ?? "", remote: socket.remoteAddress ?? "" };
     this.listen();
   }
 
+  /** The TCP endpoints, kept: a TLS socket layered over our tap stream reports none (PORT needs ours). */
+  private readonly tcp: { local: string; remote: string };
+
   get remoteAddress(): string {
-    return this.socket.remoteAddress ?? "";
+    return this.socket.remoteAddress || this.tcp.remote;
   }
   get localAddress(): string {
-    return this.socket.localAddress ?? "";
+    return this.socket.localAddress || this.tcp.local;
   }
   get raw(): net.Socket | tls.TLSSocket {
     return this.socket;

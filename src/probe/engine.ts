@@ -34,6 +34,8 @@ export interface ProbeHooks {
 }
 
 const ANON_PASSWORD = "ftp-doctor@example.invalid";
+/** Longest deliberate delay before a failed-login reply we know of (Pure-FTPd: 3-6 s), plus margin. */
+const FAILED_LOGIN_DELAY_MS = 7_000;
 
 function failureOf(err: unknown): NetError {
   if (err instanceof NetFailureError) return err.failure;
@@ -641,7 +643,9 @@ class Probe {
           step.end("fail", `server asks for a password for ${user} and none was given`, { reply: u });
           return false;
         }
-        const pw = await ctl.command(`PASS ${password}`, timeout(), "PASS ****");
+        // Servers delay a refused password on purpose (Pure-FTPd sleeps 3-6 s before "530 Login
+        // authentication failed"): wait for that within the budget instead of timing out.
+        const pw = await ctl.command(`PASS ${password}`, Math.max(timeout(), this.budget.cap(FAILED_LOGIN_DELAY_MS)), "PASS ****");
         Object.assign(login, { passReply: pw });
         if (pw.code >= 200 && pw.code < 300) {
           login.status = "ok";

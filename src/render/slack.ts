@@ -1,0 +1,112 @@
+import type { CheckReport } from "../check.js";
+import type { CrossZoneVerdict } from "../queue/crossZone.js";
+
+/** Slack Block Kit limits (api.slack.com/reference/block-kit/blocks). */
+export const SLACK_LIMITS = { blocks: 50, sectionText: 3000, headerText: 150, buttonValue: 2000, messageText: 40_000 } as const;
+
+export type Block = Record<string, unknown>;
+
+/** Slack mrkdwn escaping: `&`, `<`, `>` (so server text cannot mention @channel or forge links). */
+export function esc(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+export function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+export function statusEmoji(code: string): string {
+  return code === "HEALTHY" ? ":large_green_circle:" : ":red_circle:";
+}
+
+const section = (text: string): Block => ({ type: "section", text: { type: "mrkdwn", text: clip(text, SLACK_LIMITS.sectionText) } });
+
+/** Bullet lists split over several sections so none passes 3,000 characters. */
+function listSections(title: string, lines: string[], numbered = false): Block[] {
+  const blocks: Block[] = [];
+  let cur = `*${title}*`;
+  lines.forEach((l, i) => {
+    const item = `\n${numbered ? `${i + 1}.` : "•"} ${esc(clip(l, 900))}`;
+    if (cur.length + item.length > SLACK_LIMITS.sectionText) {
+      blocks.push(section(cur));
+      cur = "";
+    }
+    cur += item;
+  });
+  if (cur) blocks.push(section(cur));
+  return blocks;
+}
+
+export interface VerdictRefs {
+  /** Stored result id: the buttons carry this, never a target's credentials. */
+  resultId: string;
+}
+
+/** The threaded verdict message. */
+export function verdictBlocks(report: CheckReport, refs: VerdictRefs): { text: string; blocks: Block[] } {
+  const v = report.verdict;
+  const head = clip(`${v.code === "HEALTHY" ? "✅" : "🔴"} ${v.code} — ${v.title}`, SLACK_LIMITS.headerText);
+  const blocks: Block[] = [{ type: "header", text: { type: "plain_text", text: head, emoji: true } }];
+  blocks.push(section(esc(v.explanation)));
+  if (report.summary) blocks.push(section(`*Summary* (${esc(report.summary.severity)})\n${esc(report.summary.text)}\n*Next:* ${esc(report.summary.nextAction)}`));
+  if (v.evidence.length) blocks.push(...listSections("Evidence", v.evidence.slice(0, 20)));
+  if (v.code !== "HEALTHY" && v.remediation.length) blocks.push(...listSections(`Fix${report.server.software !== "unknown" ? ` (${report.server.software})` : ""}`, v.remediation.slice(0, 12), true));
+  if (report.secondary.length) blocks.push(...listSections("Also found", report.secondary.map((s) => `${s.code}: ${s.title}`)));
+  if (report.findings.length) blocks.push(...listSections("Findings", report.findings.map((f) => `${f.code} (${f.severity}): ${f.message}`)));
+  if (report.scope.length) blocks.push(...listSections("Not covered", report.scope));
+  const ctx = [
+    `*${esc(report.target.host)}:${report.target.port}*`,
+    report.zone ? `zone \`${esc(report.zone)}\`` : undefined,
+    report.server.software !== "unknown" ? `${esc(report.server.software)}${report.server.version ? ` ${esc(report.server.version)}` : ""}` : undefined,
+    `layer ${v.layer}`,
+    `${(report.durationMs / 1000).toFixed(2)} s`,
+  ].filter(Boolean);
+  blocks.push({ type: "context", elements: [{ type: "mrkdwn", text: clip(ctx.join(" · "), 3000) }] });
+  blocks.push({
+    type: "actions",
+    block_id: "verdict_actions",
+    elements: [
+      { type: "button", action_id: "ftp_rerun", text: { type: "plain_text", text: "Re-run" }, value: refs.resultId },
+      { type: "button", action_id: "ftp_transcript", text: { type: "plain_text", text: "Show transcript" }, value: refs.resultId },
+      { type: "button", action_id: "ftp_watch", text: { type: "plain_text", text: "Watch" }, value: refs.resultId },
+    ],
+  });
+  return { text: clip(`${v.code}: ${v.title}`, 3000), blocks: blocks.slice(0, SLACK_LIMITS.blocks) };
+}
+
+/** The transcript, as code blocks of at most 3,000 characters each (and 40 of them). */
+export function transcriptBlocks(report: CheckReport): { text: string; blocks: Block[] } {
+  const lines = report.transcript.map((l) => `${String(l.t).padStart(5)} ${l.conn.padEnd(4)} ${l.dir} ${l.text.replace(/```/g, "'''")}`);
+  const blocks: Block[] = [];
+  let cur = "";
+  for (const l of lines) {
+    if (cur.length + l.length + 1 > SLACK_LIMITS.sectionText - 10) {
+      blocks.push(section(`\`\`\`${esc(cur)}\`\`\``));
+      cur = "";
+    }
+    cur += `${l}\n`;
+  }
+  if (cur) blocks.push(section(`\`\`\`${esc(cur)}\`\`\``));
+  const max = SLACK_LIMITS.blocks - 1;
+  const out = blocks.slice(0, max);
+  if (blocks.length > max) out.push(section(`_…${blocks.length - max} more parts not shown_`));
+  return { text: `Transcript of the check of ${report.target.host}:${report.target.port}`, blocks: out };
+}
+
+export function parentText(host: string, port: number, zone: string, state: "running" | CheckReport): string {
+  const where = `${host}${port === 21 ? "" : `:${port}`}`;
+  if (state === "running") return `:hourglass_flowing_sand: Checking ${esc(where)} from ${esc(zone)}…`;
+  return `${statusEmoji(state.verdict.code)} ${esc(where)} from ${esc(zone)}: *${state.verdict.code}* — ${esc(clip(state.verdict.title, 200))}`;
+}
+
+export function crossZoneText(v: CrossZoneVerdict): string {
+  return `*Cross-zone: ${v.code}* — ${esc(v.title)}\n${esc(v.explanation)}\n${v.zones.map((z) => `• \`${esc(z.zone)}\` ${z.code}`).join("\n")}`;
+}
+
+export const HELP_TEXT = [
+  "*ftp-doctor* names the root cause of an FTP/FTPS failure.",
+  "• `/ftp-check ftp.example.com` — check from the target's default zone",
+  "• `/ftp-check ftp.example.com:2121 from dmz as ops write` — zone, credentials profile, upload test",
+  "• In a thread: `@ftp-doctor check ftp.example.com`, or just `@ftp-doctor` under a message that names the host",
+  "Buttons under a verdict: *Re-run*, *Show transcript*, *Watch* (re-check for an hour, post when the state changes).",
+].join("\n");

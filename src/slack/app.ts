@@ -1,0 +1,138 @@
+import bolt from "@slack/bolt";
+import type { WebClient } from "@slack/web-api";
+import { z } from "zod";
+import type { Logger } from "../log.js";
+import { HELP_TEXT } from "../render/slack.js";
+import { CommandTextError, findHostInText, parseCommandText, USAGE } from "./commandText.js";
+import type { CheckSpec, SlackService } from "./service.js";
+
+const { App, LogLevel } = bolt;
+
+/** Bot settings from the environment, checked at start-up with a message that says what to do. */
+export const BotEnv = z
+  .object({
+    SLACK_BOT_TOKEN: z.string({ required_error: "is required (xoxb-…, from OAuth & Permissions)" }).min(1),
+    SLACK_APP_TOKEN: z.string().optional(),
+    SLACK_SIGNING_SECRET: z.string().optional(),
+    SLACK_API_URL: z.string().url().optional(),
+    PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+    FTP_DOCTOR_RESULT_WAIT_MS: z.coerce.number().int().min(1000).default(120_000),
+    FTP_DOCTOR_WATCH_INTERVAL_MS: z.coerce.number().int().min(1000).default(180_000),
+    FTP_DOCTOR_WATCH_DURATION_MS: z.coerce.number().int().min(1000).default(3_600_000),
+    FTP_DOCTOR_POST_SPACING_MS: z.coerce.number().int().min(0).default(1_000),
+  })
+  .refine((e) => e.SLACK_APP_TOKEN || e.SLACK_SIGNING_SECRET, {
+    message: "set SLACK_APP_TOKEN (xapp-…, Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode, from Basic Information)",
+    path: ["SLACK_SIGNING_SECRET"],
+  });
+export type BotEnv = z.infer<typeof BotEnv>;
+
+export interface BotDeps {
+  env: BotEnv;
+  service: SlackService;
+  logger: Logger;
+  /** Extra HTTP routes (health, metrics) in HTTP mode. */
+  routes?: { path: string; method: string[]; handler: (req: import("node:http").IncomingMessage, res: import("node:http").ServerResponse) => void }[];
+}
+
+/** Resolve a check request into a spec the service accepts, or a message for the user. */
+function toSpec(service: SlackService, text: string, user: string, channel: string): { spec?: CheckSpec; message?: string; help?: boolean } {
+  let req;
+  try {
+    req = parseCommandText(text);
+  } catch (err) {
+    if (err instanceof CommandTextError) return { message: err.message };
+    throw err;
+  }
+  if (req.kind === "help") return { help: true };
+  const auth = service.authorize(req, user, channel);
+  if (!auth.ok) return { message: auth.message };
+  return { spec: { target: req.target.input, host: req.target.host, port: req.target.port, zone: auth.zone!, ...(req.profile ? { profile: req.profile } : {}), write: req.write } };
+}
+
+/**
+ * Bolt listeners are thin: parse, authorise, ack, hand to the service (STYLE.md §7).
+ * Slack allows 3 s for an ack; we ack before touching Redis or the network.
+ */
+export function createBot(deps: BotDeps) {
+  const { env, service, logger } = deps;
+  const socketMode = !!env.SLACK_APP_TOKEN;
+  const app = new App({
+    token: env.SLACK_BOT_TOKEN,
+    ...(socketMode ? { appToken: env.SLACK_APP_TOKEN, socketMode: true } : { signingSecret: env.SLACK_SIGNING_SECRET!, port: env.PORT, customRoutes: deps.routes ?? [] }),
+    logLevel: LogLevel.WARN,
+    clientOptions: {
+      ...(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL.endsWith("/") ? env.SLACK_API_URL : `${env.SLACK_API_URL}/` } : {}),
+      // 429: the WebClient waits Retry-After and retries; 5xx/network: retried with backoff.
+      retryConfig: { retries: 6, factor: 1.6, minTimeout: 250, maxTimeout: 10_000, randomize: true },
+    },
+  });
+
+  app.command("/ftp-check", async ({ command, ack }) => {
+    const r = toSpec(service, command.text, command.user_id, command.channel_id);
+    if (r.help) return void (await ack({ response_type: "ephemeral", text: HELP_TEXT }));
+    if (!r.spec) return void (await ack({ response_type: "ephemeral", text: `:no_entry: ${r.message}` }));
+    await ack();
+    // trigger_id is unique per invocation: a re-delivered request is recognised and dropped.
+    if (!(await service.firstTime(`cmd:${command.trigger_id}`))) return;
+    await service.start(r.spec, { channel: command.channel_id, user: command.user_id });
+  });
+
+  app.event("app_mention", async ({ event, client, body }) => {
+    // Retries (X-Slack-Retry-Num) reuse event_id; a mention matching two subscriptions reuses channel+ts.
+    const ids = [`evt:${(body as { event_id?: string }).event_id ?? ""}`, `mention:${event.channel}:${event.ts}`];
+    for (const id of ids) if (!(await service.firstTime(id))) return;
+    const user = event.user ?? "";
+    const threadTs = event.thread_ts ?? event.ts;
+    let text = event.text.replace(/<@[A-Z0-9]+>/g, " ").trim();
+    if (!findHostInText(text)) {
+      const context = await contextMessage(client, event.channel, event.thread_ts, event.ts);
+      const host = context ? findHostInText(context) : undefined;
+      if (!host) {
+        await client.chat.postEphemeral({ channel: event.channel, user, thread_ts: threadTs, text: `Which server? ${USAGE.replace("/ftp-check", "@ftp-doctor check")}` }).catch(() => undefined);
+        return;
+      }
+      text = `${host} ${text.replace(/^check\b/i, "")}`;
+    }
+    const r = toSpec(service, text, user, event.channel);
+    if (r.help) return void (await client.chat.postMessage({ channel: event.channel, thread_ts: threadTs, text: HELP_TEXT }));
+    if (!r.spec) return void (await client.chat.postEphemeral({ channel: event.channel, user, thread_ts: threadTs, text: `:no_entry: ${r.message}` }).catch(() => undefined));
+    await service.start(r.spec, { channel: event.channel, user, threadTs });
+  });
+
+  const button = (actionId: string, run: (value: string, where: { channel: string; user: string; threadTs: string }) => Promise<{ ok: boolean; message?: string }>) =>
+    app.action(actionId, async ({ ack, body, action, client }) => {
+      await ack();
+      const b = body as { user: { id: string }; channel?: { id: string }; message?: { ts: string; thread_ts?: string }; trigger_id?: string; actions?: { action_ts?: string }[] };
+      const value = (action as { value?: string }).value ?? "";
+      const channel = b.channel?.id;
+      if (!channel || !b.message) return;
+      if (!(await service.firstTime(`act:${actionId}:${b.actions?.[0]?.action_ts ?? b.trigger_id}`))) return;
+      const auth = service.authorizeUser(b.user.id, channel);
+      if (!auth.ok) return void (await client.chat.postEphemeral({ channel, user: b.user.id, text: `:no_entry: ${auth.message}` }).catch(() => undefined));
+      const r = await run(value, { channel, user: b.user.id, threadTs: b.message.thread_ts ?? b.message.ts });
+      if (!r.ok && r.message) await client.chat.postEphemeral({ channel, user: b.user.id, text: r.message }).catch(() => undefined);
+    });
+  button("ftp_rerun", (v, w) => service.rerun(v, w));
+  button("ftp_transcript", (v, w) => service.transcript(v, w));
+  button("ftp_watch", (v, w) => service.watch(v, w));
+
+  app.error(async (err) => {
+    logger.error({ err: err.message, code: (err as { code?: string }).code }, "bolt listener error");
+  });
+  return { app, socketMode };
+}
+
+/** The message a bare "@ftp-doctor" refers to: the thread's parent, or the previous message. */
+async function contextMessage(client: WebClient, channel: string, threadTs: string | undefined, ts: string): Promise<string | undefined> {
+  try {
+    if (threadTs) {
+      const r = await client.conversations.replies({ channel, ts: threadTs, limit: 1, inclusive: true });
+      return r.messages?.[0]?.text;
+    }
+    const r = await client.conversations.history({ channel, latest: ts, limit: 1, inclusive: false });
+    return r.messages?.[0]?.text;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,71 @@
+import { z } from "zod";
+import { ProfileName, ZoneName } from "../config/file.js";
+import { parseTarget, TargetParseError, type Target } from "../target/parse.js";
+
+/** What `/ftp-check` (or a mention) asked for, after validation. */
+export type CheckRequest = { kind: "help" } | { kind: "check"; target: Target; zone?: string; profile?: string; write: boolean };
+
+export class CommandTextError extends Error {
+  override readonly name = "CommandTextError";
+}
+
+export const USAGE = "Usage: `/ftp-check <host[:port] | ftp://host> [from <zone>] [as <profile>] [write]` — e.g. `/ftp-check ftp.example.com from dmz as ops`. `/ftp-check help` shows this.";
+
+const Tokens = z.object({
+  target: z.string().min(1),
+  zone: ZoneName.optional(),
+  profile: ProfileName.optional(),
+  write: z.boolean(),
+});
+
+/**
+ * `<target> [from <zone>] [as <profile>] [write]`, in any order after the target. Every input
+ * gets a request or a CommandTextError with a message for the user; nothing throws otherwise.
+ */
+export function parseCommandText(raw: string): CheckRequest {
+  const text = raw.replace(/\u00a0/g, " ").trim();
+  if (text === "" || /^(help|-h|--help|\?)$/i.test(text)) return { kind: "help" };
+  if (text.length > 500) throw new CommandTextError("that is too long for a check request. " + USAGE);
+  const words = text.split(/\s+/);
+  const fields: { target?: string; zone?: string; profile?: string; write: boolean } = { write: false };
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    const lw = w.toLowerCase();
+    if ((lw === "from" || lw === "in" || lw === "zone") && words[i + 1]) {
+      if (fields.zone) throw new CommandTextError(`only one zone per check ("from ${fields.zone}" and "from ${words[i + 1]}"). ${USAGE}`);
+      fields.zone = words[++i];
+    } else if ((lw === "as" || lw === "profile") && words[i + 1]) {
+      if (fields.profile) throw new CommandTextError(`only one profile per check. ${USAGE}`);
+      fields.profile = words[++i];
+    } else if (lw === "write" || lw === "--write") fields.write = true;
+    else if (lw === "check" && fields.target === undefined && i === 0) continue;
+    else if (fields.target === undefined) fields.target = w;
+    else throw new CommandTextError(`I don't understand "${w.slice(0, 40)}". ${USAGE}`);
+  }
+  if (fields.target === undefined) throw new CommandTextError(`which server? ${USAGE}`);
+  const parsed = Tokens.safeParse(fields);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new CommandTextError(`${issue.path.join(".")} ${issue.message}. ${USAGE}`);
+  }
+  let target: Target;
+  try {
+    target = parseTarget(parsed.data.target);
+  } catch (err) {
+    if (err instanceof TargetParseError) throw new CommandTextError(`${err.message}. ${USAGE}`);
+    throw err;
+  }
+  if (target.urlHadPassword) throw new CommandTextError("never paste passwords into Slack: the URL contained one. Use a profile (`as <profile>`) and rotate that password now.");
+  return { kind: "check", target, ...(parsed.data.zone ? { zone: parsed.data.zone } : {}), ...(parsed.data.profile ? { profile: parsed.data.profile } : {}), write: parsed.data.write };
+}
+
+/** The first thing in a message that looks like an FTP server (for "@ftp-doctor" under a message). */
+export function findHostInText(text: string): string | undefined {
+  const cleaned = text.replace(/<(?:ftps?|ftpes):\/\/([^|>]+)(?:\|[^>]*)?>/gi, (_m, h: string) => ` ftp://${h} `).replace(/<[^>]*>/g, " ");
+  const url = /\b(?:ftps?|ftpes):\/\/[^\s/<>|]+/i.exec(cleaned);
+  if (url) return url[0];
+  const host = /\b((?:ftp|sftp|files?|upload|data|transfer)[a-z0-9-]*(?:\.[a-z0-9-]+)+\.[a-z]{2,})(?::\d{1,5})?\b/i.exec(cleaned);
+  if (host) return host[0];
+  const any = /\b([a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}(?::\d{1,5})?)\b/i.exec(cleaned);
+  return any?.[0];
+}

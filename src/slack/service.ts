@@ -1,0 +1,257 @@
+import type { Redis } from "ioredis";
+import type { CheckReport } from "../check.js";
+import type { ConfigFile } from "../config/file.js";
+import type { Logger } from "../log.js";
+import { defaultZone } from "../cli/runtime.js";
+import { CheckQueue, NoWorkerError } from "../queue/producer.js";
+import { storedResult } from "../queue/history.js";
+import { parentText, transcriptBlocks, verdictBlocks } from "../render/slack.js";
+import type { Target } from "../target/parse.js";
+import { profileKnown, targetAllowed, userAllowed, zoneKnown } from "./authz.js";
+import type { Poster } from "./poster.js";
+
+export interface ServiceOptions {
+  prefix: string;
+  config: ConfigFile;
+  queue: CheckQueue;
+  redis: Redis;
+  poster: Poster;
+  logger: Logger;
+  /** How long to wait for a worker's result. @defaultValue 120000 */
+  resultWaitMs: number;
+  /** Watch: re-check interval and total duration. @defaultValue 180000 / 3600000 */
+  watchIntervalMs: number;
+  watchDurationMs: number;
+  /** Optional LLM summary, added to the verdict message when it arrives (never delays it). */
+  summarize?: (report: CheckReport) => Promise<CheckReport["summary"]>;
+}
+
+/** What a check needs besides its target: kept with the job so buttons can re-run it. */
+export interface CheckSpec {
+  target: string;
+  host: string;
+  port: number;
+  zone: string;
+  profile?: string;
+  write: boolean;
+}
+
+interface Delivery {
+  jobId: string;
+  spec: CheckSpec;
+  channel: string;
+  /** The "Checking…" message to update with the final status. */
+  parentTs: string;
+  /** Where the verdict goes (the parent's thread). */
+  threadTs: string;
+}
+
+const k = (prefix: string) => ({
+  seen: (id: string) => `${prefix}:slack:seen:${id}`,
+  pending: `${prefix}:slack:pending`,
+  done: (id: string) => `${prefix}:slack:done:${id}`,
+  spec: (jobId: string) => `${prefix}:slack:spec:${jobId}`,
+  watch: `${prefix}:slack:watches`,
+});
+
+export type Outcome = { ok: true } | { ok: false; message: string };
+
+/**
+ * The bot's business logic, behind thin Bolt listeners: authorise, enqueue, deliver results
+ * into the right thread exactly once, even across a bot restart.
+ */
+export class SlackService {
+  private readonly keys: ReturnType<typeof k>;
+  private readonly inflight = new Set<Promise<unknown>>();
+  private readonly watchTimers = new Set<NodeJS.Timeout>();
+  private closed = false;
+
+  constructor(private readonly o: ServiceOptions) {
+    this.keys = k(o.prefix);
+  }
+
+  /** First delivery of a Slack request id wins; retries and double subscriptions are dropped. */
+  async firstTime(id: string): Promise<boolean> {
+    return (await this.o.redis.set(this.keys.seen(id), "1", "EX", 86_400, "NX")) === "OK";
+  }
+
+  /** Validate a request against the configuration; the user gets the message on refusal. */
+  authorize(req: { target: Target; zone?: string; profile?: string }, user: string, channel: string): Outcome & { zone?: string } {
+    const { config } = this.o;
+    for (const r of [userAllowed(config, user, channel), targetAllowed(config, req.target), profileKnown(config, req.profile)]) if (!r.ok) return r;
+    const zone = req.zone ?? defaultZone(config, req.target.host);
+    const zk = zoneKnown(config, zone);
+    if (!zk.ok) return zk;
+    return { ok: true, zone };
+  }
+
+  authorizeUser(user: string, channel: string): Outcome {
+    return userAllowed(this.o.config, user, channel);
+  }
+
+  /**
+   * Post "Checking…", enqueue, and deliver the verdict into the thread when it arrives.
+   * `threadTs` set: the request came from inside a thread (a mention): everything stays there.
+   */
+  async start(spec: CheckSpec, where: { channel: string; user: string; threadTs?: string }): Promise<void> {
+    let job;
+    try {
+      job = await this.o.queue.enqueue({ v: 1, target: spec.target, zone: spec.zone, ...(spec.profile ? { profile: spec.profile } : {}), options: { tls: "auto", timeout: 15_000, anonymous: false, write: spec.write, active: false, allowDataHost: [] }, requestedBy: where.user });
+    } catch (err) {
+      const msg = err instanceof NoWorkerError ? err.message : `could not queue the check: ${(err as Error).message}`;
+      await this.o.poster.ephemeral({ channel: where.channel, user: where.user, text: `:warning: ${msg}`, ...(where.threadTs ? { thread_ts: where.threadTs } : {}) });
+      return;
+    }
+    await this.o.redis.set(this.keys.spec(job.jobId), JSON.stringify(spec), "EX", 30 * 86_400);
+    const parentTs = await this.o.poster.post({ channel: where.channel, text: parentText(spec.host, spec.port, spec.zone, "running"), ...(where.threadTs ? { thread_ts: where.threadTs } : {}) });
+    if (!parentTs) return;
+    const delivery: Delivery = { jobId: job.jobId, spec, channel: where.channel, parentTs, threadTs: where.threadTs ?? parentTs };
+    await this.o.redis.hset(this.keys.pending, this.deliveryId(delivery), JSON.stringify(delivery));
+    this.track(this.deliver(delivery));
+  }
+
+  private deliveryId(d: Delivery): string {
+    return `${d.jobId}|${d.channel}|${d.parentTs}`;
+  }
+
+  private track(p: Promise<unknown>): void {
+    this.inflight.add(p);
+    void p.finally(() => this.inflight.delete(p));
+  }
+
+  /** Wait for the job, then post the verdict once (a marker guards against double posts). */
+  private async deliver(d: Delivery): Promise<void> {
+    const id = this.deliveryId(d);
+    let report: CheckReport;
+    try {
+      report = await this.o.queue.result(d.spec.zone, d.jobId, this.o.resultWaitMs);
+    } catch (err) {
+      if (this.closed) return; // resumed at the next start
+      await this.o.redis.hdel(this.keys.pending, id);
+      await this.o.poster.post({ channel: d.channel, thread_ts: d.threadTs, text: `:warning: No verdict for ${d.spec.host}: ${(err as Error).message}` }).catch(() => undefined);
+      await this.o.poster.update({ channel: d.channel, ts: d.parentTs, text: `:warning: ${d.spec.host} from ${d.spec.zone}: no result (${(err as Error).message})` }).catch(() => undefined);
+      return;
+    }
+    if ((await this.o.redis.set(this.keys.done(id), "1", "EX", 7 * 86_400, "NX")) !== "OK") {
+      await this.o.redis.hdel(this.keys.pending, id);
+      return;
+    }
+    try {
+      const msg = verdictBlocks(report, { resultId: d.jobId });
+      const ts = await this.o.poster.post({ channel: d.channel, thread_ts: d.threadTs, text: msg.text, blocks: msg.blocks });
+      await this.o.poster.update({ channel: d.channel, ts: d.parentTs, text: parentText(d.spec.host, d.spec.port, d.spec.zone, report) });
+      await this.o.redis.hdel(this.keys.pending, id);
+      this.o.logger.info({ jobId: d.jobId, zone: d.spec.zone, target: d.spec.target, code: report.verdict.code, channel: d.channel }, "verdict posted");
+      if (ts && this.o.summarize) this.track(this.addSummary(report, d, ts));
+    } catch (err) {
+      // Keep it pending: the next start retries. Clear the marker so that retry may post.
+      await this.o.redis.del(this.keys.done(id));
+      this.o.logger.error({ jobId: d.jobId, channel: d.channel, err: (err as Error).message }, "verdict not posted; kept for retry");
+    }
+  }
+
+  private async addSummary(report: CheckReport, d: Delivery, ts: string): Promise<void> {
+    const summary = await this.o.summarize!(report).catch(() => null);
+    if (!summary) return;
+    const msg = verdictBlocks({ ...report, summary }, { resultId: d.jobId });
+    await this.o.poster.update({ channel: d.channel, ts, text: msg.text, blocks: msg.blocks }).catch(() => undefined);
+  }
+
+  /** At start-up: deliveries a previous bot process left unfinished. */
+  async resumePending(): Promise<number> {
+    const all = await this.o.redis.hgetall(this.keys.pending);
+    for (const raw of Object.values(all)) this.track(this.deliver(JSON.parse(raw) as Delivery));
+    const watches = await this.o.redis.hgetall(this.keys.watch);
+    for (const raw of Object.values(watches)) this.scheduleWatch(JSON.parse(raw) as Watch, false);
+    return Object.keys(all).length;
+  }
+
+  // ------------------------------------------------------------------ buttons
+  private async specOf(jobId: string): Promise<CheckSpec | undefined> {
+    const raw = await this.o.redis.get(this.keys.spec(jobId));
+    return raw ? (JSON.parse(raw) as CheckSpec) : undefined;
+  }
+
+  async rerun(jobId: string, where: { channel: string; user: string; threadTs: string }): Promise<Outcome> {
+    const spec = await this.specOf(jobId);
+    if (!spec) return { ok: false, message: "that check is too old to re-run; start a new one with /ftp-check." };
+    await this.start(spec, where);
+    return { ok: true };
+  }
+
+  async transcript(jobId: string, where: { channel: string; threadTs: string }): Promise<Outcome> {
+    const stored = await storedResult(this.o.redis, this.o.prefix, jobId);
+    if (!stored) return { ok: false, message: "that result has expired." };
+    const t = transcriptBlocks(stored.report);
+    await this.o.poster.post({ channel: where.channel, thread_ts: where.threadTs, text: t.text, blocks: t.blocks });
+    return { ok: true };
+  }
+
+  async watch(jobId: string, where: { channel: string; threadTs: string; user: string }): Promise<Outcome> {
+    const spec = await this.specOf(jobId);
+    const stored = await storedResult(this.o.redis, this.o.prefix, jobId);
+    if (!spec || !stored) return { ok: false, message: "that check is too old to watch; start a new one with /ftp-check." };
+    const w: Watch = { id: `${jobId}|${where.channel}|${where.threadTs}`, spec, channel: where.channel, threadTs: where.threadTs, lastCode: stored.report.verdict.code, since: Date.now(), until: Date.now() + this.o.watchDurationMs };
+    if ((await this.o.redis.hsetnx(this.keys.watch, w.id, JSON.stringify(w))) === 0) return { ok: false, message: "already watching this one." };
+    await this.o.poster.post({ channel: w.channel, thread_ts: w.threadTs, text: `:eyes: Watching ${spec.host} from ${spec.zone} every ${Math.round(this.o.watchIntervalMs / 1000)} s for ${Math.round(this.o.watchDurationMs / 60_000)} min; I'll post here when the state changes (now: ${w.lastCode}).` });
+    this.scheduleWatch(w, true);
+    return { ok: true };
+  }
+
+  private scheduleWatch(w: Watch, fresh: boolean): void {
+    if (this.closed) return;
+    const delay = fresh ? this.o.watchIntervalMs : Math.min(this.o.watchIntervalMs, 1_000);
+    const t = setTimeout(() => {
+      this.watchTimers.delete(t);
+      this.track(this.watchTick(w));
+    }, delay);
+    this.watchTimers.add(t);
+  }
+
+  private async watchTick(w: Watch): Promise<void> {
+    if (this.closed) return;
+    const minutes = (ms: number) => `${Math.max(1, Math.round(ms / 60_000))} min`;
+    let code: string;
+    try {
+      const job = await this.o.queue.enqueue({ v: 1, target: w.spec.target, zone: w.spec.zone, ...(w.spec.profile ? { profile: w.spec.profile } : {}), options: { tls: "auto", timeout: 15_000, anonymous: false, write: w.spec.write, active: false, allowDataHost: [] }, requestedBy: "watch" });
+      const report = await this.o.queue.result(w.spec.zone, job.jobId, this.o.resultWaitMs);
+      code = report.verdict.code;
+      if (code !== w.lastCode) {
+        const elapsed = Date.now() - w.since;
+        const text = code === "HEALTHY" ? `:large_green_circle: ${w.spec.host} recovered after ${minutes(elapsed)} (was ${w.lastCode}).` : `${w.lastCode === "HEALTHY" ? ":red_circle:" : ":large_orange_circle:"} ${w.spec.host} changed after ${minutes(elapsed)}: ${w.lastCode} → *${code}* — ${report.verdict.title}`;
+        await this.o.poster.post({ channel: w.channel, thread_ts: w.threadTs, text });
+        w.lastCode = code;
+        w.since = Date.now();
+      }
+    } catch (err) {
+      this.o.logger.warn({ watch: w.id, err: (err as Error).message }, "watch check failed");
+    }
+    if (Date.now() >= w.until) {
+      await this.o.redis.hdel(this.keys.watch, w.id);
+      await this.o.poster.post({ channel: w.channel, thread_ts: w.threadTs, text: `Stopped watching ${w.spec.host}: last state ${w.lastCode}.` }).catch(() => undefined);
+      return;
+    }
+    await this.o.redis.hset(this.keys.watch, w.id, JSON.stringify(w));
+    this.scheduleWatch(w, true);
+  }
+
+  /** Stop timers and let in-flight deliveries be resumed by the next process. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const t of this.watchTimers) clearTimeout(t);
+  }
+
+  get pendingWork(): number {
+    return this.inflight.size;
+  }
+}
+
+export interface Watch {
+  id: string;
+  spec: CheckSpec;
+  channel: string;
+  threadTs: string;
+  lastCode: string;
+  since: number;
+  until: number;
+}
