@@ -9,6 +9,7 @@ import { CheckOptionsInput, formatZodError, toCheckOptions } from "./checkOption
 import { defaultZone, loadRuntime } from "./runtime.js";
 import { parseCommandArgs, UsageError } from "./usage.js";
 import type { CliIo } from "./main.js";
+import { cliSummarizer } from "../summary/cli.js";
 
 export const CHECK_HELP = `Usage: ftp-doctor check <target> [options]
 
@@ -37,6 +38,8 @@ Options:
                         several zones a cross-zone verdict compares them
   --wait MS             how long to wait for queued results (default 60000)
   --json                print one JSON object (schema in the README)
+  --summarize           add a short LLM-written summary (needs OPENAI_BASE_URL
+                        or OPENAI_API_KEY; OPENAI_MODEL); the verdict is unchanged
   --verbose             also print every step; --transcript: the transcript
   -h, --help            this help
 
@@ -60,6 +63,7 @@ const OPTIONS = {
   zone: { type: "string", multiple: true },
   wait: { type: "string" },
   json: { type: "boolean" },
+  summarize: { type: "boolean" },
   verbose: { type: "boolean" },
   transcript: { type: "boolean" },
   help: { type: "boolean", short: "h" },
@@ -93,6 +97,7 @@ export async function checkCommand(args: string[], io: CliIo): Promise<number> {
     allowDataHost: v["allow-data-host"] ?? [],
   });
   if (!input.success) throw new UsageError(formatZodError(input.error));
+  const summarize = v.summarize ? cliSummarizer({ env: io.env, stderr: io.stderr, json: !!v.json }) : undefined;
   const width = Math.min(Math.max(io.stdout.columns ?? 80, 60), 100);
   const style: TextStyle = { color: !!io.stdout.isTTY && !io.env.NO_COLOR && io.env.TERM !== "dumb", width };
   const print = (report: CheckReport) => {
@@ -127,6 +132,7 @@ export async function checkCommand(args: string[], io: CliIo): Promise<number> {
           }
         }),
       );
+      if (summarize) await Promise.all(outcomes.map(async (o) => o.report && (o.report.summary = await summarize(o.report, { names: v.profile ? [v.profile] : [] }))));
       return printQueued(target.input, outcomes, !!v.json, io, print);
     } finally {
       await queue.close();
@@ -150,6 +156,7 @@ export async function checkCommand(args: string[], io: CliIo): Promise<number> {
     ...(live ? { onStep: (s) => io.stderr.write(`${progressLine(s, liveStyle)}\n`) } : {}),
   });
   if (live) io.stderr.write("\n");
+  if (summarize) report.summary = await summarize(report, { secrets: password ? [password] : [], secretEnvNames: options.passwordEnv ? [options.passwordEnv] : [], names: [options.user, v.profile].filter((n): n is string => !!n) });
   if (v.json) io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else print(report);
   return report.verdict.code === "HEALTHY" ? 0 : 1;

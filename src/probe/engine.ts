@@ -361,8 +361,13 @@ class Probe {
         this.obs.greeting.status = "http";
         this.obs.greeting.raw = first.text;
       } else return first;
-    } else if (first?.type === "reply") {
+    } else if (first?.type === "reply" && first.reply.code === 421) {
+      // A late refusal (busy, access denied) is still the server's greeting.
       return first;
+    } else if (first?.type === "reply") {
+      // An error reply to our FEAT without any greeting first: something that parses commands
+      // but never greets (a hung daemon, a half-working proxy). Still a missing greeting.
+      this.obs.greeting.nudge = { sent: "FEAT", answer: first.reply.text.split("\n")[0]!, kind: "ftp" };
     } else {
       this.obs.greeting.nudge = { sent: "FEAT", kind: "none", ...(error && error.kind !== "timeout" ? { answer: `${error.kind}` } : {}) };
       if (error && error.kind !== "timeout") this.obs.greeting.status = error.kind === "reset" ? "reset" : "closed";

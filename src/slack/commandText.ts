@@ -64,6 +64,8 @@ export function findHostInText(text: string): string | undefined {
   const cleaned = text.replace(/<(?:ftps?|ftpes):\/\/([^|>]+)(?:\|[^>]*)?>/gi, (_m, h: string) => ` ftp://${h} `).replace(/<[^>]*>/g, " ");
   const url = /\b(?:ftps?|ftpes):\/\/[^\s/<>|]+/i.exec(cleaned);
   if (url) return url[0];
+  const ip = /(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?)(?![\d.])/.exec(cleaned);
+  if (ip) return ip[1];
   const host = /\b((?:ftp|sftp|files?|upload|data|transfer)[a-z0-9-]*(?:\.[a-z0-9-]+)+\.[a-z]{2,})(?::\d{1,5})?\b/i.exec(cleaned);
   if (host) return host[0];
   const any = /\b([a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}(?::\d{1,5})?)\b/i.exec(cleaned);

@@ -31,15 +31,19 @@ export const SUMMARY_DEFAULTS = {
  */
 export const SummaryEnv = z.object({
   OPENAI_API_KEY: z.string().optional(),
-  OPENAI_BASE_URL: z
-    .string()
-    .url("must be a URL such as http://127.0.0.1:8000/v1")
-    .refine((u) => /^https?:$/.test(new URL(u).protocol), "must be an http:// or https:// URL")
-    .optional(),
+  OPENAI_BASE_URL: z.string().refine(isHttpUrl, "must be an http:// or https:// URL such as http://127.0.0.1:8000/v1").optional(),
   OPENAI_MODEL: z.string().min(1).max(200).optional(),
   FTP_DOCTOR_SUMMARY_DEADLINE_MS: z.coerce.number().int().min(500, "must be at least 500 ms").max(120_000, "must be at most 120000 ms").optional(),
   FTP_DOCTOR_SUMMARY_FORMAT: z.enum(["json_schema", "json_object"]).optional(),
 });
+
+function isHttpUrl(u: string): boolean {
+  try {
+    return /^https?:$/.test(new URL(u).protocol);
+  } catch {
+    return false;
+  }
+}
 
 export type SummaryConfig =
   | { enabled: false }

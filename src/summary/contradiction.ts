@@ -18,7 +18,7 @@ export function codesMentioned(text: string): RootCauseCode[] {
 
 /** "The server is healthy", "no issues found", "all good": a claim that nothing is wrong. */
 const HEALTHY_CLAIMS: RegExp[] = [
-  /\b(server|service|host|site|system|endpoint|connection|everything|it)('s| is| are| looks| appears| seems| remains)( to be)?( (fully|perfectly|completely))? (healthy|fine|ok|okay|operational|up and running|working (fine|normally|correctly|properly|as expected))\b/i,
+  /\b((server|service|host|site|system|endpoint|target)s?|everything|it|all)('s| is| are| looks?| appears?| seems?| remains?)( to be)?( (all|fully|perfectly|completely))? (healthy|fine|ok|okay|operational|up and running|working (fine|normally|correctly|properly|as expected))\b/i,
   /\bno (issues?|problems?|faults?|errors?)( (were|was|have been|has been))? (found|detected|seen)\b/i,
   /\bno (action|changes?|fix) (is |are )?(needed|required|necessary)\b/i,
   /\b(all|everything) (good|green|clear|healthy|ok|okay|fine)\b/i,

@@ -15,6 +15,8 @@ export const SUMMARY_FAILURES = [
   "malformed",
   /** Well-formed, but it contradicts the verdict (another root cause, "healthy" for a fault…). */
   "contradiction",
+  /** OPENAI_* / FTP_DOCTOR_SUMMARY_* settings that cannot work. */
+  "config",
   /** A prompt file is missing or does not match the variables we supply (a packaging bug). */
   "prompt_error",
   /** Anything else; the verdict still stands. */

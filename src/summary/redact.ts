@@ -30,6 +30,8 @@ export interface Redactor {
   (text: string): string;
   /** Add names found while building the input (USER lines of the transcript). */
   addNames(names: Iterable<string>): void;
+  /** True when `text` still holds a known secret value (checked on the final request text). */
+  leaks(text: string): boolean;
 }
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -72,6 +74,7 @@ export function createRedactor(input: RedactionInput = {}): Redactor {
     return out;
   }) as Redactor;
   redact.addNames = addNames;
+  redact.leaks = (text: string) => [...secretValues].some((v) => text.includes(v));
   return redact;
 }
 

@@ -171,7 +171,10 @@ export function spawnDaemon(cmd: string, args: readonly string[], opts: SpawnDae
         signalFamily([...family, ...familyOf(pid)], pid, 'SIGKILL');
       }
       const hardDeadline = Date.now() + 3000;
-      await Promise.race([exitedPromise, sleep(3000)]);
+      // A cleared timer: an uncleared 3 s sleep would keep every test process alive after stop().
+      let raceTimer: NodeJS.Timeout | undefined;
+      await Promise.race([exitedPromise, new Promise<void>((r) => (raceTimer = setTimeout(r, 3000)))]);
+      clearTimeout(raceTimer);
       while (Date.now() < hardDeadline && anyAlive(family)) await sleep(25);
       if (exitStatus === null || anyAlive(family)) {
         throw new Error(`process ${pid} (${cmd}) did not exit after SIGKILL`);

@@ -1,0 +1,190 @@
+/**
+ * A local stand-in for Slack: the Web API (form or JSON bodies, real response shapes, 429 with
+ * Retry-After and 5xx on demand), and a client that sends correctly signed requests to the bot.
+ */
+import http from "node:http";
+import { createHmac } from "node:crypto";
+
+export interface ApiCall {
+  method: string;
+  args: Record<string, unknown>;
+  at: number;
+  /** The HTTP status we answered with. */
+  status: number;
+  /** What we answered (ts of a posted message, …). */
+  result?: Record<string, unknown>;
+}
+
+export interface FakeSlack {
+  url: string;
+  calls: ApiCall[];
+  /** Calls that succeeded (status 200, ok: true), optionally for one method. */
+  ok(method?: string): ApiCall[];
+  /** Answer the next `count` calls of `method` with `status` (429 adds Retry-After). */
+  fail(method: string, count: number, status: number, retryAfterSec?: number): void;
+  /** A human message in a channel (for conversations.history / replies). */
+  seed(channel: string, ts: string, text: string, threadTs?: string): void;
+  waitFor(pred: (c: ApiCall) => boolean, timeoutMs?: number, what?: string): Promise<ApiCall>;
+  close(): Promise<void>;
+}
+
+export async function startFakeSlack(): Promise<FakeSlack> {
+  const calls: ApiCall[] = [];
+  const failures = new Map<string, { count: number; status: number; retryAfter?: number }[]>();
+  const messages: { channel: string; ts: string; text: string; thread_ts?: string }[] = [];
+  let seq = 100;
+  const server = http.createServer((req, res) => {
+    let body = "";
+    req.on("data", (d) => (body += d));
+    req.on("end", () => {
+      const method = (req.url ?? "").replace(/^\/api\//, "").split("?")[0]!;
+      let args: Record<string, unknown> = {};
+      if ((req.headers["content-type"] ?? "").includes("application/json")) args = body ? (JSON.parse(body) as Record<string, unknown>) : {};
+      else for (const [k, v] of new URLSearchParams(body)) args[k] = /^[[{]/.test(v) ? safeJson(v) : v;
+      const queue = failures.get(method);
+      const f = queue?.[0];
+      if (f && f.count > 0) {
+        f.count--;
+        if (f.count === 0) queue!.shift();
+        calls.push({ method, args, at: Date.now(), status: f.status });
+        res.writeHead(f.status, { "content-type": "application/json", ...(f.retryAfter !== undefined ? { "retry-after": String(f.retryAfter) } : {}) });
+        res.end(JSON.stringify({ ok: false, error: f.status === 429 ? "ratelimited" : "internal_error" }));
+        return;
+      }
+      const reply = (payload: Record<string, unknown>) => {
+        calls.push({ method, args, at: Date.now(), status: 200, result: payload });
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ ok: true, ...payload }));
+      };
+      const ts = () => `1700000000.${String(seq++).padStart(6, "0")}`;
+      switch (method) {
+        case "auth.test":
+          return reply({ url: "https://fake.slack.test/", team: "Test", user: "ftp-doctor", team_id: "T0TEST", user_id: "U0BOT", bot_id: "B0BOT" });
+        case "chat.postMessage": {
+          const t = ts();
+          messages.push({ channel: String(args.channel), ts: t, text: String(args.text ?? ""), ...(args.thread_ts ? { thread_ts: String(args.thread_ts) } : {}) });
+          return reply({ channel: args.channel, ts: t, message: { text: args.text, ts: t, ...(args.thread_ts ? { thread_ts: args.thread_ts } : {}) } });
+        }
+        case "chat.update":
+          return reply({ channel: args.channel, ts: args.ts, text: args.text });
+        case "chat.postEphemeral":
+          return reply({ message_ts: ts() });
+        case "conversations.replies": {
+          const m = messages.filter((x) => x.channel === args.channel && (x.ts === args.ts || x.thread_ts === args.ts)).sort((a, b) => a.ts.localeCompare(b.ts));
+          return reply({ messages: m.slice(0, Number(args.limit ?? 100)), has_more: false });
+        }
+        case "conversations.history": {
+          const m = messages.filter((x) => x.channel === args.channel && !x.thread_ts && x.ts < String(args.latest ?? "9")).sort((a, b) => b.ts.localeCompare(a.ts));
+          return reply({ messages: m.slice(0, Number(args.limit ?? 100)), has_more: false });
+        }
+        default:
+          calls.push({ method, args, at: Date.now(), status: 404 });
+          res.writeHead(200, { "content-type": "application/json" });
+          res.end(JSON.stringify({ ok: false, error: "unknown_method" }));
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/api/`;
+  return {
+    url,
+    calls,
+    ok: (method) => calls.filter((c) => c.status === 200 && (!method || c.method === method)),
+    fail(method, count, status, retryAfter) {
+      const q = failures.get(method) ?? [];
+      q.push({ count, status, ...(retryAfter !== undefined ? { retryAfter } : {}) });
+      failures.set(method, q);
+    },
+    seed(channel, ts, text, threadTs) {
+      messages.push({ channel, ts, text, ...(threadTs ? { thread_ts: threadTs } : {}) });
+    },
+    waitFor(pred, timeoutMs = 20_000, what = "a Slack API call") {
+      return new Promise((resolve, reject) => {
+        const t0 = Date.now();
+        const tick = () => {
+          const hit = calls.find((c) => c.status === 200 && pred(c));
+          if (hit) return resolve(hit);
+          if (Date.now() - t0 > timeoutMs) return reject(new Error(`timed out waiting for ${what}; calls so far:\n${calls.map((c) => `${c.status} ${c.method} ${JSON.stringify(c.args).slice(0, 200)}`).join("\n")}`));
+          setTimeout(tick, 20);
+        };
+        tick();
+      });
+    },
+    close: () => new Promise((r) => server.close(() => r())),
+  };
+}
+
+function safeJson(v: string): unknown {
+  try {
+    return JSON.parse(v);
+  } catch {
+    return v;
+  }
+}
+
+/** Slack's v0 request signature (api.slack.com/authentication/verifying-requests-from-slack). */
+export function sign(secret: string, body: string, timestamp = Math.floor(Date.now() / 1000)): Record<string, string> {
+  const sig = `v0=${createHmac("sha256", secret).update(`v0:${timestamp}:${body}`).digest("hex")}`;
+  return { "x-slack-signature": sig, "x-slack-request-timestamp": String(timestamp) };
+}
+
+export interface SlackRequestResult {
+  status: number;
+  body: string;
+  ms: number;
+}
+
+export async function sendToBot(url: string, body: string, contentType: string, headers: Record<string, string>): Promise<SlackRequestResult> {
+  const t0 = performance.now();
+  const r = await fetch(url, { method: "POST", body, headers: { "content-type": contentType, ...headers } });
+  return { status: r.status, body: await r.text(), ms: performance.now() - t0 };
+}
+
+let trigger = 0;
+export function slashBody(fields: { text: string; user?: string; channel?: string; triggerId?: string }): string {
+  return new URLSearchParams({
+    token: "legacy-unused",
+    team_id: "T0TEST",
+    team_domain: "test",
+    channel_id: fields.channel ?? "C0OPS",
+    channel_name: "ops",
+    user_id: fields.user ?? "U0OK",
+    user_name: "oncall",
+    command: "/ftp-check",
+    text: fields.text,
+    api_app_id: "A0APP",
+    response_url: "http://127.0.0.1:9/unused",
+    trigger_id: fields.triggerId ?? `trig-${Date.now()}-${trigger++}`,
+  }).toString();
+}
+
+let evt = 0;
+export function mentionBody(fields: { text: string; channel?: string; ts: string; threadTs?: string; user?: string; eventId?: string }): string {
+  return JSON.stringify({
+    token: "legacy-unused",
+    team_id: "T0TEST",
+    api_app_id: "A0APP",
+    type: "event_callback",
+    event_id: fields.eventId ?? `Ev${Date.now()}${evt++}`,
+    event_time: Math.floor(Date.now() / 1000),
+    event: { type: "app_mention", user: fields.user ?? "U0OK", text: `<@U0BOT> ${fields.text}`, ts: fields.ts, channel: fields.channel ?? "C0OPS", event_ts: fields.ts, ...(fields.threadTs ? { thread_ts: fields.threadTs } : {}) },
+    authorizations: [{ team_id: "T0TEST", user_id: "U0BOT", is_bot: true }],
+  });
+}
+
+export function actionBody(fields: { actionId: string; value: string; channel?: string; messageTs: string; threadTs?: string; user?: string }): string {
+  const payload = {
+    type: "block_actions",
+    team: { id: "T0TEST", domain: "test" },
+    user: { id: fields.user ?? "U0OK", username: "oncall", team_id: "T0TEST" },
+    api_app_id: "A0APP",
+    token: "legacy-unused",
+    container: { type: "message", message_ts: fields.messageTs, channel_id: fields.channel ?? "C0OPS", is_ephemeral: false },
+    trigger_id: `trig-act-${Date.now()}-${trigger++}`,
+    channel: { id: fields.channel ?? "C0OPS", name: "ops" },
+    message: { type: "message", ts: fields.messageTs, ...(fields.threadTs ? { thread_ts: fields.threadTs } : {}), text: "verdict" },
+    response_url: "http://127.0.0.1:9/unused",
+    actions: [{ action_id: fields.actionId, block_id: "verdict_actions", value: fields.value, type: "button", action_ts: `${Date.now() / 1000}${trigger++}` }],
+  };
+  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+}
