@@ -1,4 +1,8 @@
-import { WebClient } from "@slack/web-api";
+import { WebClient, WebClientEvent } from "@slack/web-api";
+import { Queue } from "bullmq";
+import { createMetrics, serveMetrics } from "../metrics.js";
+import { configWarnings } from "../config/check.js";
+import { keys } from "../queue/keys.js";
 import { createLogger } from "../log.js";
 import { CheckQueue } from "../queue/producer.js";
 import { redisFor, ready } from "../queue/redis.js";
@@ -40,8 +44,11 @@ export async function botCommand(args: string[], io: CliIo): Promise<number> {
     ...(botEnv.SLACK_API_URL ? { slackApiUrl: botEnv.SLACK_API_URL.endsWith("/") ? botEnv.SLACK_API_URL : `${botEnv.SLACK_API_URL}/` } : {}),
     retryConfig: { retries: 6, factor: 1.6, minTimeout: 250, maxTimeout: 10_000, randomize: true },
   });
-  const poster = new Poster(client, logger, botEnv.FTP_DOCTOR_POST_SPACING_MS);
-  const summary = summarizerFromEnv(io.env, logger);
+  for (const w of configWarnings(config, io.env)) logger.warn({ problem: w }, "configuration warning");
+  const metrics = createMetrics();
+  client.on(WebClientEvent.RATE_LIMITED, () => metrics.slackRetries.inc());
+  const poster = new Poster(client, logger, botEnv.FTP_DOCTOR_POST_SPACING_MS, metrics);
+  const summary = summarizerFromEnv(io.env, logger, metrics);
   const service = new SlackService({
     prefix: env.FTP_DOCTOR_REDIS_PREFIX,
     config,
@@ -80,6 +87,23 @@ export async function botCommand(args: string[], io: CliIo): Promise<number> {
   if (socketMode) await app.start();
   else await app.start(botEnv.PORT);
   const digests = await startDigests({ prefix: env.FTP_DOCTOR_REDIS_PREFIX, redisUrl: env.REDIS_URL, config, queue, redis, poster, logger, resultWaitMs: botEnv.FTP_DOCTOR_RESULT_WAIT_MS, ...(summary.digest ? { overview: summary.digest } : {}) });
+  const depthConn = env.METRICS_PORT ? redisFor("worker", env.REDIS_URL) : undefined;
+  depthConn?.on("error", () => undefined);
+  const depthQueues = depthConn ? config.zones.map((z) => ({ zone: z.name, q: new Queue(keys.queueName(z.name), { connection: depthConn, prefix: env.FTP_DOCTOR_REDIS_PREFIX }) })) : [];
+  const metricsServer = env.METRICS_PORT
+    ? await serveMetrics({
+        port: env.METRICS_PORT,
+        metrics,
+        health,
+        beforeScrape: async () => {
+          for (const { zone, q } of depthQueues) {
+            metrics.queueDepth.set({ zone }, await q.getWaitingCount());
+            const [oldest] = await q.getJobs(["wait"], -1, -1, false);
+            metrics.oldestWaiting.set({ zone }, oldest ? (Date.now() - oldest.timestamp) / 1000 : 0);
+          }
+        },
+      })
+    : undefined;
   const resumed = await service.resumePending();
   logger.info({ mode: socketMode ? "socket" : "http", port: socketMode ? undefined : botEnv.PORT, resumed }, "bot started");
   await new Promise<void>((resolve) => {
@@ -89,6 +113,9 @@ export async function botCommand(args: string[], io: CliIo): Promise<number> {
         await service.close();
         await app.stop().catch(() => undefined);
         await digests.close();
+        metricsServer?.close();
+        for (const { q } of depthQueues) await q.close();
+        depthConn?.disconnect();
         await queue.close();
         redis.disconnect();
         resolve();

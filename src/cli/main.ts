@@ -7,6 +7,7 @@ import { checkCommand } from "./check.js";
 import { historyCommand } from "./history.js";
 import { workerCommand } from "./worker.js";
 import { botCommand } from "./bot.js";
+import { configCommand } from "./config.js";
 import { UsageError } from "./usage.js";
 
 export interface CliIo {
@@ -27,6 +28,7 @@ Commands:
   worker --zone NAME  run checks for a zone from the BullMQ queue
   history <target>    the last stored results for a target, newest first
   bot                 run the Slack bot (ftp-doctor bot --help)
+  config check [FILE] validate a configuration file
   help                this help
 
 Run \`ftp-doctor check --help\` for the check options.
@@ -44,6 +46,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         return await historyCommand(rest, io);
       case "bot":
         return await botCommand(rest, io);
+      case "config":
+        return await configCommand(rest, io);
       case undefined:
       case "help":
       case "-h":

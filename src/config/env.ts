@@ -14,6 +14,8 @@ export const RuntimeEnv = z.object({
   /** BullMQ stalled-job check interval and job lock (shorter in tests to recover from kill -9 fast). */
   FTP_DOCTOR_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
   FTP_DOCTOR_LOCK_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
+  /** Serve /metrics and /healthz on this port (bot and worker). Off when unset. */
+  METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 export type RuntimeEnv = z.infer<typeof RuntimeEnv>;

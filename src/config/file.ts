@@ -3,6 +3,7 @@ import net from "node:net";
 import { z } from "zod";
 import { parse as parseYaml } from "yaml";
 import { TLS_MODES } from "../target/parse.js";
+import { validateConfigData } from "./check.js";
 
 /** Zone names end up in queue names and Redis keys: keep them plain. */
 export const ZoneName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/i, "must be 1-32 letters, digits, '-' or '_'");
@@ -14,11 +15,11 @@ export const TargetPattern = z.string().superRefine((s, ctx) => {
   if (s.includes("/")) {
     const [ip, bits] = s.split("/");
     const fam = net.isIP(ip ?? "");
-    if (!fam || !/^\d+$/.test(bits ?? "") || Number(bits) > (fam === 4 ? 32 : 128)) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"${s}" is not a valid CIDR (e.g. 203.0.113.0/24)` });
+    if (!fam || !/^\d+$/.test(bits ?? "") || Number(bits) > (fam === 4 ? 32 : 128)) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"${s}" is not a valid CIDR (e.g. 203.0.113.0/24)`, params: { fix: "write ADDRESS/BITS with BITS at most 32 for IPv4 or 128 for IPv6" } });
     return;
   }
   if (net.isIP(s)) return;
-  if (!/^(\*\.)?([a-z0-9_]([a-z0-9_-]{0,62})\.)*[a-z0-9_]([a-z0-9_-]{0,62})$/i.test(s)) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"${s}" is not a host name, *.wildcard, IP or CIDR` });
+  if (!/^(\*\.)?([a-z0-9_]([a-z0-9_-]{0,62})\.)*[a-z0-9_]([a-z0-9_-]{0,62})$/i.test(s)) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"${s}" is not a host name, *.wildcard, IP or CIDR`, params: { fix: "use e.g. ftp.example.com, *.example.com, 203.0.113.7 or 203.0.113.0/24" } });
 });
 
 export const ProfileConfig = z
@@ -73,14 +74,14 @@ export const ConfigFile = z
   .superRefine((c, ctx) => {
     const zones = new Set(c.zones.map((z) => z.name));
     c.zones.forEach((zone, i) => {
-      if (c.zones.findIndex((o) => o.name === zone.name) !== i) ctx.addIssue({ code: "custom", path: ["zones", i, "name"], message: `zone "${zone.name}" is defined twice` });
+      if (c.zones.findIndex((o) => o.name === zone.name) !== i) ctx.addIssue({ code: "custom", path: ["zones", i, "name"], message: `zone "${zone.name}" is defined twice`, params: { fix: "rename or remove one of them" } });
     });
     const digests = c.digest === undefined ? [] : Array.isArray(c.digest) ? c.digest : [c.digest];
     digests.forEach((d, i) => {
-      if (d.profile && !c.profiles[d.profile]) ctx.addIssue({ code: "custom", path: ["digest", ...(Array.isArray(c.digest) ? [i] : []), "profile"], message: `unknown profile "${d.profile}"` });
+      if (d.profile && !c.profiles[d.profile]) ctx.addIssue({ code: "custom", path: ["digest", ...(Array.isArray(c.digest) ? [i] : []), "profile"], message: `unknown profile "${d.profile}"`, params: { fix: `define profiles.${d.profile}, or remove the digest's profile` } });
       d.targets.forEach((t, j) => {
         const m = /\bfrom\s+(\S+)$/.exec(t);
-        if (m && !zones.has(m[1]!)) ctx.addIssue({ code: "custom", path: ["digest", ...(Array.isArray(c.digest) ? [i] : []), "targets", j], message: `unknown zone "${m[1]}" (zones: ${[...zones].join(", ") || "none defined"})` });
+        if (m && !zones.has(m[1]!)) ctx.addIssue({ code: "custom", path: ["digest", ...(Array.isArray(c.digest) ? [i] : []), "targets", j], message: `unknown zone "${m[1]}" (zones: ${[...zones].join(", ") || "none defined"})`, params: { fix: `add a zone named ${m[1]} under zones, or change "from ${m[1]}"` } });
       });
     });
   });
@@ -110,9 +111,10 @@ export function loadConfigFile(file: string): ConfigFile {
 }
 
 export function parseConfig(raw: unknown, where = "configuration"): ConfigFile {
-  const r = ConfigFile.safeParse(raw);
-  if (r.success) return r.data;
-  const problems = r.error.issues.map((i) => `${i.path.length ? i.path.join(".") : "(top level)"}: ${i.message}`);
+  const r = validateConfigData(raw);
+  if (r.config) return r.config;
+  // The same problems, in the same words, as `ftp-doctor config check`.
+  const problems = r.problems.map((p) => `${p.path}: ${p.message} (fix: ${p.fix})`);
   throw new ConfigError(`${where}: ${problems.length} problem${problems.length > 1 ? "s" : ""}: ${problems.join("; ")}`, problems);
 }
 

@@ -10,15 +10,39 @@ import type net from "node:net";
 export class TapStream extends Duplex {
   private last: Buffer = Buffer.alloc(0);
 
+  private held: Buffer | undefined;
+  private heldTimer: NodeJS.Timeout | undefined;
+
   constructor(private readonly socket: net.Socket) {
     super();
     socket.on("data", (d: Buffer) => {
+      // A TLS record starts with a content-type byte (20-24), never an ASCII digit: bytes that
+      // start like "500 " are plain text. vsftpd writes "500 OOPS: " and its reason in two
+      // writes, so hold such text until the line is complete (or briefly) before TLS sees it.
+      if (this.held || /^\d{3}[ -]/.test(d.subarray(0, 4).toString("latin1"))) {
+        this.held = this.held ? Buffer.concat([this.held, d]) : d;
+        if (this.held.includes(10) || this.held.length > 2048) this.release();
+        else this.heldTimer ??= setTimeout(() => this.release(), 300);
+        return;
+      }
       this.last = d.length > 2048 ? d.subarray(d.length - 2048) : d;
       if (!this.push(d)) socket.pause();
     });
-    socket.on("end", () => this.push(null));
+    socket.on("end", () => {
+      if (this.held) this.release();
+      this.push(null);
+    });
     socket.on("error", (e) => this.destroy(e));
     socket.on("close", () => this.destroy());
+  }
+
+  private release(): void {
+    clearTimeout(this.heldTimer);
+    this.heldTimer = undefined;
+    const d = this.held!;
+    this.held = undefined;
+    this.last = d;
+    this.push(d);
   }
 
   override _read(): void {
@@ -36,6 +60,7 @@ export class TapStream extends Duplex {
   }
 
   override _destroy(err: Error | null, cb: (e?: Error | null) => void): void {
+    clearTimeout(this.heldTimer);
     this.socket.destroy();
     cb(err);
   }

@@ -7,6 +7,7 @@ import { toCheckOptions, CheckOptionsInput } from "../cli/checkOptions.js";
 import { ConfigError, resolveProfile, type ConfigFile } from "../config/file.js";
 import type { RuntimeEnv } from "../config/env.js";
 import type { Logger } from "../log.js";
+import type { Metrics } from "../metrics.js";
 import { parseTarget, TargetParseError } from "../target/parse.js";
 import { storeResult } from "./history.js";
 import { keys } from "./keys.js";
@@ -23,6 +24,7 @@ export interface WorkerOptions {
   /** Where profile passwords are read from (this host's environment). */
   secretsEnv: NodeJS.ProcessEnv;
   logger: Logger;
+  metrics?: Metrics;
 }
 
 export interface RunningWorker {
@@ -30,6 +32,7 @@ export interface RunningWorker {
   /** Drain: in-flight checks finish (bounded by their budget), no new ones start. */
   close(): Promise<void>;
   worker: Worker;
+  redis: Redis;
 }
 
 /** Turn a job into a check. Throws UnrecoverableError for jobs that can never succeed. */
@@ -59,6 +62,7 @@ export async function processCheck(job: Job, opts: WorkerOptions, redis: Redis):
   opts.logger.info({ jobId: job.id, zone: opts.zone, target: p.target, profile: p.profile, attempt: job.attemptsMade + 1 }, "check started");
   const { report } = await runCheck(target, options, profile?.password !== undefined ? { password: profile.password } : {});
   report.zone = opts.zone;
+  opts.metrics?.observeReport(report, opts.zone);
   await storeResult(redis, opts.env.FTP_DOCTOR_REDIS_PREFIX, opts.env.FTP_DOCTOR_RESULT_TTL_DAYS, { jobId: job.id!, zone: opts.zone, finishedAt: new Date().toISOString(), report });
   opts.logger.info({ jobId: job.id, zone: opts.zone, target: p.target, code: report.verdict.code, durationMs: Date.now() - started }, "check finished");
   return report;
@@ -83,7 +87,10 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     maxStalledCount: 2,
     autorun: true,
   });
-  worker.on("failed", (job, err) => logger.warn({ jobId: job?.id, zone, err: err.message, attempts: job?.attemptsMade }, "check job failed"));
+  worker.on("failed", (job, err) => {
+    opts.metrics?.jobFailures.inc({ zone });
+    logger.warn({ jobId: job?.id, zone, err: err.message, attempts: job?.attemptsMade }, "check job failed");
+  });
   worker.on("stalled", (jobId) => logger.warn({ jobId, zone }, "check job stalled; requeued"));
   worker.on("error", (err) => logger.error({ zone, err: err.message }, "worker error"));
 
@@ -103,6 +110,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   return {
     id,
     worker,
+    redis,
     close() {
       closing ??= (async () => {
         clearInterval(timer);

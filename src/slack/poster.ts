@@ -1,5 +1,6 @@
 import type { WebClient } from "@slack/web-api";
 import type { Logger } from "../log.js";
+import type { Metrics } from "../metrics.js";
 
 /**
  * All messages go through here: about one message per second per channel (Slack's posting
@@ -14,6 +15,7 @@ export class Poster {
     private readonly client: WebClient,
     private readonly logger: Logger,
     private readonly spacingMs = 1_000,
+    private readonly metrics?: Metrics,
   ) {}
 
   private lane<T>(channel: string, fn: () => Promise<T>): Promise<T> {
@@ -36,6 +38,7 @@ export class Poster {
       const r = await this.lane(args.channel, () => this.client.chat.postMessage({ ...args, unfurl_links: false, unfurl_media: false } as Parameters<WebClient["chat"]["postMessage"]>[0]));
       return r.ts;
     } catch (err) {
+      this.metrics?.slackErrors.inc({ method: "chat.postMessage" });
       this.logger.error({ channel: args.channel, thread: args.thread_ts, err: (err as Error).message }, "slack post failed");
       throw err;
     }
@@ -45,6 +48,7 @@ export class Poster {
     try {
       await this.client.chat.update(args as Parameters<WebClient["chat"]["update"]>[0]);
     } catch (err) {
+      this.metrics?.slackErrors.inc({ method: "chat.update" });
       this.logger.error({ channel: args.channel, ts: args.ts, err: (err as Error).message }, "slack update failed");
       throw err;
     }
@@ -54,6 +58,7 @@ export class Poster {
     try {
       await this.client.chat.postEphemeral(args as Parameters<WebClient["chat"]["postEphemeral"]>[0]);
     } catch (err) {
+      this.metrics?.slackErrors.inc({ method: "chat.postEphemeral" });
       this.logger.error({ channel: args.channel, err: (err as Error).message }, "slack ephemeral failed");
     }
   }
