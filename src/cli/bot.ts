@@ -5,7 +5,7 @@ import { configWarnings } from "../config/check.js";
 import { keys } from "../queue/keys.js";
 import { createLogger } from "../log.js";
 import { CheckQueue } from "../queue/producer.js";
-import { redisFor, ready } from "../queue/redis.js";
+import { pingWithin, redisFor, ready } from "../queue/redis.js";
 import { BotEnv, createBot } from "../slack/app.js";
 import { startDigests } from "../slack/digest.js";
 import { Poster } from "../slack/poster.js";
@@ -63,7 +63,7 @@ export async function botCommand(args: string[], io: CliIo): Promise<number> {
   });
   let slackOk = { at: 0, ok: false };
   const health = async () => {
-    const redisOk = await redis.ping().then(() => true, () => false);
+    const redisOk = await pingWithin(redis, 1_000);
     if (Date.now() - slackOk.at > 30_000) slackOk = { at: Date.now(), ok: await client.auth.test().then(() => true, () => false) };
     return { redis: redisOk, slack: slackOk.ok };
   };

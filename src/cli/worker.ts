@@ -5,7 +5,7 @@ import { startWorker } from "../queue/worker.js";
 import { createMetrics, serveMetrics } from "../metrics.js";
 import { Queue } from "bullmq";
 import { keys } from "../queue/keys.js";
-import { redisFor } from "../queue/redis.js";
+import { pingWithin, redisFor } from "../queue/redis.js";
 import { configWarnings } from "../config/check.js";
 import { loadRuntime } from "./runtime.js";
 import { parseCommandArgs, UsageError } from "./usage.js";
@@ -43,7 +43,8 @@ export async function workerCommand(args: string[], io: CliIo): Promise<number> 
     metricsServer = await serveMetrics({
       port: env.METRICS_PORT,
       metrics,
-      health: async () => ({ redis: await running.redis.ping().then(() => true, () => false) }),
+      // The worker's connection queues commands while Redis is away: bound the ping.
+      health: async () => ({ redis: await pingWithin(running.redis, 1_000) }),
       beforeScrape: async () => {
         metrics.queueDepth.set({ zone: zone.data }, await q.getWaitingCount());
         const [oldest] = await q.getJobs(["wait"], -1, -1, false);

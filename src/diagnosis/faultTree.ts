@@ -168,7 +168,7 @@ export function diagnose(obs: Observations, now: Date = new Date()): Diagnosis {
         if (g.tlsProbe?.status === "ok")
           add("IMPLICIT_TLS_PORT", `${where} expects implicit FTPS (TLS first)`, "The port stays silent to plain FTP, but a TLS handshake on it succeeds: it is an implicit-FTPS port.", [...ev, `TLS handshake on a second connection: ${g.tlsProbe.protocol}`, ...(g.tlsProbe.greeting ? [`greeting inside TLS: ${q(g.tlsProbe.greeting)}`] : [])]);
         else
-          add("BANNER_TIMEOUT", `${where} accepts connections but never greets`, "TCP connects, but no 220 greeting arrived. Typical causes: the daemon does reverse DNS or ident lookups that time out, it is hung, or a proxy has no backend.", [...ev, `TLS ClientHello on a second connection: ${g.tlsProbe?.status === "failed" ? `no handshake (${g.tlsProbe.detail})` : "not tried"}`, `text sent (FEAT): ${g.nudge?.answer ? `answered "${g.nudge.answer}"` : "no answer"}`]);
+          add("BANNER_TIMEOUT", `${where} accepts connections but never greets`, "TCP connects, but no 220 greeting arrived. Typical causes: the daemon does reverse DNS or ident lookups that time out, it is hung, or a proxy has no backend.", [...ev, `TLS ClientHello on a second connection: ${g.tlsProbe?.status === "failed" ? `no handshake (${g.tlsProbe.detail})` : "not tried"}`, `text sent (FEAT): ${g.nudge?.answer ? `answered "${g.nudge.answer}"` : "no answer"}`, ...(g.unfinished ? [`${g.unfinished.bytes} bytes arrived without completing a line ("${g.unfinished.text}"): the server trickles its greeting (slowloris) or stalled mid-line`] : [])]);
         break;
       case "closed":
       case "reset":
@@ -344,7 +344,7 @@ export function diagnose(obs: Observations, now: Date = new Date()): Diagnosis {
     else add("CONNECTION_RESET", `The control connection was ${e.kind === "reset" ? "reset" : "closed"} during ${obs.controlLost.during}`, "The connection ended mid-session without an FTP reply that explains it.", [`during ${obs.controlLost.during}: ${err(e)}`]);
   }
   if (obs.protocolViolation) add("PROTOCOL_VIOLATION", `Malformed reply during ${obs.protocolViolation.during}`, "The server sent a reply that does not follow the FTP protocol.", [obs.protocolViolation.detail]);
-  if (obs.replyTimeout) add("REPLY_TIMEOUT", `The server stopped answering during ${obs.replyTimeout.during}`, "A command got no reply within the deadline, while the connection stayed open.", [`no reply during ${obs.replyTimeout.during}`, ...(rtt ? [rtt] : [])]);
+  if (obs.replyTimeout) add("REPLY_TIMEOUT", `The server stopped answering during ${obs.replyTimeout.during}`, "A command got no reply within the deadline, while the connection stayed open.", [`no reply during ${obs.replyTimeout.during}`, ...(obs.replyTimeout.unfinished ? [`${obs.replyTimeout.unfinished.bytes} bytes of a reply arrived without completing it ("${obs.replyTimeout.unfinished.text}"): the server trickles (slowloris) or stalled mid-reply`] : []), ...(rtt ? [rtt] : [])]);
 
   // DNS_PARTIAL last: a session fault that hits every client outranks one that hits some.
   if (okConnects.length > 0 && badConnects.length > 0)

@@ -86,7 +86,8 @@ export function addressMatches(ipRaw: string, patterns: readonly string[]): bool
 
 /** RFC 959 §4.1.2 `227 Entering Passive Mode (h1,h2,h3,h4,p1,p2)`; servers vary the wrapping text. */
 export function parsePasv(text: string): { host: string; port: number } | undefined {
-  const m = /(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3})/.exec(text);
+  // Whole numbers only: "(127,0,0,1,4,1000)" must not be read as port 4*256+100.
+  const m = /(?<!\d)(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3})(?!\d)/.exec(text);
   if (!m) return undefined;
   const n = m.slice(1).map(Number);
   if (n.some((x) => x > 255)) return undefined;

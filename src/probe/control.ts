@@ -52,6 +52,12 @@ export class ControlChannel {
     return this.ended;
   }
 
+  /** What arrived of a reply that has not ended (a trickling or stalled peer), sanitised; undefined when nothing. */
+  get unfinished(): { bytes: number; text: string } | undefined {
+    const text = [...(this.current?.lines ?? []), this.partial].filter((l) => l !== "").join("\n");
+    return text ? { bytes: Buffer.byteLength(text), text: sanitize(text, 120) } : undefined;
+  }
+
   private listen(): void {
     this.socket.on("data", this.onData);
     this.socket.on("error", this.onError);
@@ -194,6 +200,8 @@ export class ControlChannel {
 
   send(command: string, shown: string = command): void {
     if (this.ended) throw new NetFailureError(this.ended);
+    // One command per line, always: a CR/LF from any input would smuggle in a second command.
+    if (/[\r\n\0]/.test(command)) throw new NetFailureError(netError("error", "BAD_COMMAND", "refusing to send a command containing a line break or NUL"));
     this.rec.line(">", this.conn, shown);
     this.socket.write(`${command}\r\n`);
   }

@@ -287,7 +287,9 @@ class Probe {
       if (e.kind !== "timeout") return this.greetingFailed(step, e, elapsed());
       first = await this.silentGreeting(ctl, Math.max(1, giveUpAt - nudgeAt), elapsed);
       if (!first) {
-        step.end("fail", `no greeting within ${elapsed()} ms`, { error: netError("timeout", "TIMEOUT", "server sent nothing") });
+        const part = ctl.unfinished;
+        if (part && this.obs.greeting) this.obs.greeting.unfinished = part;
+        step.end("fail", `no greeting within ${elapsed()} ms${part ? ` (${part.bytes} bytes of an unfinished line)` : ""}`, { error: netError("timeout", "TIMEOUT", part ? "greeting never completed" : "server sent nothing") });
         return false;
       }
     }
@@ -682,7 +684,8 @@ class Probe {
   private lost(during: string, err: unknown): void {
     const e = failureOf(err);
     if (e.kind === "timeout") {
-      this.obs.replyTimeout ??= { during, command: during };
+      const part = this.ctl?.unfinished;
+      this.obs.replyTimeout ??= { during, command: during, ...(part ? { unfinished: part } : {}) };
     } else if (e.kind === "malformed") {
       this.obs.protocolViolation ??= { during, detail: e.message };
     } else {
@@ -723,6 +726,8 @@ class Probe {
       if (pasv.code === 227) {
         const parsed = parsePasv(pasv.text);
         if (parsed) this.analysePasv(parsed.host, pasv);
+        // Even when EPSV works: every PASV client (FileZilla on IPv4, many libraries) fails on it.
+        else this.obs.protocolViolation ??= { during: "PASV", detail: `unparseable PASV reply: ${describe(pasv)}` };
       }
       const oops = replies.find((r) => /^500 OOPS/.test(r.text));
       step.end(oops ? "fail" : "ok", `SYST ${describe(this.obs.syst)}; PWD ${describe(this.obs.pwd)}${prot ? `; PROT P ${data.protReply!.code}` : ""}`);

@@ -97,6 +97,8 @@ export interface GreetingObservation {
   late?: boolean;
   /** When silent: did a TLS handshake on a second connection succeed? */
   tlsProbe?: { status: "ok" | "failed" | "not-run"; protocol?: string; detail?: string; greeting?: Reply };
+  /** When no greeting completed: the start of one that did not (a server trickling bytes, slowloris). */
+  unfinished?: { bytes: number; text: string };
   /** When silent: what a line of text sent to it provoked. */
   nudge?: { sent: string; answer?: string; kind: "http" | "ftp" | "none" | "other" };
 }
@@ -264,6 +266,6 @@ export interface Observations {
   /** A reply we could not use (malformed 227, garbage): where and what. */
   protocolViolation?: { during: string; detail: string };
   /** A server that stopped answering a command without closing. */
-  replyTimeout?: { during: string; command: string };
+  replyTimeout?: { during: string; command: string; unfinished?: { bytes: number; text: string } };
   controlConnections: number;
 }

@@ -36,3 +36,14 @@ export async function ready(redis: Redis, what: string, timeoutMs = 3_000): Prom
     redis.once("end", onEnd);
   });
 }
+
+/** PING with a deadline (a worker connection would otherwise wait for Redis forever). */
+export async function pingWithin(redis: Redis, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)));
+  try {
+    return await Promise.race([redis.ping().then(() => true, () => false), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

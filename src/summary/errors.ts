@@ -1,3 +1,5 @@
+import { EnvError } from "../config/env.js";
+
 /**
  * Why a summary was dropped. These codes appear in the "summary unavailable" warning's `reason`
  * field; operators and tests branch on them, never on message text. Added, never renamed.
@@ -42,7 +44,8 @@ export class PromptError extends Error {
   override readonly name = "PromptError";
 }
 
-/** OPENAI_* / FTP_DOCTOR_SUMMARY_* settings that cannot work; the message says which and how to fix it. */
-export class SummaryConfigError extends Error {
-  override readonly name = "SummaryConfigError";
-}
+/**
+ * OPENAI_* / FTP_DOCTOR_SUMMARY_* settings that cannot work; the message says which and how to
+ * fix it. An EnvError, so every command's start-up reports it as bad configuration (exit 2).
+ */
+export class SummaryConfigError extends EnvError {}

@@ -3,7 +3,7 @@ import type { Logger } from "../log.js";
 import { completeJson, type EnabledSummaryConfig } from "./client.js";
 import { SUMMARY_DEFAULTS, summaryConfigFromEnv, type SummaryConfig } from "./config.js";
 import { checkDigestOverview, checkSummary, type Check } from "./contradiction.js";
-import { PromptError, SummaryConfigError, SummaryError } from "./errors.js";
+import { PromptError, SummaryConfigError, SummaryError, type SummaryFailure } from "./errors.js";
 import { digestInput, summaryInput } from "./input.js";
 import { loadPrompt, renderPrompt, type PromptName } from "./prompts.js";
 import { createRedactor, type RedactionInput } from "./redact.js";
@@ -26,7 +26,11 @@ export interface SummarizeOptions {
   redact?: Omit<RedactionInput, "env">;
   /** Where the prompt files are (tests). @defaultValue <package>/prompts/ */
   promptsDir?: URL;
+  /** Called once per attempt that was not simply disabled: "added" or the failure reason (metrics). */
+  onOutcome?: (outcome: SummaryOutcome) => void;
 }
+
+export type SummaryOutcome = "added" | SummaryFailure;
 
 /**
  * Explain a report in three lines for a manager. Never in the way: resolves within the deadline,
@@ -83,6 +87,35 @@ export async function summarizeDigest(entries: DigestEntry[], opts: SummarizeOpt
   }));
 }
 
+/** The counter the bot's metrics expose (ftp_doctor_summary_outcomes_total{outcome}). */
+export interface SummaryMetrics {
+  summaries: { inc(labels: { outcome: string }): void };
+}
+
+/**
+ * The summary as the Slack bot wires it (src/slack/summaryHook.ts has this shape): `{}` when off,
+ * so the bot posts verdicts exactly as before; otherwise a report summarizer and a digest
+ * overview that resolve within the deadline and never throw. Bad OPENAI_* settings throw a
+ * SummaryConfigError (an EnvError: start-up fails with the fix in the message).
+ */
+export function summarizerFromEnv(
+  env: NodeJS.ProcessEnv,
+  logger: SummaryLogger,
+  metrics?: SummaryMetrics,
+  extra: Pick<SummarizeOptions, "deadlineMs" | "redact" | "promptsDir"> = {},
+): {
+  report?: (r: CheckReport) => Promise<CheckReport["summary"]>;
+  digest?: (changes: DigestEntry[]) => Promise<string | null>;
+} {
+  const config = summaryConfigFromEnv(env);
+  if (!config.enabled) return {};
+  const opts: SummarizeOptions = { env, logger, config, ...extra, ...(metrics ? { onOutcome: (outcome) => metrics.summaries.inc({ outcome }) } : {}) };
+  return {
+    report: (r) => summarizeReport(r, opts),
+    digest: async (changes) => (await summarizeDigest(changes, opts))?.text ?? null,
+  };
+}
+
 interface Plan<T> {
   vars: Record<string, string>;
   schemaName: string;
@@ -104,6 +137,7 @@ async function run<T>(prompt: PromptName, opts: SummarizeOptions, logFields: Rec
     config = c;
   } catch (err) {
     opts.logger.warn({ reason: "config", prompt, detail: err instanceof SummaryConfigError ? err.message : String(err) }, "summary unavailable");
+    opts.onOutcome?.("config");
     return null;
   }
   const deadlineMs = opts.deadlineMs ?? config.deadlineMs;
@@ -122,14 +156,16 @@ async function run<T>(prompt: PromptName, opts: SummarizeOptions, logFields: Rec
     } catch {
       throw new SummaryError("malformed", `the answer is not JSON (${answer.content.length} characters)`);
     }
-    const verdict = p.accept(raw);
-    if ("malformed" in verdict) throw new SummaryError("malformed", verdict.malformed.slice(0, 300));
-    if (!verdict.check.ok) throw new SummaryError("contradiction", verdict.check.reason.slice(0, 300));
+    const result = p.accept(raw);
+    if ("malformed" in result) throw new SummaryError("malformed", result.malformed.slice(0, 300));
+    if (!result.check.ok) throw new SummaryError("contradiction", result.check.reason.slice(0, 300));
     opts.logger.info({ prompt, model: config.model, durationMs: ms(), attempts: answer.attempts, ...logFields }, "summary added");
-    return verdict.value;
+    opts.onOutcome?.("added");
+    return result.value;
   } catch (err) {
     const e = err instanceof SummaryError ? err : new SummaryError(err instanceof PromptError ? "prompt_error" : "internal", (err as Error)?.message ?? String(err));
     opts.logger.warn({ reason: e.reason, ...(e.status ? { status: e.status } : {}), prompt, model: config.model, durationMs: ms(), detail: e.message, ...logFields }, "summary unavailable");
+    opts.onOutcome?.(e.reason);
     return null;
   }
 }

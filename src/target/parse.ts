@@ -25,6 +25,8 @@ export class TargetParseError extends Error {
   override readonly name = "TargetParseError";
 }
 
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\x00-\x1f\x7f-\x9f]/;
 const HOSTNAME = /^(?=.{1,253}$)(?!-)[a-z0-9_](?:[a-z0-9_-]{0,62})(?:\.[a-z0-9_](?:[a-z0-9_-]{0,62}))*\.?$/i;
 
 /**
@@ -66,6 +68,7 @@ export function parseTarget(raw: string): Target {
     const slash = rest.indexOf("/");
     if (slash >= 0) {
       path = decodeSafe(rest.slice(slash));
+      if (CONTROL.test(path)) throw new TargetParseError("the path in the URL contains control characters (an encoded line break?)");
       rest = rest.slice(0, slash);
     }
     const at = rest.lastIndexOf("@");
@@ -76,6 +79,8 @@ export function parseTarget(raw: string): Target {
       if (colon >= 0) urlHadPassword = true;
       user = decodeSafe(colon >= 0 ? cred.slice(0, colon) : cred);
       if (!user) user = undefined;
+      // `USER <name>\r\n` goes on the wire as is: an encoded CR/LF would inject FTP commands.
+      if (user !== undefined && CONTROL.test(user)) throw new TargetParseError("the user name in the URL contains control characters (an encoded line break?)");
     }
     hostPort = rest;
     notes.push(`read the URL as ${schemeTls ? `${s} (${schemeTls} TLS) ` : ""}host and port`);
