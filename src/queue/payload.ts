@@ -37,3 +37,18 @@ export function checkKey(p: CheckJobPayload): string {
   const canonical = JSON.stringify([p.target.toLowerCase(), p.zone, p.profile ?? "", o.tls, o.timeout, o.anonymous, o.resolver ?? "", o.write, o.idle ?? 0, o.active, [...o.allowDataHost].sort()]);
   return createHash("sha256").update(canonical).digest("hex").slice(0, 32);
 }
+
+/**
+ * A check as the bot asks for it (slash command, button, watch, digest): default options, the
+ * zone's worker resolves the profile. One place, so every Slack path runs the same check.
+ */
+export function botCheckJob(spec: { target: string; zone: string; profile?: string; write: boolean }, requestedBy: string): CheckJobInput {
+  return {
+    v: 1,
+    target: spec.target,
+    zone: spec.zone,
+    ...(spec.profile ? { profile: spec.profile } : {}),
+    options: { tls: "auto", timeout: 15_000, anonymous: false, write: spec.write, active: false, allowDataHost: [] },
+    requestedBy,
+  };
+}

@@ -1,24 +1,15 @@
 import { Queue, Worker } from "bullmq";
-import type { Redis } from "ioredis";
+import { botCheckJob } from "../queue/payload.js";
+import type { BotContext } from "./service.js";
 import type { CheckReport } from "../check.js";
 import type { ConfigFile } from "../config/file.js";
-import type { Logger } from "../log.js";
 import { defaultZone } from "../cli/runtime.js";
-import type { CheckQueue } from "../queue/producer.js";
 import { redisFor } from "../queue/redis.js";
 import { clip, esc, statusEmoji, type Block } from "../render/slack.js";
 import { parseTarget } from "../target/parse.js";
-import type { Poster } from "./poster.js";
 
-export interface DigestDeps {
-  prefix: string;
+export interface DigestDeps extends BotContext {
   redisUrl: string;
-  config: ConfigFile;
-  queue: CheckQueue;
-  redis: Redis;
-  poster: Poster;
-  logger: Logger;
-  resultWaitMs: number;
   /** Optional model-written overview of the changes (same rules as the verdict summary). */
   overview?: (changes: { target: string; zone: string; code: string; title: string; changedFrom?: string }[]) => Promise<string | null>;
 }
@@ -49,7 +40,7 @@ export async function runDigest(deps: DigestDeps, index: number): Promise<{ text
   await Promise.all(
     rows.map(async (r) => {
       try {
-        const job = await deps.queue.enqueue({ v: 1, target: r.target, zone: r.zone, ...(d.profile ? { profile: d.profile } : {}), options: { tls: "auto", timeout: 15_000, anonymous: false, write: false, active: false, allowDataHost: [] }, requestedBy: "digest" });
+        const job = await deps.queue.enqueue(botCheckJob({ target: r.target, zone: r.zone, ...(d.profile ? { profile: d.profile } : {}), write: false }, "digest"));
         r.report = await deps.queue.result(r.zone, job.jobId, deps.resultWaitMs);
       } catch (err) {
         r.error = (err as Error).message;

@@ -5,12 +5,14 @@ import type { Logger } from "../log.js";
 import { defaultZone } from "../cli/runtime.js";
 import { CheckQueue, NoWorkerError } from "../queue/producer.js";
 import { storedResult } from "../queue/history.js";
+import { botCheckJob } from "../queue/payload.js";
 import { parentText, transcriptBlocks, verdictBlocks } from "../render/slack.js";
 import type { Target } from "../target/parse.js";
 import { profileKnown, targetAllowed, userAllowed, zoneKnown } from "./authz.js";
 import type { Poster } from "./poster.js";
 
-export interface ServiceOptions {
+/** What every bot component works with. */
+export interface BotContext {
   prefix: string;
   config: ConfigFile;
   queue: CheckQueue;
@@ -19,6 +21,9 @@ export interface ServiceOptions {
   logger: Logger;
   /** How long to wait for a worker's result. @defaultValue 120000 */
   resultWaitMs: number;
+}
+
+export interface ServiceOptions extends BotContext {
   /** Watch: re-check interval and total duration. @defaultValue 180000 / 3600000 */
   watchIntervalMs: number;
   watchDurationMs: number;
@@ -96,7 +101,7 @@ export class SlackService {
   async start(spec: CheckSpec, where: { channel: string; user: string; threadTs?: string }): Promise<void> {
     let job;
     try {
-      job = await this.o.queue.enqueue({ v: 1, target: spec.target, zone: spec.zone, ...(spec.profile ? { profile: spec.profile } : {}), options: { tls: "auto", timeout: 15_000, anonymous: false, write: spec.write, active: false, allowDataHost: [] }, requestedBy: where.user });
+      job = await this.o.queue.enqueue(botCheckJob(spec, where.user));
     } catch (err) {
       const msg = err instanceof NoWorkerError ? err.message : `could not queue the check: ${(err as Error).message}`;
       await this.o.poster.ephemeral({ channel: where.channel, user: where.user, text: `:warning: ${msg}`, ...(where.threadTs ? { thread_ts: where.threadTs } : {}) });
@@ -213,7 +218,7 @@ export class SlackService {
     const minutes = (ms: number) => `${Math.max(1, Math.round(ms / 60_000))} min`;
     let code: string;
     try {
-      const job = await this.o.queue.enqueue({ v: 1, target: w.spec.target, zone: w.spec.zone, ...(w.spec.profile ? { profile: w.spec.profile } : {}), options: { tls: "auto", timeout: 15_000, anonymous: false, write: w.spec.write, active: false, allowDataHost: [] }, requestedBy: "watch" });
+      const job = await this.o.queue.enqueue(botCheckJob(w.spec, "watch"));
       const report = await this.o.queue.result(w.spec.zone, job.jobId, this.o.resultWaitMs);
       code = report.verdict.code;
       if (code !== w.lastCode) {
