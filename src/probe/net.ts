@@ -80,6 +80,14 @@ export function connectTcp(
 }
 
 /**
+ * Key-exchange groups, P-256 first. OpenSSL sends a TLS 1.3 key share for the first group only
+ * (X25519 by default); vsftpd 3.0.3 allows only P-256 and answers that with a HelloRetryRequest,
+ * one more round trip on the control handshake and again on every data handshake. P-256 is the
+ * group every TLS 1.3 server must implement (RFC 8446 §9.1), so a P-256 share is never retried.
+ */
+const ECDH_CURVES = "P-256:X25519:P-384:P-521";
+
+/**
  * TLS handshake with a deadline. Verification is done by us afterwards (we want to see the
  * certificate even when it is bad), so rejectUnauthorized is false here.
  */
@@ -87,7 +95,7 @@ export function tlsHandshake(options: tls.ConnectionOptions, timeoutMs: number):
   const started = performance.now();
   return new Promise((resolve, reject) => {
     let settled = false;
-    const socket = tls.connect({ ...options, rejectUnauthorized: false });
+    const socket = tls.connect({ ecdhCurve: ECDH_CURVES, ...options, rejectUnauthorized: false });
     const done = (err?: NetError) => {
       if (settled) return;
       settled = true;

@@ -57,6 +57,7 @@ export class CheckQueue {
     if (!q) {
       q = new Queue(keys.queueName(zone), { connection: this.own(redisFor("producer", this.redisUrl)), prefix: this.prefix });
       q.on("error", () => undefined);
+      q.setMaxListeners(0);
       this.queues.set(zone, q);
     }
     return q;
@@ -68,6 +69,8 @@ export class CheckQueue {
       // QueueEvents blocks on XREAD: it needs a connection that retries (BullMQ requirement).
       e = new QueueEvents(keys.queueName(zone), { connection: this.own(redisFor("worker", this.redisUrl)), prefix: this.prefix });
       e.on("error", () => undefined);
+      // One listener pair per waiting request: a burst of identical checks waits on one job.
+      e.setMaxListeners(0);
       this.events.set(zone, e);
       await e.waitUntilReady();
     }

@@ -59,15 +59,22 @@ export function parseCommandText(raw: string): CheckRequest {
   return { kind: "check", target, ...(parsed.data.zone ? { zone: parsed.data.zone } : {}), ...(parsed.data.profile ? { profile: parsed.data.profile } : {}), write: parsed.data.write };
 }
 
-/** The first thing in a message that looks like an FTP server (for "@ftp-doctor" under a message). */
+/**
+ * The first thing in a message that looks like an FTP server (for "@ftp-doctor" under a
+ * message). Works token by token on the first 4,000 characters: a 40,000-character mention
+ * must not make a regex crawl and block the bot.
+ */
 export function findHostInText(text: string): string | undefined {
-  const cleaned = text.replace(/<(?:ftps?|ftpes):\/\/([^|>]+)(?:\|[^>]*)?>/gi, (_m, h: string) => ` ftp://${h} `).replace(/<[^>]*>/g, " ");
-  const url = /\b(?:ftps?|ftpes):\/\/[^\s/<>|]+/i.exec(cleaned);
-  if (url) return url[0];
-  const ip = /(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?)(?![\d.])/.exec(cleaned);
-  if (ip) return ip[1];
-  const host = /\b((?:ftp|sftp|files?|upload|data|transfer)[a-z0-9-]*(?:\.[a-z0-9-]+)+\.[a-z]{2,})(?::\d{1,5})?\b/i.exec(cleaned);
-  if (host) return host[0];
-  const any = /\b([a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}(?::\d{1,5})?)\b/i.exec(cleaned);
-  return any?.[0];
+  const cleaned = text
+    .slice(0, 4000)
+    .replace(/<((?:ftps?|ftpes):\/\/[^|>\s]{1,300})(?:\|[^>]{0,300})?>/gi, " $1 ")
+    .replace(/<[^>]{0,300}>/g, " ");
+  const tokens = cleaned.split(/[\s,;()"'`]+/).filter((t) => t.length > 0 && t.length <= 300).map((t) => t.replace(/[.:!?]+$/, ""));
+  const url = tokens.find((t) => /^(?:ftps?|ftpes):\/\/[^\s/<>|]+/i.test(t));
+  if (url) return /^(?:ftps?|ftpes):\/\/[^\s/<>|]+/i.exec(url)![0];
+  const ip = tokens.find((t) => /^\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?$/.test(t));
+  if (ip) return ip;
+  const hostRe = /^[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63})*\.[a-z]{2,63}(?::\d{1,5})?$/i;
+  const hosts = tokens.filter((t) => hostRe.test(t));
+  return hosts.find((h) => /^(?:ftp|sftp|files?|upload|data|transfer)/i.test(h)) ?? hosts[0];
 }
