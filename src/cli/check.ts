@@ -2,7 +2,6 @@ import { runCheck, type CheckReport } from "../check.js";
 import { resolveProfile } from "../config/file.js";
 import { progressLine, renderText, type TextStyle } from "../render/text.js";
 import { crossZoneVerdict, type CrossZoneVerdict, type ZoneOutcome } from "../queue/crossZone.js";
-import { CheckQueue } from "../queue/producer.js";
 import { ZoneName } from "../config/file.js";
 import { parseTarget } from "../target/parse.js";
 import { CheckOptionsInput, formatZodError, toCheckOptions } from "./checkOptions.js";
@@ -118,6 +117,7 @@ export async function checkCommand(args: string[], io: CliIo): Promise<number> {
     void _unused;
     void _ca;
     void _user;
+    const { CheckQueue } = await import("../queue/producer.js");
     const queue = new CheckQueue(env.REDIS_URL, env.FTP_DOCTOR_REDIS_PREFIX);
     try {
       await queue.connect();

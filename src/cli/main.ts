@@ -2,12 +2,7 @@ import { readFileSync } from "node:fs";
 import { TargetParseError } from "../target/parse.js";
 import { ConfigError } from "../config/file.js";
 import { EnvError } from "../config/env.js";
-import { NoWorkerError } from "../queue/producer.js";
-import { checkCommand } from "./check.js";
-import { historyCommand } from "./history.js";
-import { workerCommand } from "./worker.js";
-import { botCommand } from "./bot.js";
-import { configCommand } from "./config.js";
+import { NoWorkerError } from "../queue/errors.js";
 import { UsageError } from "./usage.js";
 
 export interface CliIo {
@@ -38,16 +33,18 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv;
   try {
     switch (command) {
+      // Commands load their modules on demand: an inline check must not pay for BullMQ,
+      // Bolt and the OpenAI SDK at start-up.
       case "check":
-        return await checkCommand(rest, io);
+        return await (await import("./check.js")).checkCommand(rest, io);
       case "worker":
-        return await workerCommand(rest, io);
+        return await (await import("./worker.js")).workerCommand(rest, io);
       case "history":
-        return await historyCommand(rest, io);
+        return await (await import("./history.js")).historyCommand(rest, io);
       case "bot":
-        return await botCommand(rest, io);
+        return await (await import("./bot.js")).botCommand(rest, io);
       case "config":
-        return await configCommand(rest, io);
+        return await (await import("./config.js")).configCommand(rest, io);
       case undefined:
       case "help":
       case "-h":

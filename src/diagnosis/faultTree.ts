@@ -340,7 +340,10 @@ export function diagnose(obs: Observations, now: Date = new Date()): Diagnosis {
   // ---------------------------------------------------------------- session-level failures
   if (obs.controlLost) {
     const e = obs.controlLost.error;
-    if (e.kind === "oversize") add("PROTOCOL_VIOLATION", "The server sent an oversized reply", `During ${obs.controlLost.during}, a reply broke the size limits and the connection was cut.`, [err(e)]);
+    const words = oops(obs.controlLost.lastReply);
+    if (words)
+      add("SERVER_CONFIG_ERROR", `${where} aborted the session during ${obs.controlLost.during}`, `The server's own words: ${words}`, [`during ${obs.controlLost.during}: ${q(obs.controlLost.lastReply)}`, `then: ${err(e)}`]);
+    else if (e.kind === "oversize") add("PROTOCOL_VIOLATION", "The server sent an oversized reply", `During ${obs.controlLost.during}, a reply broke the size limits and the connection was cut.`, [err(e)]);
     else add("CONNECTION_RESET", `The control connection was ${e.kind === "reset" ? "reset" : "closed"} during ${obs.controlLost.during}`, "The connection ended mid-session without an FTP reply that explains it.", [`during ${obs.controlLost.during}: ${err(e)}`]);
   }
   if (obs.protocolViolation) add("PROTOCOL_VIOLATION", `Malformed reply during ${obs.protocolViolation.during}`, "The server sent a reply that does not follow the FTP protocol.", [obs.protocolViolation.detail]);

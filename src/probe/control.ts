@@ -87,7 +87,8 @@ export class ControlChannel {
 
   private fail(err: NetError): void {
     if (this.ended) return;
-    if (err.kind === "tls-error" && this.plaintext) {
+    // Inside TLS, plain text surfaces as a TLS error, or (when the close is read first) as a close.
+    if ((err.kind === "tls-error" || err.kind === "closed" || err.kind === "reset") && this.plaintext) {
       const line = this.plaintext();
       this.plaintext = undefined;
       if (line) {
@@ -149,8 +150,12 @@ export class ControlChannel {
     this.push({ type: "garbage", text: sanitize(line, 300) });
   }
 
+  /** The last complete reply received (evidence when the connection is lost right after it). */
+  lastReply: Reply | undefined;
+
   private push(item: Incoming): void {
     this.rec.line("<", this.conn, item.type === "reply" ? item.reply.text.split("\n").join(" | ") : `(not a reply) ${item.text}`);
+    if (item.type === "reply") this.lastReply = item.reply;
     if (this.waiter) {
       const w = this.waiter;
       this.waiter = undefined;

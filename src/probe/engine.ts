@@ -8,7 +8,7 @@ import { adaptive, LIMITS } from "../config/defaults.js";
 import type { Target } from "../target/parse.js";
 import { addressMatches, isPrivateOrUnroutable, normalizeIp, parseEpsv, parsePasv, sameSubnet } from "./address.js";
 import { ControlChannel } from "./control.js";
-import { classifyError, connectTcp, netError, NetFailureError, sleep, tlsHandshake } from "./net.js";
+import { classifyError, connectTcp, ECDH_CURVES, netError, NetFailureError, sleep, tlsHandshake } from "./net.js";
 import { Budget, Recorder } from "./record.js";
 import { TapStream } from "./tap.js";
 import type {
@@ -34,6 +34,8 @@ export interface ProbeHooks {
 }
 
 const ANON_PASSWORD = "ftp-doctor@example.invalid";
+/** Verification contexts by extra CA text ("" for the system roots only): see Probe.verifyContext. */
+const VERIFY_CONTEXTS = new Map<string, tls.SecureContext>();
 /** Longest deliberate delay before a failed-login reply we know of (Pure-FTPd: 3-6 s), plus margin. */
 const FAILED_LOGIN_DELAY_MS = 7_000;
 
@@ -461,7 +463,7 @@ class Probe {
     const timeout = this.budget.cap(adaptive(LIMITS.tlsTimeoutMinMs, this.rtt, 8));
     try {
       const tap = new TapStream(raw as net.Socket);
-      const { socket, ms } = await tlsHandshake({ socket: tap as unknown as net.Socket, ...this.tlsNames(), ca: this.caList() }, timeout);
+      const { socket, ms } = await tlsHandshake({ socket: tap as unknown as net.Socket, ...this.tlsNames(), secureContext: this.verifyContext() }, timeout);
       this.track(socket);
       socket.on("session", (s: Buffer) => (this.tlsSession = s));
       // TLS 1.2 and older: the session (ID or ticket) arrives during the handshake, before we
@@ -494,8 +496,20 @@ class Probe {
     }
   }
 
-  private caList(): string[] {
-    return this.extraCa ? [...tls.rootCertificates, this.extraCa] : [...tls.rootCertificates];
+  /**
+   * The system roots plus --ca, as one cached context: building it parses ~150 certificates
+   * (about 20 ms of CPU), which per check was half the CPU of an FTPS check and a burst of
+   * native memory under concurrency. A client context is safe to share between connections.
+   */
+  private verifyContext(): tls.SecureContext {
+    const key = this.extraCa ?? "";
+    let ctx = VERIFY_CONTEXTS.get(key);
+    if (!ctx) {
+      ctx = tls.createSecureContext({ ca: this.extraCa ? [...tls.rootCertificates, this.extraCa] : [...tls.rootCertificates], ecdhCurve: ECDH_CURVES });
+      if (VERIFY_CONTEXTS.size >= 16) VERIFY_CONTEXTS.delete(VERIFY_CONTEXTS.keys().next().value!);
+      VERIFY_CONTEXTS.set(key, ctx);
+    }
+    return ctx;
   }
 
   /** After a failed modern handshake: would a legacy-allowing one work? Proves TLS_PROTOCOL_OUTDATED. */
@@ -689,7 +703,9 @@ class Probe {
     } else if (e.kind === "malformed") {
       this.obs.protocolViolation ??= { during, detail: e.message };
     } else {
-      this.obs.controlLost ??= { during, error: e };
+      // The last reply often explains the loss (vsftpd's "500 OOPS: …", even as plain text inside TLS).
+      const last = this.ctl?.lastReply;
+      this.obs.controlLost ??= { during, error: e, ...(last ? { lastReply: last } : {}) };
     }
     if (e.kind !== "timeout") {
       this.ctl?.destroy();
@@ -730,6 +746,8 @@ class Probe {
         else this.obs.protocolViolation ??= { during: "PASV", detail: `unparseable PASV reply: ${describe(pasv)}` };
       }
       const oops = replies.find((r) => /^500 OOPS/.test(r.text));
+      // vsftpd ends the session after an OOPS: that, not the missing data channel, is the finding.
+      if (oops) this.obs.controlLost ??= { during: "session setup", error: netError("closed", "OOPS", "the server ended the session with 500 OOPS"), lastReply: oops };
       step.end(oops ? "fail" : "ok", `SYST ${describe(this.obs.syst)}; PWD ${describe(this.obs.pwd)}${prot ? `; PROT P ${data.protReply!.code}` : ""}`);
       return !oops;
     } catch (err) {

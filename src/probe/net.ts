@@ -85,7 +85,7 @@ export function connectTcp(
  * one more round trip on the control handshake and again on every data handshake. P-256 is the
  * group every TLS 1.3 server must implement (RFC 8446 §9.1), so a P-256 share is never retried.
  */
-const ECDH_CURVES = "P-256:X25519:P-384:P-521";
+export const ECDH_CURVES = "P-256:X25519:P-384:P-521";
 
 /**
  * TLS handshake with a deadline. Verification is done by us afterwards (we want to see the

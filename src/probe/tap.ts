@@ -69,6 +69,10 @@ export class TapStream extends Duplex {
   plaintextReply(): string | undefined {
     const text = this.last.toString("latin1");
     const m = /(?:^|\n)(\d{3}[ -][\x20-\x7e]{2,400})\r?\n?/.exec(text);
-    return m ? m[1] : undefined;
+    if (m) return m[1];
+    // Read together with the TLS records before it (one TCP read): the last reply-shaped line.
+    // vsftpd writes its OOPS last, then closes.
+    const all = [...text.matchAll(/([1-5]\d\d[ -][\x20-\x7e]{2,400})\r?\n/g)];
+    return all.length ? all[all.length - 1]![1] : undefined;
   }
 }

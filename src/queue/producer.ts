@@ -6,21 +6,13 @@ import { CheckJobPayload, checkKey, type CheckJobInput } from "./payload.js";
 import { keys } from "./keys.js";
 import { redisFor, ready } from "./redis.js";
 import { storedResult } from "./history.js";
+import { CheckFailedError, NoWorkerError } from "./errors.js";
+
+export { CheckFailedError, NoWorkerError };
 
 /** How long a worker heartbeat counts as "alive". Workers beat every HEARTBEAT_MS. */
 export const HEARTBEAT_MS = 2_000;
 export const HEARTBEAT_STALE_MS = 10_000;
-
-export class NoWorkerError extends Error {
-  override readonly name = "NoWorkerError";
-  constructor(readonly zone: string) {
-    super(`no live worker in zone "${zone}": start one there with \`ftp-doctor worker --zone ${zone}\` (or check REDIS_URL/FTP_DOCTOR_REDIS_PREFIX match the worker's)`);
-  }
-}
-
-export class CheckFailedError extends Error {
-  override readonly name = "CheckFailedError";
-}
 
 export interface EnqueueResult {
   jobId: string;
@@ -122,12 +114,27 @@ export class CheckQueue {
       if (stored) return stored.report;
       throw new CheckFailedError(`job ${jobId} is gone from zone "${zone}" and left no result`);
     }
+    // The worker stores every result under its job id. Poll that too: when Redis restarts
+    // without its data, BullMQ cannot finish the job ("Missing key for job") and no completed
+    // event ever comes, but the stored result does.
+    const poll = new AbortController();
+    const fromStore = (async () => {
+      while (!poll.signal.aborted) {
+        await new Promise((r) => setTimeout(r, 1_000));
+        if (poll.signal.aborted) break;
+        const stored = await storedResult(this.redis, this.prefix, jobId).catch(() => undefined);
+        if (stored) return stored.report;
+      }
+      return new Promise<never>(() => undefined);
+    })();
     try {
-      return (await job.waitUntilFinished(events, timeoutMs)) as CheckReport;
+      return await Promise.race([job.waitUntilFinished(events, timeoutMs) as Promise<CheckReport>, fromStore]);
     } catch (err) {
       const msg = (err as Error).message;
       if (/timed out/i.test(msg)) throw new CheckFailedError(`no result from zone "${zone}" within ${Math.round(timeoutMs / 1000)} s (job ${jobId} is still queued or running)`);
       throw new CheckFailedError(`the check in zone "${zone}" failed: ${msg}`);
+    } finally {
+      poll.abort();
     }
   }
 

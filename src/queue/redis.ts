@@ -8,7 +8,9 @@ import { Redis, type RedisOptions } from "ioredis";
 export function redisFor(role: "worker" | "producer", url: string, extra: RedisOptions = {}): Redis {
   const common: RedisOptions = { connectTimeout: 3_000, lazyConnect: false, ...extra };
   if (role === "worker") return new Redis(url, { ...common, maxRetriesPerRequest: null, enableReadyCheck: true });
-  return new Redis(url, { ...common, maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy: (n) => (n > 3 ? null : 200 * n) });
+  // Commands fail at once while Redis is away (no offline queue), but the connection keeps
+  // reconnecting: a long-lived producer (the bot) must recover from a Redis restart.
+  return new Redis(url, { ...common, maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy: (n) => Math.min(200 * n, 2_000) });
 }
 
 /** Wait until the connection is ready, or fail with one clear message. */

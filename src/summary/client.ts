@@ -1,4 +1,5 @@
-import OpenAI from "openai";
+// Loaded on first use: a check that asks for no summary must not pay for the SDK at start-up.
+let OpenAI: typeof import("openai").default;
 import { SUMMARY_DEFAULTS, type SummaryConfig } from "./config.js";
 import { SummaryError, type SummaryFailure } from "./errors.js";
 import { ChatCompletionBody } from "./schema.js";
@@ -28,6 +29,7 @@ export interface JsonAnswer {
  * headers and then trickles the body cannot hold the caller either.
  */
 export async function completeJson(config: EnabledSummaryConfig, req: JsonRequest, deadlineMs: number): Promise<JsonAnswer> {
+  OpenAI ??= (await import("openai")).default;
   const started = performance.now();
   const elapsed = () => performance.now() - started;
   const controller = new AbortController();

@@ -17,6 +17,18 @@ const PRELOAD = path.join(path.dirname(fileURLToPath(import.meta.url)), "hwm-pre
 
 /** Peak RSS a CLI check may reach against any hostile peer (a bare `check` run is about 110 MB). */
 export const MAX_HWM_KB = 150 * 1024;
+/** …and at most this much above the same CLI checking a closed port (measured once per file). */
+export const MAX_HWM_GROWTH_KB = 40 * 1024;
+
+let baseline: Promise<number> | undefined;
+/** Peak RSS of `ftp-doctor check 127.0.0.1:1 --json` (refused at once): the CLI's own footprint. */
+export function baselineHwmKb(): Promise<number> {
+  baseline ??= runCheckCli("127.0.0.1:1").then((r) => {
+    rows.push({ case: "baseline: closed port", code: r.report?.verdict.code ?? "?", checkMs: r.report?.durationMs ?? -1, wallMs: Math.round(r.wallMs), hwmMb: Math.round(r.hwmKb / 102.4) / 10 });
+    return r.hwmKb;
+  });
+  return baseline;
+}
 /** Node start-up and exit around the check itself (loading every module takes ~0.6 s, more on a busy 2-core box). */
 export const PROCESS_OVERHEAD_MS = 2_500;
 
@@ -81,7 +93,7 @@ export function hostileRows(): HostileRow[] {
  * prints no stack trace, names the expected code, ends within the budget (+1 s; process start-up
  * on top), and its peak memory stays bounded.
  */
-export function expectContained(name: string, run: CliRun, expected: string, budgetMs: number): CheckReport {
+export async function expectContained(name: string, run: CliRun, expected: string, budgetMs: number): Promise<CheckReport> {
   const why = `${name}: exit ${run.code} signal ${run.signal}\nstderr: ${run.stderr.slice(0, 2000)}\nstdout: ${run.stdout.slice(0, 2000)}`;
   assert.equal(run.signal, null, `killed: ${why}`);
   assert.equal(run.code, 1, why);
@@ -94,6 +106,8 @@ export function expectContained(name: string, run: CliRun, expected: string, bud
   assert.ok(run.wallMs <= budgetMs + 1000 + PROCESS_OVERHEAD_MS, `${name}: the process took ${Math.round(run.wallMs)} ms (check ${report.durationMs} ms), budget ${budgetMs} ms`);
   assert.ok(Number.isFinite(run.hwmKb), `${name}: peak memory not recorded`);
   assert.ok(run.hwmKb < MAX_HWM_KB, `${name}: peak RSS ${(run.hwmKb / 1024).toFixed(1)} MB ≥ ${MAX_HWM_KB / 1024} MB`);
+  const base = await baselineHwmKb();
+  assert.ok(run.hwmKb - base < MAX_HWM_GROWTH_KB, `${name}: peak RSS ${(run.hwmKb / 1024).toFixed(1)} MB, ${((run.hwmKb - base) / 1024).toFixed(1)} MB above the closed-port baseline`);
   rows.push({ case: name, code: report.verdict.code, checkMs: report.durationMs, wallMs: Math.round(run.wallMs), hwmMb: Math.round(run.hwmKb / 102.4) / 10 });
   return report;
 }

@@ -1,0 +1,12 @@
+/** Queue errors, in a module of their own so the CLI can recognise them without loading BullMQ. */
+export class NoWorkerError extends Error {
+  override readonly name = "NoWorkerError";
+  constructor(readonly zone: string) {
+    super(`no live worker in zone "${zone}": start one there with \`ftp-doctor worker --zone ${zone}\` (or check REDIS_URL/FTP_DOCTOR_REDIS_PREFIX match the worker's)`);
+  }
+}
+
+export class CheckFailedError extends Error {
+  override readonly name = "CheckFailedError";
+}
+
