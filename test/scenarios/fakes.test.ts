@@ -173,6 +173,11 @@ describe("scripted servers", () => {
     assert.match(r.report.verdict.remediation.join(" "), /FileZilla Server requires resumption/);
   });
 
+  test("EPSV refused while PASV works → HEALTHY with EPSV_UNSUPPORTED", async () => {
+    const s = await keep(startFakeFtp({ greeting: "220 FTP ready", replies: { ...LOGIN, ...passive(), EPSV: "500 EPSV not understood" } }));
+    expectVerdict("EPSV refused, PASV works", "node", await check(`127.0.0.1:${s.port}`, { tls: "off" }), "HEALTHY", { findings: ["EPSV_UNSUPPORTED"] });
+  });
+
   test("vsFTPd 2.3.4 greeting → VULNERABLE_VERSION finding on a working server", async () => {
     const s = await keep(startFakeFtp({ greeting: "220 (vsFTPd 2.3.4)", replies: { ...LOGIN, ...passive() } }));
     expectVerdict("vsFTPd 2.3.4 banner", "node", await check(`127.0.0.1:${s.port}`, { tls: "off" }), "HEALTHY", { findings: ["VULNERABLE_VERSION", "ANON_ENABLED"] });
