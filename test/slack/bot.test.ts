@@ -265,8 +265,8 @@ describe("Slack bot end to end", () => {
   });
 
   test("Slack answering 429 (Retry-After) and 500 for a while: every reply posted exactly once", async () => {
-    slack.fail("chat.postMessage", 2, 429, 1);
-    slack.fail("chat.postMessage", 2, 500);
+    slack.fail("chat.postMessage", 2, 429, 1, "C0OPS");
+    slack.fail("chat.postMessage", 2, 500, undefined, "C0OPS");
     const t0 = Date.now();
     await slash(`127.0.0.1:${busy.port}`);
     const parent = await parentFor(`127.0.0.1:${busy.port}`, t0);

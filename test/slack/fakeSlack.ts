@@ -20,8 +20,8 @@ export interface FakeSlack {
   calls: ApiCall[];
   /** Calls that succeeded (status 200, ok: true), optionally for one method. */
   ok(method?: string): ApiCall[];
-  /** Answer the next `count` calls of `method` with `status` (429 adds Retry-After). */
-  fail(method: string, count: number, status: number, retryAfterSec?: number): void;
+  /** Answer the next `count` calls of `method` (to `channel`, if given) with `status` (429 adds Retry-After). */
+  fail(method: string, count: number, status: number, retryAfterSec?: number, channel?: string): void;
   /** A human message in a channel (for conversations.history / replies). */
   seed(channel: string, ts: string, text: string, threadTs?: string): void;
   waitFor(pred: (c: ApiCall) => boolean, timeoutMs?: number, what?: string): Promise<ApiCall>;
@@ -30,7 +30,7 @@ export interface FakeSlack {
 
 export async function startFakeSlack(): Promise<FakeSlack> {
   const calls: ApiCall[] = [];
-  const failures = new Map<string, { count: number; status: number; retryAfter?: number }[]>();
+  const failures = new Map<string, { count: number; status: number; retryAfter?: number; channel?: string }[]>();
   const messages: { channel: string; ts: string; text: string; thread_ts?: string }[] = [];
   let seq = 100;
   const server = http.createServer((req, res) => {
@@ -43,7 +43,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
       else for (const [k, v] of new URLSearchParams(body)) args[k] = /^[[{]/.test(v) ? safeJson(v) : v;
       const queue = failures.get(method);
       const f = queue?.[0];
-      if (f && f.count > 0) {
+      if (f && f.count > 0 && (!f.channel || f.channel === args.channel)) {
         f.count--;
         if (f.count === 0) queue!.shift();
         calls.push({ method, args, at: Date.now(), status: f.status });
@@ -90,9 +90,9 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     url,
     calls,
     ok: (method) => calls.filter((c) => c.status === 200 && (!method || c.method === method)),
-    fail(method, count, status, retryAfter) {
+    fail(method, count, status, retryAfter, channel) {
       const q = failures.get(method) ?? [];
-      q.push({ count, status, ...(retryAfter !== undefined ? { retryAfter } : {}) });
+      q.push({ count, status, ...(retryAfter !== undefined ? { retryAfter } : {}), ...(channel ? { channel } : {}) });
       failures.set(method, q);
     },
     seed(channel, ts, text, threadTs) {
