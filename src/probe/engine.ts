@@ -279,7 +279,7 @@ class Probe {
     const step = this.rec.begin("greeting");
     const started = performance.now();
     const nudgeAt = this.budget.cap(adaptive(LIMITS.greetingNudgeMinMs, this.rtt, 10));
-    const giveUpAt = this.budget.cap(adaptive(LIMITS.greetingTimeoutMinMs, this.rtt, 20));
+    const giveUpAt = this.greetingTimeout();
     const elapsed = () => Math.round(performance.now() - started);
     let first;
     try {
@@ -306,7 +306,7 @@ class Probe {
     // 120: "service ready in nnn minutes" (RFC 959) — wait once more for the 220.
     if (reply.code === 120) {
       try {
-        reply = await ctl.reply(this.budget.cap(adaptive(LIMITS.greetingTimeoutMinMs, this.rtt, 20)));
+        reply = await ctl.reply(this.greetingTimeout());
       } catch (err) {
         return this.greetingFailed(step, failureOf(err), elapsed(), reply);
       }
@@ -433,7 +433,7 @@ class Probe {
     try {
       ctl.send("AUTH TLS");
       if (featSent) await this.readFeat();
-      auth = await ctl.reply(this.budget.cap(adaptive(LIMITS.replyTimeoutMinMs, this.rtt, 10)));
+      auth = await ctl.reply(this.replyTimeout());
     } catch (err) {
       this.lost("AUTH TLS", err);
       step.end("fail", "connection lost at AUTH TLS", { error: failureOf(err) });
@@ -460,7 +460,7 @@ class Probe {
     const raw = ctl.detach();
     const checkedName = this.target.host;
     const obs: TlsObservation = (this.obs.tls ??= { mode, status: "not-run", chain: [], checkedName });
-    const timeout = this.budget.cap(adaptive(LIMITS.tlsTimeoutMinMs, this.rtt, 8));
+    const timeout = this.tlsTimeout();
     try {
       const tap = new TapStream(raw as net.Socket);
       const { socket, ms } = await tlsHandshake({ socket: tap as unknown as net.Socket, ...this.tlsNames(), secureContext: this.verifyContext() }, timeout);
@@ -523,7 +523,7 @@ class Probe {
     this.obs.controlConnections++;
     try {
       const socket = await this.openForTls(mode, "side");
-      const { socket: t } = await tlsHandshake({ socket, ...this.tlsNames(), ...this.legacyOpts() }, this.budget.cap(adaptive(LIMITS.tlsTimeoutMinMs, this.rtt, 8)));
+      const { socket: t } = await tlsHandshake({ socket, ...this.tlsNames(), ...this.legacyOpts() }, this.tlsTimeout());
       this.track(t);
       obs.legacyRetry = { status: "ok", protocol: t.getProtocol() ?? "", cipher: t.getCipher()?.name ?? "" };
       step.end("ok", `legacy-allowing handshake works: ${obs.legacyRetry.protocol} ${obs.legacyRetry.cipher}`);
@@ -543,9 +543,9 @@ class Probe {
     this.track(socket);
     if (mode === "implicit") return socket;
     const ch = new ControlChannel(socket, this.rec, conn);
-    const g = await ch.reply(this.budget.cap(adaptive(LIMITS.greetingTimeoutMinMs, this.rtt, 20)));
+    const g = await ch.reply(this.greetingTimeout());
     if (g.code !== 220) throw new NetFailureError(netError("error", "NO_GREETING", `greeting ${describe(g)}`));
-    const a = await ch.command("AUTH TLS", this.budget.cap(adaptive(LIMITS.replyTimeoutMinMs, this.rtt, 10)));
+    const a = await ch.command("AUTH TLS", this.replyTimeout());
     if (a.code !== 234) throw new NetFailureError(netError("error", "AUTH_REFUSED", `AUTH TLS ${describe(a)}`));
     return ch.detach() as net.Socket;
   }
@@ -560,8 +560,8 @@ class Probe {
       const { socket } = await connectTcp(this.obs.peer!.address, this.target.port, this.budget.cap(LIMITS.connectTimeoutMs));
       this.track(socket);
       const ch = new ControlChannel(socket, this.rec, "side");
-      const g = await ch.reply(this.budget.cap(adaptive(LIMITS.greetingTimeoutMinMs, this.rtt, 20)));
-      const f = await ch.command("FEAT", this.budget.cap(adaptive(LIMITS.replyTimeoutMinMs, this.rtt, 10)));
+      const g = await ch.reply(this.greetingTimeout());
+      const f = await ch.command("FEAT", this.replyTimeout());
       obs.plainCheck = { status: g.code === 220 ? "ok" : "failed", detail: `plain session: ${describe(g)}; FEAT ${f.code}` };
       step.end("ok", obs.plainCheck.detail);
       await ch.quit(200);
@@ -586,7 +586,7 @@ class Probe {
             const socket = await this.openForTls(mode, "side");
             const { socket: t } = await tlsHandshake(
               { socket, ...this.tlsNames(), minVersion: "TLSv1", maxVersion: "TLSv1.1", ciphers: "DEFAULT:@SECLEVEL=0" },
-              this.budget.cap(adaptive(LIMITS.tlsTimeoutMinMs, this.rtt, 8)),
+              this.tlsTimeout(),
             );
             this.track(t);
             tlsObs.legacyAccepted = true;
@@ -618,7 +618,7 @@ class Probe {
   private async readFeat(): Promise<void> {
     if (!this.pendingFeat) return;
     this.pendingFeat = false;
-    const reply = await this.ctl!.reply(this.budget.cap(adaptive(LIMITS.replyTimeoutMinMs, this.rtt, 10)));
+    const reply = await this.ctl!.reply(this.replyTimeout());
     const features =
       reply.code === 211
         ? reply.text
@@ -725,9 +725,8 @@ class Probe {
     const cmds = [...(prot ? ["PBSZ 0", "PROT P"] : []), "SYST", "PWD", "TYPE I", "PASV", "EPSV"];
     try {
       for (const c of cmds) ctl.send(c);
-      const t = () => this.budget.cap(adaptive(LIMITS.replyTimeoutMinMs, this.rtt, 10));
       const replies: Reply[] = [];
-      for (let i = 0; i < cmds.length; i++) replies.push(await ctl.reply(t()));
+      for (let i = 0; i < cmds.length; i++) replies.push(await ctl.reply(this.replyTimeout()));
       let i = 0;
       if (prot) {
         data.pbszReply = replies[i++]!;
@@ -758,6 +757,22 @@ class Probe {
   }
 
   // ---------------------------------------------------------------- data channel
+  /**
+   * Step deadlines: a floor, scaled by the measured control round-trip time, never past the
+   * check budget. Each is computed when the wait starts (the budget shrinks as the check runs).
+   */
+  private replyTimeout(): number {
+    return this.budget.cap(adaptive(LIMITS.replyTimeoutMinMs, this.rtt, 10));
+  }
+
+  private tlsTimeout(): number {
+    return this.budget.cap(adaptive(LIMITS.tlsTimeoutMinMs, this.rtt, 8));
+  }
+
+  private greetingTimeout(): number {
+    return this.budget.cap(adaptive(LIMITS.greetingTimeoutMinMs, this.rtt, 20));
+  }
+
   private dataTimeout(): number {
     return this.budget.cap(adaptive(LIMITS.dataConnectMinMs, this.rtt, 6));
   }
@@ -780,7 +795,7 @@ class Probe {
     const peer = normalizeIp(ctl.remoteAddress || this.obs.peer!.address);
     const obs: PassiveObservation = { command: kind };
     data.passive.push(obs);
-    const reply = prefetched ?? (await ctl.command(kind, this.budget.cap(adaptive(LIMITS.replyTimeoutMinMs, this.rtt, 10))));
+    const reply = prefetched ?? (await ctl.command(kind, this.replyTimeout()));
     obs.reply = reply;
     if (kind === "EPSV") {
       if (reply.code !== 229) return { obs };
@@ -885,13 +900,12 @@ class Probe {
   ): Promise<{ first?: Reply; final?: Reply; bytes?: number; body?: Buffer; tls?: DataObservation["dataTls"]; error?: NetError }> {
     const ctl = this.ctl!;
     const prot = this.obs.data?.protected ?? false;
-    const replyTimeout = () => this.budget.cap(adaptive(LIMITS.replyTimeoutMinMs, this.rtt, 10));
     let stream: net.Socket = socket;
     let tlsInfo: DataObservation["dataTls"] | undefined;
     const handshake = prot
       ? tlsHandshake(
           { socket, ...this.tlsNames(), ...(this.tlsSession ? { session: this.tlsSession } : {}) },
-          this.budget.cap(adaptive(LIMITS.tlsTimeoutMinMs, this.rtt, 8)),
+          this.tlsTimeout(),
         ).then(
           ({ socket: t }) => {
             this.track(t);
@@ -905,11 +919,11 @@ class Probe {
         )
       : Promise.resolve(socket);
     // Collect bytes as soon as they flow; a bounded buffer.
-    const reader = direction === "read" ? handshake.then((s) => (s ? readAll(s, LIMITS.maxListingBytes, replyTimeout()) : undefined)) : undefined;
+    const reader = direction === "read" ? handshake.then((s) => (s ? readAll(s, LIMITS.maxListingBytes, this.replyTimeout()) : undefined)) : undefined;
     ctl.send(command);
     let first: Reply;
     try {
-      first = await ctl.reply(replyTimeout());
+      first = await ctl.reply(this.replyTimeout());
     } catch (err) {
       socket.destroy();
       throw err;
@@ -936,7 +950,7 @@ class Probe {
     } else {
       stream = s;
       try {
-        await writeAll(stream, payload!, replyTimeout());
+        await writeAll(stream, payload!, this.replyTimeout());
         bytes = payload!.length;
       } catch (err) {
         error = failureOf(err);
@@ -944,7 +958,7 @@ class Probe {
     }
     let final: Reply | undefined;
     try {
-      final = await ctl.reply(replyTimeout());
+      final = await ctl.reply(this.replyTimeout());
     } catch (err) {
       this.lost(`${command} completion`, err);
       error ??= failureOf(err);
@@ -1000,7 +1014,7 @@ class Probe {
 
   private async cleanupFile(name: string, w: NonNullable<Observations["write"]>): Promise<void> {
     try {
-      w.deleReply = await this.ctl!.command(`DELE ${name}`, this.budget.cap(adaptive(LIMITS.replyTimeoutMinMs, this.rtt, 10)));
+      w.deleReply = await this.ctl!.command(`DELE ${name}`, this.replyTimeout());
     } catch {
       // reported as "not deleted"
     }
@@ -1014,7 +1028,7 @@ class Probe {
     try {
       // Idle: whatever the server says meanwhile (421 Timeout) is read at the end.
       await sleep(Math.min(seconds * 1000, Math.max(0, this.budget.remaining() - 1500)));
-      const r = ctl.closed ? undefined : await ctl.command("NOOP", this.budget.cap(adaptive(LIMITS.replyTimeoutMinMs, this.rtt, 10)));
+      const r = ctl.closed ? undefined : await ctl.command("NOOP", this.replyTimeout());
       if (!r) throw new NetFailureError(ctl.closed!);
       idle.reply = r;
       idle.status = r.code >= 200 && r.code < 300 ? "ok" : "dropped";
@@ -1046,7 +1060,7 @@ class Probe {
       const port = (server.address() as net.AddressInfo).port;
       const incoming = new Promise<net.Socket>((res) => server.once("connection", (s) => res(this.track(s))));
       const cmd = v6 ? `EPRT |2|${local}|${port}|` : `PORT ${local.split(".").join(",")},${port >> 8},${port & 255}`;
-      const r = await ctl.command(cmd, this.budget.cap(adaptive(LIMITS.replyTimeoutMinMs, this.rtt, 10)));
+      const r = await ctl.command(cmd, this.replyTimeout());
       act.reply = r;
       if (r.code !== 200) {
         act.status = "refused";
@@ -1054,7 +1068,7 @@ class Probe {
         return;
       }
       ctl.send("LIST");
-      const first = await ctl.reply(this.budget.cap(adaptive(LIMITS.replyTimeoutMinMs, this.rtt, 10)));
+      const first = await ctl.reply(this.replyTimeout());
       act.listReply = first;
       if (first.code !== 150 && first.code !== 125) {
         act.status = "failed";
@@ -1065,12 +1079,12 @@ class Probe {
       if (sock) {
         let stream: net.Socket = sock;
         if (this.obs.data?.protected) {
-          const { socket: t } = await tlsHandshake({ socket: sock, ...this.tlsNames(), ...(this.tlsSession ? { session: this.tlsSession } : {}) }, this.budget.cap(adaptive(LIMITS.tlsTimeoutMinMs, this.rtt, 8)));
+          const { socket: t } = await tlsHandshake({ socket: sock, ...this.tlsNames(), ...(this.tlsSession ? { session: this.tlsSession } : {}) }, this.tlsTimeout());
           stream = this.track(t);
         }
         await readAll(stream, LIMITS.maxListingBytes, this.dataTimeout());
       }
-      const fin = await ctl.reply(this.budget.cap(adaptive(LIMITS.replyTimeoutMinMs, this.rtt, 10)));
+      const fin = await ctl.reply(this.replyTimeout());
       act.listReply = fin;
       act.status = sock && fin.code >= 200 && fin.code < 300 ? "ok" : "failed";
       step.end(act.status === "ok" ? "ok" : "fail", `active mode LIST: ${describe(fin)}`, { reply: fin });
@@ -1192,7 +1206,10 @@ function firstBytes(socket: net.Socket, timeoutMs: number): Promise<string | und
       clearTimeout(timer);
       resolve(c.subarray(0, 120).toString("utf8").split(/\r?\n/)[0]!.replace(/[^\x20-\x7e]/g, "?"));
     });
-    socket.once("error", () => resolve(undefined));
+    socket.once("error", () => {
+      clearTimeout(timer);
+      resolve(undefined);
+    });
   });
 }
 

@@ -12,11 +12,10 @@ import {
   sshBannerHandler,
   startFakeFtp,
   startScriptedServer,
-  type FakeAction,
-  type FakeSession,
   type ScriptedServer,
 } from "../harness/scripted.js";
 import { certFixtures, tlsOf } from "../harness/certs.js";
+import { LOGIN, passive } from "../hostile/servers.js";
 import { check, expectVerdict } from "./lib.js";
 
 const servers: ScriptedServer[] = [];
@@ -28,52 +27,6 @@ async function keep<T extends ScriptedServer>(s: Promise<T>): Promise<T> {
   servers.push(v);
   return v;
 }
-
-/** A passive listener that serves `body` (or misbehaves) for the next transfer. */
-function passive(mode: "ok" | "reset-mid-list" = "ok", body = "-rw-r--r-- 1 ftp ftp 6 Jan 01 00:00 readme.txt\r\n"): Record<string, FakeAction> {
-  const open = async (session: FakeSession): Promise<number> => {
-    const srv = net.createServer();
-    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
-    srv.unref(); // a listener the scenario never uses must not keep the test process alive
-    session.socket.once("close", () => srv.close());
-    session.state.data = new Promise<net.Socket>((r) => srv.once("connection", (s) => r(s)));
-    session.state.srv = srv;
-    return (srv.address() as net.AddressInfo).port;
-  };
-  return {
-    EPSV: async (_a, s) => `229 Entering Extended Passive Mode (|||${await open(s)}|)`,
-    PASV: async (_a, s) => {
-      const p = await open(s);
-      return `227 Entering Passive Mode (127,0,0,1,${p >> 8},${p & 255}).`;
-    },
-    LIST: async (_a, s) => {
-      const sock = await (s.state.data as Promise<net.Socket>);
-      s.send("150 Here comes the directory listing.");
-      (s.state.srv as net.Server).close();
-      if (mode === "reset-mid-list") {
-        sock.write(body.repeat(50));
-        setTimeout(() => {
-          sock.resetAndDestroy();
-          s.socket.resetAndDestroy();
-        }, 20);
-        return undefined;
-      }
-      await new Promise<void>((r) => sock.end(body, () => r()));
-      return "226 Directory send OK.";
-    },
-  };
-}
-
-const LOGIN: Record<string, FakeAction> = {
-  USER: "331 Please specify the password.",
-  PASS: "230 Login successful.",
-  FEAT: "211-Features:\n EPSV\n PASV\n211 End",
-  SYST: "215 UNIX Type: L8",
-  PWD: '257 "/" is the current directory',
-  TYPE: "200 Switching to Binary mode.",
-  AUTH: "500 AUTH not understood",
-  QUIT: { reply: "221 Goodbye.", close: true },
-};
 
 describe("scripted servers", () => {
   test("SSH banner on the FTP port → NOT_FTP_SSH", async () => {
@@ -145,7 +98,7 @@ describe("scripted servers", () => {
   });
 
   test("reset in the middle of LIST → CONNECTION_RESET", async () => {
-    const s = await keep(startFakeFtp({ greeting: "220 FTP ready", replies: { ...LOGIN, ...passive("reset-mid-list") } }));
+    const s = await keep(startFakeFtp({ greeting: "220 FTP ready", replies: { ...LOGIN, ...passive("all-reset") } }));
     expectVerdict("reset mid LIST", "node", await check(`127.0.0.1:${s.port}`, { tls: "off" }), "CONNECTION_RESET");
   });
 
