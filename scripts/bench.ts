@@ -72,7 +72,10 @@ function parseArgs(argv: string[]): Args {
     };
     if (v === "--json") a.json = true;
     else if (v === "--only" || v.startsWith("--only=")) {
-      const list = (v.includes("=") ? v.split("=")[1]! : next()).split(",").map((s) => s.trim()).filter(Boolean);
+      const list = (v.includes("=") ? v.split("=")[1]! : next())
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
       for (const s of list) if (!(SECTIONS as readonly string[]).includes(s)) usage(`unknown section "${s}" (${SECTIONS.join(", ")})`);
       a.only = list as Section[];
     } else if (v === "--runs") a.runs = Math.max(1, Math.min(15, Number(next()) || 3));
@@ -114,7 +117,9 @@ function fmtMs(ms: number): string {
 }
 function table(head: string[], rows: (string | number)[][]): string {
   const esc = (c: string | number) => String(c).replace(/\|/g, "\\|").replace(/\n/g, " ");
-  return [`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.map(esc).join(" | ")} |`)].join("\n");
+  return [`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.map(esc).join(" | ")} |`)].join(
+    "\n",
+  );
 }
 
 // ------------------------------------------------------------------------------------------
@@ -132,7 +137,10 @@ function runProcess(cmd: string, args: string[], capS: number, env: Record<strin
   return new Promise((resolve) => {
     const t0 = performance.now();
     // `timeout` sends TERM at the cap (exit 124), KILL 2 s later.
-    const child = spawn("timeout", ["-k", "2", String(capS), cmd, ...args], { env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/root", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("timeout", ["-k", "2", String(capS), cmd, ...args], {
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/root", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout.length < 4_000_000 ? (stdout += d) : undefined));
@@ -171,30 +179,55 @@ function curlSummary(r: ToolRun): { summary: string; ok: boolean } {
 
 function lftpSummary(r: ToolRun): { summary: string; ok: boolean } {
   if (r.hung) {
-    const last = r.stderr.split(/\r|\n/).map((l) => l.trim()).filter(Boolean).pop();
+    const last = r.stderr
+      .split(/\r|\n/)
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .pop();
     return { summary: `hung (killed at the cap)${last ? `; last said: ${last.slice(0, 60)}` : ""}`, ok: false };
   }
   if (r.code === 0) return { summary: `exit 0, listing of ${r.stdout.split("\n").filter(Boolean).length} lines`, ok: true };
-  const last = r.stderr.split(/\r|\n/).map((l) => l.trim()).filter(Boolean).pop() ?? "";
+  const last =
+    r.stderr
+      .split(/\r|\n/)
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .pop() ?? "";
   return { summary: `exit ${r.code}: ${last.slice(0, 80)}`, ok: false };
 }
 
 async function runClient(tool: Tool, target: { host: string; port: number }, spec: ClientSpec, capS: number): Promise<Outcome> {
   if (tool === "ftp-doctor") {
-    const r = await runProcess(process.execPath, [BIN, "check", `${target.host.includes(":") ? `[${target.host}]` : target.host}:${target.port}`, "--json", ...spec.doctor], capS, spec.env);
+    const r = await runProcess(
+      process.execPath,
+      [BIN, "check", `${target.host.includes(":") ? `[${target.host}]` : target.host}:${target.port}`, "--json", ...spec.doctor],
+      capS,
+      spec.env,
+    );
     let report: CheckReport | undefined;
     try {
       report = JSON.parse(r.stdout) as CheckReport;
     } catch {
       // no JSON: a crash or a hang
     }
-    return { ms: r.ms, hung: r.hung, summary: report ? report.verdict.code : r.hung ? "hung" : `no verdict (exit ${r.code}): ${r.stderr.slice(0, 100)}`, ...(report ? { probeMs: report.durationMs } : {}), ok: !!report };
+    return {
+      ms: r.ms,
+      hung: r.hung,
+      summary: report ? report.verdict.code : r.hung ? "hung" : `no verdict (exit ${r.code}): ${r.stderr.slice(0, 100)}`,
+      ...(report ? { probeMs: report.durationMs } : {}),
+      ok: !!report,
+    };
   }
   if (tool === "curl") {
     const r = await runProcess("curl", ["-v", "-sS", ...spec.curl, `ftp://${target.host}:${target.port}/`], capS, spec.env);
     return { ms: r.ms, hung: r.hung, ...curlSummary(r) };
   }
-  const r = await runProcess("lftp", ["-c", spec.lftp.replace(/\{host\}/g, target.host).replace(/\{port\}/g, String(target.port))], capS, spec.env);
+  const r = await runProcess(
+    "lftp",
+    ["-c", spec.lftp.replace(/\{host\}/g, target.host).replace(/\{port\}/g, String(target.port))],
+    capS,
+    spec.env,
+  );
   return { ms: r.ms, hung: r.hung, ...lftpSummary(r) };
 }
 
@@ -274,7 +307,11 @@ async function verdictCases(): Promise<VerdictCase[]> {
 
   const healthy = await startVsftpd({ localUsers: true, tls: tlsOf(certs.valid) });
   cleanups.push(() => healthy.stop());
-  out.push({ name: "healthy FTPS (vsftpd, local user)", target: { host: "127.0.0.1", port: healthy.port }, spec: ftpsUser(VSFTPD_USER.password) });
+  out.push({
+    name: "healthy FTPS (vsftpd, local user)",
+    target: { host: "127.0.0.1", port: healthy.port },
+    spec: ftpsUser(VSFTPD_USER.password),
+  });
 
   const silent = await startScriptedServer(silentHandler());
   cleanups.push(() => silent.stop());
@@ -299,7 +336,11 @@ async function verdictCases(): Promise<VerdictCase[]> {
 
   const wrong = await startVsftpd({ localUsers: true, tls: tlsOf(certs.valid) });
   cleanups.push(() => wrong.stop());
-  out.push({ name: "wrong password (FTPS)", target: { host: "127.0.0.1", port: wrong.port }, spec: { ...ftpsUser("not-the-password"), env: { PW: "not-the-password" } } });
+  out.push({
+    name: "wrong password (FTPS)",
+    target: { host: "127.0.0.1", port: wrong.port },
+    spec: { ...ftpsUser("not-the-password"), env: { PW: "not-the-password" } },
+  });
 
   const busy = await startVsftpd({ extra: { max_per_ip: 1 } });
   cleanups.push(() => busy.stop());
@@ -412,7 +453,29 @@ async function benchVerdict(args: Args): Promise<{ markdown: string; data: unkno
     "",
     "Client commands: `ftp-doctor check HOST:PORT --json` (+ `--tls explicit --ca … --user … --password-env` where TLS applies, `--tls off` on plain servers); `curl -v -sS [--ssl-reqd --cacert … --user u:p] ftp://HOST:PORT/`; `lftp -c '[set ssl:ca-file …; set ftp:ssl-force true; set ftp:ssl-protect-data true;] open [-u u,p] -p PORT HOST; ls'`.",
   ].join("\n");
-  return { markdown: md, data: { capS: cap, runs: args.runs, cases: rows.map((r) => ({ case: r.case, ...Object.fromEntries(TOOLS.map((t) => [t, { medianMs: Math.round(r.tools[t].medianMs), hungRuns: r.tools[t].hung, runs: r.tools[t].runs.length, result: r.tools[t].summary, ...(r.tools[t].probeMedianMs !== undefined ? { checkMedianMs: r.tools[t].probeMedianMs } : {}), allMs: r.tools[t].runs.map((x) => Math.round(x.ms)) }])) })) } };
+  return {
+    markdown: md,
+    data: {
+      capS: cap,
+      runs: args.runs,
+      cases: rows.map((r) => ({
+        case: r.case,
+        ...Object.fromEntries(
+          TOOLS.map((t) => [
+            t,
+            {
+              medianMs: Math.round(r.tools[t].medianMs),
+              hungRuns: r.tools[t].hung,
+              runs: r.tools[t].runs.length,
+              result: r.tools[t].summary,
+              ...(r.tools[t].probeMedianMs !== undefined ? { checkMedianMs: r.tools[t].probeMedianMs } : {}),
+              allMs: r.tools[t].runs.map((x) => Math.round(x.ms)),
+            },
+          ]),
+        ),
+      })),
+    },
+  };
 }
 
 // ==========================================================================================
@@ -445,7 +508,11 @@ async function benchRtt(args: Args): Promise<{ markdown: string; data: unknown }
     lftp: `set ssl:ca-file ${ca}; set ftp:ssl-force true; set ftp:ssl-protect-data true; open -u ${VSFTPD_USER.user},${pw} -p {port} {host}; ls`,
     env: { PW: pw },
   };
-  const result: Record<Tool, { loop: Outcome[]; path: Outcome[] }> = { "ftp-doctor": { loop: [], path: [] }, curl: { loop: [], path: [] }, lftp: { loop: [], path: [] } };
+  const result: Record<Tool, { loop: Outcome[]; path: Outcome[] }> = {
+    "ftp-doctor": { loop: [], path: [] },
+    curl: { loop: [], path: [] },
+    lftp: { loop: [], path: [] },
+  };
   log(`rtt: ${runs} runs per tool and path (${delayMs} ms each way on the slow path)`);
   for (let i = 0; i < runs; i++) {
     for (const t of TOOLS) {
@@ -458,11 +525,24 @@ async function benchRtt(args: Args): Promise<{ markdown: string; data: unknown }
     const loop = median(result[t].loop.map((o) => o.ms));
     const slowMs = median(result[t].path.map((o) => o.ms));
     const outcomes = [...new Set([...result[t].loop, ...result[t].path].map((o) => o.summary))].join(" / ");
-    return { tool: t, loopMs: loop, pathMs: slowMs, roundTrips: (slowMs - loop) / rtt, result: outcomes, ...(t === "ftp-doctor" ? { checkLoopMs: median(result[t].loop.map((o) => o.probeMs ?? Number.NaN)), checkPathMs: median(result[t].path.map((o) => o.probeMs ?? Number.NaN)) } : {}) };
+    return {
+      tool: t,
+      loopMs: loop,
+      pathMs: slowMs,
+      roundTrips: (slowMs - loop) / rtt,
+      result: outcomes,
+      ...(t === "ftp-doctor"
+        ? {
+            checkLoopMs: median(result[t].loop.map((o) => o.probeMs ?? Number.NaN)),
+            checkPathMs: median(result[t].path.map((o) => o.probeMs ?? Number.NaN)),
+          }
+        : {}),
+    };
   });
   const doc = rows.find((r) => r.tool === "ftp-doctor")!;
   const checked: Record<Tool, string> = {
-    "ftp-doctor": "greeting, FEAT, AUTH TLS, chain + name + expiry, TLS 1.0/1.1 refused (side connection), login, PBSZ/PROT, SYST, PWD, TYPE, PASV address vs peer, EPSV data + TLS resumption, LIST, QUIT",
+    "ftp-doctor":
+      "greeting, FEAT, AUTH TLS, chain + name + expiry, TLS 1.0/1.1 refused (side connection), login, PBSZ/PROT, SYST, PWD, TYPE, PASV address vs peer, EPSV data + TLS resumption, LIST, QUIT",
     curl: "AUTH TLS, chain + name, login, PBSZ/PROT, PWD, EPSV, TYPE, LIST",
     lftp: "FEAT, AUTH TLS, chain + name, login, PBSZ/PROT, PWD, PASV, LIST",
   };
@@ -478,7 +558,18 @@ async function benchRtt(args: Args): Promise<{ markdown: string; data: unknown }
     "",
     `ftp-doctor's check alone (without Node start-up): ${fmtMs(doc.checkLoopMs ?? Number.NaN)} on loopback, ${fmtMs(doc.checkPathMs ?? Number.NaN)} on the ${rtt} ms path = ${(((doc.checkPathMs ?? 0) - (doc.checkLoopMs ?? 0)) / rtt).toFixed(1)} round trips. Target: at most 13.`,
   ].join("\n");
-  return { markdown: md, data: { delayMs, rttMs: rtt, runs, rows, allMs: Object.fromEntries(TOOLS.map((t) => [t, { loop: result[t].loop.map((o) => Math.round(o.ms)), path: result[t].path.map((o) => Math.round(o.ms)) }])) } };
+  return {
+    markdown: md,
+    data: {
+      delayMs,
+      rttMs: rtt,
+      runs,
+      rows,
+      allMs: Object.fromEntries(
+        TOOLS.map((t) => [t, { loop: result[t].loop.map((o) => Math.round(o.ms)), path: result[t].path.map((o) => Math.round(o.ms)) }]),
+      ),
+    },
+  };
 }
 
 // ==========================================================================================
@@ -507,11 +598,20 @@ async function scaleServers(): Promise<ScaleEnv> {
   cleanups.push(() => busy.stop());
   const closed = await freePort();
   const configFile = path.join(dir.path, "bench.yaml");
-  writeFileSync(configFile, `profiles:\n  ops:\n    user: ${VSFTPD_USER.user}\n    passwordEnv: BENCH_PW\n    tls: explicit\n    caFile: ${ca}\n`);
+  writeFileSync(
+    configFile,
+    `profiles:\n  ops:\n    user: ${VSFTPD_USER.user}\n    passwordEnv: BENCH_PW\n    tls: explicit\n    caFile: ${ca}\n`,
+  );
   const targets: ScaleEnv["targets"] = [
     { label: "vsftpd plain, anonymous (HEALTHY)", target: `127.0.0.1:${plain.port}`, options: { tls: "off" }, expect: "HEALTHY" },
     { label: "vsftpd plain, anonymous (HEALTHY)", target: `127.0.0.1:${plain.port}`, options: { tls: "off" }, expect: "HEALTHY" },
-    { label: "vsftpd explicit FTPS, local user via profile (HEALTHY)", target: `127.0.0.1:${ftps.port}`, profile: "ops", options: {}, expect: "HEALTHY" },
+    {
+      label: "vsftpd explicit FTPS, local user via profile (HEALTHY)",
+      target: `127.0.0.1:${ftps.port}`,
+      profile: "ops",
+      options: {},
+      expect: "HEALTHY",
+    },
     { label: "busy server, 421 (SERVER_BUSY)", target: `127.0.0.1:${busy.port}`, options: {}, expect: "SERVER_BUSY" },
     { label: "closed port (TCP_REFUSED)", target: `127.0.0.1:${closed}`, options: {}, expect: "TCP_REFUSED" },
   ];
@@ -547,7 +647,13 @@ interface Unexpected {
   transcriptTail: string[];
 }
 
-async function runBatch(q: CheckQueue, prefix: string, senv: ScaleEnv, n: number, seed: number): Promise<{ wallMs: number; codes: Record<string, number>; jobIds: string[]; unexpected: Unexpected[] }> {
+async function runBatch(
+  q: CheckQueue,
+  prefix: string,
+  senv: ScaleEnv,
+  n: number,
+  seed: number,
+): Promise<{ wallMs: number; codes: Record<string, number>; jobIds: string[]; unexpected: Unexpected[] }> {
   const conn = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const events = new QueueEvents(keys.queueName("bench"), { connection: conn, prefix });
   await events.waitUntilReady();
@@ -570,7 +676,14 @@ async function runBatch(q: CheckQueue, prefix: string, senv: ScaleEnv, n: number
   const jobs = await Promise.all(
     Array.from({ length: n }, (_, i) => {
       const t = senv.targets[i % senv.targets.length]!;
-      return q.enqueue({ v: 1, target: t.target, zone: "bench", ...(t.profile ? { profile: t.profile } : {}), options: { ...t.options, timeout: 10_000 + seed + i }, requestedBy: "bench" });
+      return q.enqueue({
+        v: 1,
+        target: t.target,
+        zone: "bench",
+        ...(t.profile ? { profile: t.profile } : {}),
+        options: { ...t.options, timeout: 10_000 + seed + i },
+        requestedBy: "bench",
+      });
     }),
   );
   for (const j of jobs) ids.add(j.jobId);
@@ -591,7 +704,14 @@ async function runBatch(q: CheckQueue, prefix: string, senv: ScaleEnv, n: number
       codes[code] = (codes[code] ?? 0) + 1;
       const t = senv.targets[(i + k) % senv.targets.length]!;
       if (code !== t.expect)
-        unexpected.push({ target: t.label, expected: t.expect, got: code, title: report?.verdict.title ?? "", evidence: report?.verdict.evidence.slice(0, 4) ?? [], transcriptTail: report?.transcript.slice(-8).map((l) => `${l.t} ${l.conn} ${l.dir} ${l.text}`) ?? [] });
+        unexpected.push({
+          target: t.label,
+          expected: t.expect,
+          got: code,
+          title: report?.verdict.title ?? "",
+          evidence: report?.verdict.evidence.slice(0, 4) ?? [],
+          transcriptTail: report?.transcript.slice(-8).map((l) => `${l.t} ${l.conn} ${l.dir} ${l.text}`) ?? [],
+        });
     });
   }
   await queue.close();
@@ -599,8 +719,18 @@ async function runBatch(q: CheckQueue, prefix: string, senv: ScaleEnv, n: number
   return { wallMs, codes, jobIds: jobs.map((j) => j.jobId), unexpected };
 }
 
-async function withWorker<T>(prefix: string, concurrency: number, senv: ScaleEnv, fn: (w: WorkerProc, q: CheckQueue) => Promise<T>): Promise<T> {
-  const w = spawnWorker({ zone: "bench", prefix, concurrency, env: { ...senv.env, LOG_LEVEL: "warn", FTP_DOCTOR_STALLED_INTERVAL_MS: "30000", FTP_DOCTOR_LOCK_MS: "30000" } });
+async function withWorker<T>(
+  prefix: string,
+  concurrency: number,
+  senv: ScaleEnv,
+  fn: (w: WorkerProc, q: CheckQueue) => Promise<T>,
+): Promise<T> {
+  const w = spawnWorker({
+    zone: "bench",
+    prefix,
+    concurrency,
+    env: { ...senv.env, LOG_LEVEL: "warn", FTP_DOCTOR_STALLED_INTERVAL_MS: "30000", FTP_DOCTOR_LOCK_MS: "30000" },
+  });
   try {
     await waitForWorker(prefix);
     const q = new CheckQueue(REDIS_URL, prefix);
@@ -622,7 +752,11 @@ function waitForWorker(prefix: string): Promise<void> {
 /** Verdicts that differ from what the target always gives when it is not overloaded, with their evidence. */
 function unexpectedNotes(u: Unexpected[]): string[] {
   if (u.length === 0) return [];
-  return ["", `${u.length} check(s) gave an unexpected verdict under load:`, ...u.slice(0, 3).map((x) => `- ${x.target}: ${x.got} (expected ${x.expected}) — ${x.title}; ${x.evidence.join("; ")}`)];
+  return [
+    "",
+    `${u.length} check(s) gave an unexpected verdict under load:`,
+    ...u.slice(0, 3).map((x) => `- ${x.target}: ${x.got} (expected ${x.expected}) — ${x.title}; ${x.evidence.join("; ")}`),
+  ];
 }
 
 const codeList = (codes: Record<string, number>) =>
@@ -658,12 +792,43 @@ async function benchScale(): Promise<{ markdown: string; data: unknown }> {
     `Targets, in turn: ${[...new Set(senv.targets.map((t) => t.label))].join("; ")} (the job timeout differs per job so none is deduplicated). Wall = first enqueue to last completion event.`,
     "",
     table(
-      ["checks", "wall", "checks/s (target ≥ 50)", "worker peak RSS, VmHWM (target ≤ 250 MB)", "worker peak when idle", "worker CPU", "verdicts"],
-      [[n, fmtMs(r.wallMs), rate.toFixed(1), `${(r.hwmKb / 1024).toFixed(0)} MB`, `${(r.idleHwmKb / 1024).toFixed(0)} MB`, `${r.cpuS.toFixed(1)} s (${((r.cpuS / (r.wallMs / 1000)) * 100).toFixed(0)}% of one core)`, codeList(r.codes)]],
+      [
+        "checks",
+        "wall",
+        "checks/s (target ≥ 50)",
+        "worker peak RSS, VmHWM (target ≤ 250 MB)",
+        "worker peak when idle",
+        "worker CPU",
+        "verdicts",
+      ],
+      [
+        [
+          n,
+          fmtMs(r.wallMs),
+          rate.toFixed(1),
+          `${(r.hwmKb / 1024).toFixed(0)} MB`,
+          `${(r.idleHwmKb / 1024).toFixed(0)} MB`,
+          `${r.cpuS.toFixed(1)} s (${((r.cpuS / (r.wallMs / 1000)) * 100).toFixed(0)}% of one core)`,
+          codeList(r.codes),
+        ],
+      ],
     ),
     ...unexpectedNotes(r.unexpected),
   ].join("\n");
-  return { markdown: md, data: { checks: n, concurrency, wallMs: Math.round(r.wallMs), checksPerSecond: Math.round(rate * 10) / 10, workerPeakRssMb: Math.round(r.hwmKb / 102.4) / 10, workerIdleRssMb: Math.round(r.idleHwmKb / 102.4) / 10, workerCpuS: Math.round(r.cpuS * 10) / 10, verdicts: r.codes, unexpected: r.unexpected } };
+  return {
+    markdown: md,
+    data: {
+      checks: n,
+      concurrency,
+      wallMs: Math.round(r.wallMs),
+      checksPerSecond: Math.round(rate * 10) / 10,
+      workerPeakRssMb: Math.round(r.hwmKb / 102.4) / 10,
+      workerIdleRssMb: Math.round(r.idleHwmKb / 102.4) / 10,
+      workerCpuS: Math.round(r.cpuS * 10) / 10,
+      verdicts: r.codes,
+      unexpected: r.unexpected,
+    },
+  };
 }
 
 // ==========================================================================================
@@ -695,15 +860,34 @@ async function benchQueue(): Promise<{ markdown: string; data: unknown }> {
     return jobs.map((j) => (j?.processedOn ?? Number.NaN) - (j?.timestamp ?? Number.NaN)).filter(Number.isFinite);
   });
   // Throughput of one worker at 1, 8, 32 against the same local servers.
-  const through: { concurrency: number; checks: number; wallMs: number; rate: number; hwmMb: number; codes: Record<string, number>; unexpected: Unexpected[] }[] = [];
+  const through: {
+    concurrency: number;
+    checks: number;
+    wallMs: number;
+    rate: number;
+    hwmMb: number;
+    codes: Record<string, number>;
+    unexpected: Unexpected[];
+  }[] = [];
   for (const [concurrency, n] of [
     [1, 100],
     [8, 200],
     [32, 320],
   ] as const) {
     log(`queue: throughput at concurrency ${concurrency} (${n} checks)`);
-    const r = await withWorker(prefix, concurrency, senv, async (w, q) => ({ ...(await runBatch(q, prefix, senv, n, concurrency * 1000)), hwm: vmHwmKb(w.pid) }));
-    through.push({ concurrency, checks: n, wallMs: r.wallMs, rate: n / (r.wallMs / 1000), hwmMb: r.hwm / 1024, codes: r.codes, unexpected: r.unexpected });
+    const r = await withWorker(prefix, concurrency, senv, async (w, q) => ({
+      ...(await runBatch(q, prefix, senv, n, concurrency * 1000)),
+      hwm: vmHwmKb(w.pid),
+    }));
+    through.push({
+      concurrency,
+      checks: n,
+      wallMs: r.wallMs,
+      rate: n / (r.wallMs / 1000),
+      hwmMb: r.hwm / 1024,
+      codes: r.codes,
+      unexpected: r.unexpected,
+    });
   }
   const md = [
     "## Queue: enqueue-to-start latency and one worker's throughput",
@@ -723,8 +907,21 @@ async function benchQueue(): Promise<{ markdown: string; data: unknown }> {
   return {
     markdown: md,
     data: {
-      latency: { jobs: lat.length, medianMs: Math.round(median(lat)), p99Ms: Math.round(quantile(lat, 0.99)), maxMs: Math.round(Math.max(...lat)) },
-      throughput: through.map((t) => ({ concurrency: t.concurrency, checks: t.checks, wallMs: Math.round(t.wallMs), checksPerSecond: Math.round(t.rate * 10) / 10, workerPeakRssMb: Math.round(t.hwmMb), verdicts: t.codes, unexpected: t.unexpected })),
+      latency: {
+        jobs: lat.length,
+        medianMs: Math.round(median(lat)),
+        p99Ms: Math.round(quantile(lat, 0.99)),
+        maxMs: Math.round(Math.max(...lat)),
+      },
+      throughput: through.map((t) => ({
+        concurrency: t.concurrency,
+        checks: t.checks,
+        wallMs: Math.round(t.wallMs),
+        checksPerSecond: Math.round(t.rate * 10) / 10,
+        workerPeakRssMb: Math.round(t.hwmMb),
+        verdicts: t.codes,
+        unexpected: t.unexpected,
+      })),
     },
   };
 }
@@ -747,17 +944,38 @@ async function benchBot(): Promise<{ markdown: string; data: unknown }> {
   const dir = makeTempDir();
   cleanups.push(async () => dir.remove());
   const configFile = path.join(dir.path, "bot.yaml");
-  writeFileSync(configFile, ["targets:", "  allow: ['127.0.0.0/8']", "zones:", "  - name: dmz", "    targets: ['127.0.0.0/8']", "slack:", "  allowedUsers: [U0OK]"].join("\n"));
+  writeFileSync(
+    configFile,
+    [
+      "targets:",
+      "  allow: ['127.0.0.0/8']",
+      "zones:",
+      "  - name: dmz",
+      "    targets: ['127.0.0.0/8']",
+      "slack:",
+      "  allowedUsers: [U0OK]",
+    ].join("\n"),
+  );
   const worker = spawnWorker({ zone: "dmz", prefix, concurrency: 16, env: { LOG_LEVEL: "warn" } });
   cleanups.push(() => stopWorker(worker));
   await waitForZone(prefix, "dmz");
-  const bot = await startBotProcess({ port: await freePort(), slackApiUrl: slack.url, signingSecret: secret, redisUrl: REDIS_URL, prefix, configFile });
+  const bot = await startBotProcess({
+    port: await freePort(),
+    slackApiUrl: slack.url,
+    signingSecret: secret,
+    redisUrl: REDIS_URL,
+    prefix,
+    configFile,
+  });
   cleanups.push(() => bot.stop());
   const slash = (text: string) => {
     const body = slashBody({ text });
     return sendToBot(bot.url, body, "application/x-www-form-urlencoded", sign(secret, body));
   };
-  const headerOf = (c: ApiCall) => JSON.stringify((c.args.blocks as { type: string; text?: { text: string } }[] | undefined)?.find((b) => b.type === "header")?.text?.text ?? "");
+  const headerOf = (c: ApiCall) =>
+    JSON.stringify(
+      (c.args.blocks as { type: string; text?: { text: string } }[] | undefined)?.find((b) => b.type === "header")?.text?.text ?? "",
+    );
 
   // Slash command to threaded verdict, one at a time (idle bot), healthy server.
   log("bot: slash command → threaded verdict, 5 runs");
@@ -769,9 +987,17 @@ async function benchBot(): Promise<{ markdown: string; data: unknown }> {
     const t0 = performance.now();
     const r = await slash(target);
     ackOf.push(r.ms);
-    const parent = await slack.waitFor((c) => c.method === "chat.postMessage" && c.at >= sentAt && String(c.args.text).includes(`Checking ${target}`), 15_000, "parent");
+    const parent = await slack.waitFor(
+      (c) => c.method === "chat.postMessage" && c.at >= sentAt && String(c.args.text).includes(`Checking ${target}`),
+      15_000,
+      "parent",
+    );
     const ts = String(parent.result?.ts ?? "");
-    await slack.waitFor((c) => c.method === "chat.postMessage" && c.args.thread_ts === ts && headerOf(c).includes("HEALTHY"), 30_000, "verdict");
+    await slack.waitFor(
+      (c) => c.method === "chat.postMessage" && c.args.thread_ts === ts && headerOf(c).includes("HEALTHY"),
+      30_000,
+      "verdict",
+    );
     toVerdict.push(performance.now() - t0);
     await sleep(200);
   }
@@ -790,13 +1016,43 @@ async function benchBot(): Promise<{ markdown: string; data: unknown }> {
     table(
       ["measure", "n", "p50", "p99", "max"],
       [
-        ["slash-command ack, 20 concurrent signed requests (Slack allows 3 s)", ok.length, fmtMs(median(ok)), fmtMs(quantile(ok, 0.99)), fmtMs(Math.max(...ok))],
-        ["slash command → threaded verdict, healthy server (one at a time)", toVerdict.length, fmtMs(median(toVerdict)), fmtMs(quantile(toVerdict, 0.99)), fmtMs(Math.max(...toVerdict))],
+        [
+          "slash-command ack, 20 concurrent signed requests (Slack allows 3 s)",
+          ok.length,
+          fmtMs(median(ok)),
+          fmtMs(quantile(ok, 0.99)),
+          fmtMs(Math.max(...ok)),
+        ],
+        [
+          "slash command → threaded verdict, healthy server (one at a time)",
+          toVerdict.length,
+          fmtMs(median(toVerdict)),
+          fmtMs(quantile(toVerdict, 0.99)),
+          fmtMs(Math.max(...toVerdict)),
+        ],
       ],
     ),
     ...(ok.length < lat.length ? ["", `${lat.length - ok.length} of ${lat.length} requests did not get a 200.`] : []),
   ].join("\n");
-  return { markdown: md, data: { ack: { n: ok.length, failed: lat.length - ok.length, p50Ms: Math.round(median(ok)), p99Ms: Math.round(quantile(ok, 0.99)), maxMs: Math.round(Math.max(...ok)) }, slashToVerdict: { n: toVerdict.length, p50Ms: Math.round(median(toVerdict)), maxMs: Math.round(Math.max(...toVerdict)), allMs: toVerdict.map(Math.round), ackMs: ackOf.map(Math.round) } } };
+  return {
+    markdown: md,
+    data: {
+      ack: {
+        n: ok.length,
+        failed: lat.length - ok.length,
+        p50Ms: Math.round(median(ok)),
+        p99Ms: Math.round(quantile(ok, 0.99)),
+        maxMs: Math.round(Math.max(...ok)),
+      },
+      slashToVerdict: {
+        n: toVerdict.length,
+        p50Ms: Math.round(median(toVerdict)),
+        maxMs: Math.round(Math.max(...toVerdict)),
+        allMs: toVerdict.map(Math.round),
+        ackMs: ackOf.map(Math.round),
+      },
+    },
+  };
 }
 
 async function waitForZone(prefix: string, zone: string): Promise<void> {

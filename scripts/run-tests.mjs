@@ -11,7 +11,13 @@ import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const deps = process.env.FTP_DOCTOR_DEPS_DIR ?? path.join(root, ".deps", "root");
-const needed = [path.join(deps, "usr/sbin/proftpd"), path.join(deps, "usr/sbin/pure-ftpd"), "/usr/sbin/vsftpd", "/usr/bin/lftp", "/usr/sbin/iptables"];
+const needed = [
+  path.join(deps, "usr/sbin/proftpd"),
+  path.join(deps, "usr/sbin/pure-ftpd"),
+  "/usr/sbin/vsftpd",
+  "/usr/bin/lftp",
+  "/usr/sbin/iptables",
+];
 const missing = needed.filter((f) => !existsSync(f));
 if (missing.length > 0) {
   if (process.getuid?.() !== 0) {

@@ -36,16 +36,36 @@ export function buildReport(obs: Observations, diagnosis: Diagnosis = diagnose(o
     findings: diagnosis.findings,
     scope: diagnosis.scope,
     server: diagnosis.server,
-    steps: obs.steps.map(({ id, status, startMs, durationMs, detail, reply }) => ({ id, status, startMs, durationMs, detail, ...(reply ? { reply } : {}) })),
+    steps: obs.steps.map(({ id, status, startMs, durationMs, detail, reply }) => ({
+      id,
+      status,
+      startMs,
+      durationMs,
+      detail,
+      ...(reply ? { reply } : {}),
+    })),
     ...(obs.peer ? { peer: obs.peer } : {}),
-    ...(obs.tls && obs.tls.status === "ok" ? { tls: { ...(obs.tls.protocol ? { protocol: obs.tls.protocol } : {}), ...(obs.tls.cipher ? { cipher: obs.tls.cipher } : {}), chain: obs.tls.chain } } : {}),
+    ...(obs.tls && obs.tls.status === "ok"
+      ? {
+          tls: {
+            ...(obs.tls.protocol ? { protocol: obs.tls.protocol } : {}),
+            ...(obs.tls.cipher ? { cipher: obs.tls.cipher } : {}),
+            chain: obs.tls.chain,
+          },
+        }
+      : {}),
     transcript: obs.transcript,
     summary: null,
   };
 }
 
 /** Probe, diagnose, report: the whole check, as the CLI and the worker run it. */
-export async function runCheck(target: Target, options: CheckOptions, secrets: ProbeSecrets = {}, hooks: ProbeHooks = {}): Promise<{ report: CheckReport; observations: Observations }> {
+export async function runCheck(
+  target: Target,
+  options: CheckOptions,
+  secrets: ProbeSecrets = {},
+  hooks: ProbeHooks = {},
+): Promise<{ report: CheckReport; observations: Observations }> {
   const observations = await probe(target, options, secrets, hooks);
   return { report: buildReport(observations), observations };
 }

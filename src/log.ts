@@ -9,7 +9,10 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
     {
       level,
       base: { app: "ftp-doctor" },
-      redact: { paths: ["password", "*.password", "*.*.password", "secrets", "*.secrets", "headers.authorization", "token", "*.token"], censor: "****" },
+      redact: {
+        paths: ["password", "*.password", "*.*.password", "secrets", "*.secrets", "headers.authorization", "token", "*.token"],
+        censor: "****",
+      },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
     destination ?? process.stdout,

@@ -9,15 +9,61 @@ import type { CheckReport } from "./check.js";
 export function createMetrics() {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry, prefix: "ftp_doctor_process_" });
-  const checks = new client.Counter({ name: "ftp_doctor_checks_total", help: "Checks finished, by verdict code and zone", labelNames: ["code", "zone"] as const, registers: [registry] });
-  const checkDuration = new client.Histogram({ name: "ftp_doctor_check_duration_seconds", help: "Whole-check wall time", labelNames: ["zone"] as const, buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 15, 30], registers: [registry] });
-  const stepDuration = new client.Histogram({ name: "ftp_doctor_step_duration_seconds", help: "Probe step durations, by step and status", labelNames: ["step", "status"] as const, buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5], registers: [registry] });
-  const jobFailures = new client.Counter({ name: "ftp_doctor_job_failures_total", help: "Check jobs that failed (infrastructure, not the target)", labelNames: ["zone"] as const, registers: [registry] });
-  const queueDepth = new client.Gauge({ name: "ftp_doctor_queue_waiting", help: "Jobs waiting per zone", labelNames: ["zone"] as const, registers: [registry] });
-  const oldestWaiting = new client.Gauge({ name: "ftp_doctor_queue_oldest_waiting_seconds", help: "Age of the oldest waiting job per zone", labelNames: ["zone"] as const, registers: [registry] });
-  const slackErrors = new client.Counter({ name: "ftp_doctor_slack_api_errors_total", help: "Slack Web API calls that failed after retries", labelNames: ["method"] as const, registers: [registry] });
-  const slackRetries = new client.Counter({ name: "ftp_doctor_slack_api_rate_limited_total", help: "Slack Web API 429 answers (retried after Retry-After)", registers: [registry] });
-  const summaries = new client.Counter({ name: "ftp_doctor_summary_outcomes_total", help: "LLM summary outcomes", labelNames: ["outcome"] as const, registers: [registry] });
+  const checks = new client.Counter({
+    name: "ftp_doctor_checks_total",
+    help: "Checks finished, by verdict code and zone",
+    labelNames: ["code", "zone"] as const,
+    registers: [registry],
+  });
+  const checkDuration = new client.Histogram({
+    name: "ftp_doctor_check_duration_seconds",
+    help: "Whole-check wall time",
+    labelNames: ["zone"] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 15, 30],
+    registers: [registry],
+  });
+  const stepDuration = new client.Histogram({
+    name: "ftp_doctor_step_duration_seconds",
+    help: "Probe step durations, by step and status",
+    labelNames: ["step", "status"] as const,
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5],
+    registers: [registry],
+  });
+  const jobFailures = new client.Counter({
+    name: "ftp_doctor_job_failures_total",
+    help: "Check jobs that failed (infrastructure, not the target)",
+    labelNames: ["zone"] as const,
+    registers: [registry],
+  });
+  const queueDepth = new client.Gauge({
+    name: "ftp_doctor_queue_waiting",
+    help: "Jobs waiting per zone",
+    labelNames: ["zone"] as const,
+    registers: [registry],
+  });
+  const oldestWaiting = new client.Gauge({
+    name: "ftp_doctor_queue_oldest_waiting_seconds",
+    help: "Age of the oldest waiting job per zone",
+    labelNames: ["zone"] as const,
+    registers: [registry],
+  });
+  const slackErrors = new client.Counter({
+    name: "ftp_doctor_slack_api_errors_total",
+    help: "Slack Web API calls that failed after retries",
+    labelNames: ["method"] as const,
+    registers: [registry],
+  });
+  const slackRetries = new client.Counter({
+    name: "ftp_doctor_slack_api_rate_limited_total",
+    help: "Slack Web API 429 answers (retried after Retry-After)",
+    registers: [registry],
+  });
+  const summaries = new client.Counter({
+    name: "ftp_doctor_summary_outcomes_total",
+    help: "LLM summary outcomes",
+    labelNames: ["outcome"] as const,
+    registers: [registry],
+  });
   return {
     registry,
     checks,
@@ -43,7 +89,13 @@ export type Metrics = ReturnType<typeof createMetrics>;
  * `/metrics` (Prometheus text) and `/healthz` (200 when every dependency answers, else 503,
  * with the reasons as JSON) on METRICS_PORT.
  */
-export async function serveMetrics(opts: { port: number; host?: string; metrics: Metrics; health: () => Promise<Record<string, boolean>>; beforeScrape?: () => Promise<void> }): Promise<http.Server> {
+export async function serveMetrics(opts: {
+  port: number;
+  host?: string;
+  metrics: Metrics;
+  health: () => Promise<Record<string, boolean>>;
+  beforeScrape?: () => Promise<void>;
+}): Promise<http.Server> {
   const server = http.createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
     if (path === "/metrics") {

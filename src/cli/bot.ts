@@ -41,7 +41,9 @@ export async function botCommand(args: string[], io: CliIo): Promise<number> {
   const queue = new CheckQueue(env.REDIS_URL, env.FTP_DOCTOR_REDIS_PREFIX);
   await queue.connect();
   const client = new WebClient(botEnv.SLACK_BOT_TOKEN, {
-    ...(botEnv.SLACK_API_URL ? { slackApiUrl: botEnv.SLACK_API_URL.endsWith("/") ? botEnv.SLACK_API_URL : `${botEnv.SLACK_API_URL}/` } : {}),
+    ...(botEnv.SLACK_API_URL
+      ? { slackApiUrl: botEnv.SLACK_API_URL.endsWith("/") ? botEnv.SLACK_API_URL : `${botEnv.SLACK_API_URL}/` }
+      : {}),
     retryConfig: { retries: 6, factor: 1.6, minTimeout: 250, maxTimeout: 10_000, randomize: true },
   });
   for (const w of configWarnings(config, io.env)) logger.warn({ problem: w }, "configuration warning");
@@ -64,7 +66,14 @@ export async function botCommand(args: string[], io: CliIo): Promise<number> {
   let slackOk = { at: 0, ok: false };
   const health = async () => {
     const redisOk = await pingWithin(redis, 1_000);
-    if (Date.now() - slackOk.at > 30_000) slackOk = { at: Date.now(), ok: await client.auth.test().then(() => true, () => false) };
+    if (Date.now() - slackOk.at > 30_000)
+      slackOk = {
+        at: Date.now(),
+        ok: await client.auth.test().then(
+          () => true,
+          () => false,
+        ),
+      };
     return { redis: redisOk, slack: slackOk.ok };
   };
   const { app, socketMode } = createBot({
@@ -86,10 +95,25 @@ export async function botCommand(args: string[], io: CliIo): Promise<number> {
   });
   if (socketMode) await app.start();
   else await app.start(botEnv.PORT);
-  const digests = await startDigests({ prefix: env.FTP_DOCTOR_REDIS_PREFIX, redisUrl: env.REDIS_URL, config, queue, redis, poster, logger, resultWaitMs: botEnv.FTP_DOCTOR_RESULT_WAIT_MS, ...(summary.digest ? { overview: summary.digest } : {}) });
+  const digests = await startDigests({
+    prefix: env.FTP_DOCTOR_REDIS_PREFIX,
+    redisUrl: env.REDIS_URL,
+    config,
+    queue,
+    redis,
+    poster,
+    logger,
+    resultWaitMs: botEnv.FTP_DOCTOR_RESULT_WAIT_MS,
+    ...(summary.digest ? { overview: summary.digest } : {}),
+  });
   const depthConn = env.METRICS_PORT ? redisFor("worker", env.REDIS_URL) : undefined;
   depthConn?.on("error", () => undefined);
-  const depthQueues = depthConn ? config.zones.map((z) => ({ zone: z.name, q: new Queue(keys.queueName(z.name), { connection: depthConn, prefix: env.FTP_DOCTOR_REDIS_PREFIX }) })) : [];
+  const depthQueues = depthConn
+    ? config.zones.map((z) => ({
+        zone: z.name,
+        q: new Queue(keys.queueName(z.name), { connection: depthConn, prefix: env.FTP_DOCTOR_REDIS_PREFIX }),
+      }))
+    : [];
   const metricsServer = env.METRICS_PORT
     ? await serveMetrics({
         port: env.METRICS_PORT,

@@ -75,17 +75,31 @@ export async function checkCommand(args: string[], io: CliIo): Promise<number> {
     io.stdout.write(CHECK_HELP);
     return 0;
   }
-  if (parsed.positionals.length !== 1) throw new UsageError(parsed.positionals.length === 0 ? "check needs a target, e.g. `ftp-doctor check ftp.example.com`" : `check takes one target, got ${parsed.positionals.length}`);
+  if (parsed.positionals.length !== 1)
+    throw new UsageError(
+      parsed.positionals.length === 0
+        ? "check needs a target, e.g. `ftp-doctor check ftp.example.com`"
+        : `check takes one target, got ${parsed.positionals.length}`,
+    );
   const target = parseTarget(parsed.positionals[0]!);
-  if (target.urlHadPassword) throw new UsageError("the URL contains a password: remove it and pass --password-env VAR instead (passwords on the command line end up in shell history and process lists)");
+  if (target.urlHadPassword)
+    throw new UsageError(
+      "the URL contains a password: remove it and pass --password-env VAR instead (passwords on the command line end up in shell history and process lists)",
+    );
   const queued = !!v.queue || (v.zone?.length ?? 0) > 0;
-  if (v.profile && (v.user || v["password-env"] || v.anonymous)) throw new UsageError("--profile already names the user and password: drop --user/--password-env/--anonymous");
-  if (queued && (v.user || v["password-env"])) throw new UsageError("queued checks take credentials from a --profile resolved on the worker, never --user/--password-env");
+  if (v.profile && (v.user || v["password-env"] || v.anonymous))
+    throw new UsageError("--profile already names the user and password: drop --user/--password-env/--anonymous");
+  if (queued && (v.user || v["password-env"]))
+    throw new UsageError("queued checks take credentials from a --profile resolved on the worker, never --user/--password-env");
   if (queued && v.ca) throw new UsageError("queued checks take the CA file from the worker's profile (--profile), not --ca");
   const input = CheckOptionsInput.safeParse({
     ...(v.tls !== undefined ? { tls: v.tls } : {}),
     ...(v.timeout !== undefined ? { timeout: v.timeout } : {}),
-    ...(v.user !== undefined ? { user: v.user } : target.user !== undefined && !v.anonymous && !v.profile && !queued ? { user: target.user } : {}),
+    ...(v.user !== undefined
+      ? { user: v.user }
+      : target.user !== undefined && !v.anonymous && !v.profile && !queued
+        ? { user: target.user }
+        : {}),
     ...(v["password-env"] !== undefined ? { passwordEnv: v["password-env"] } : {}),
     anonymous: v.anonymous ?? false,
     ...(v.resolver !== undefined ? { resolver: v.resolver } : {}),
@@ -109,10 +123,12 @@ export async function checkCommand(args: string[], io: CliIo): Promise<number> {
 
   if (queued) {
     const waitMs = v.wait === undefined ? 60_000 : Number(v.wait);
-    if (!Number.isInteger(waitMs) || waitMs < 1000 || waitMs > 3_600_000) throw new UsageError("--wait: must be milliseconds from 1000 to 3600000");
+    if (!Number.isInteger(waitMs) || waitMs < 1000 || waitMs > 3_600_000)
+      throw new UsageError("--wait: must be milliseconds from 1000 to 3600000");
     const { env, config } = loadRuntime(io.env);
     const zones = v.zone?.length ? [...new Set(v.zone)] : [defaultZone(config, target.host)];
-    for (const z of zones) if (!ZoneName.safeParse(z).success) throw new UsageError(`--zone: "${z}" is not a zone name (letters, digits, '-', '_')`);
+    for (const z of zones)
+      if (!ZoneName.safeParse(z).success) throw new UsageError(`--zone: "${z}" is not a zone name (letters, digits, '-', '_')`);
     const { passwordEnv: _unused, ca: _ca, user: _user, ...opts } = input.data;
     void _unused;
     void _ca;
@@ -122,7 +138,18 @@ export async function checkCommand(args: string[], io: CliIo): Promise<number> {
     try {
       await queue.connect();
       await queue.requireWorkers(zones);
-      const jobs = await Promise.all(zones.map((zone) => queue.enqueue({ v: 1, target: target.input, zone, ...(v.profile ? { profile: v.profile } : {}), options: opts, requestedBy: "cli" })));
+      const jobs = await Promise.all(
+        zones.map((zone) =>
+          queue.enqueue({
+            v: 1,
+            target: target.input,
+            zone,
+            ...(v.profile ? { profile: v.profile } : {}),
+            options: opts,
+            requestedBy: "cli",
+          }),
+        ),
+      );
       const outcomes: ZoneOutcome[] = await Promise.all(
         jobs.map(async (j) => {
           try {
@@ -132,7 +159,10 @@ export async function checkCommand(args: string[], io: CliIo): Promise<number> {
           }
         }),
       );
-      if (summarize) await Promise.all(outcomes.map(async (o) => o.report && (o.report.summary = await summarize(o.report, { names: v.profile ? [v.profile] : [] }))));
+      if (summarize)
+        await Promise.all(
+          outcomes.map(async (o) => o.report && (o.report.summary = await summarize(o.report, { names: v.profile ? [v.profile] : [] }))),
+        );
       return printQueued(target.input, outcomes, !!v.json, io, print);
     } finally {
       await queue.close();
@@ -143,12 +173,19 @@ export async function checkCommand(args: string[], io: CliIo): Promise<number> {
   const profile = v.profile && config ? resolveProfile(config, v.profile, io.env) : undefined;
   const options = toCheckOptions({
     ...input.data,
-    ...(profile ? { user: profile.user, ...(profile.tls && input.data.tls === "auto" ? { tls: profile.tls } : {}), ...(profile.caFile && !input.data.ca ? { ca: profile.caFile } : {}) } : {}),
+    ...(profile
+      ? {
+          user: profile.user,
+          ...(profile.tls && input.data.tls === "auto" ? { tls: profile.tls } : {}),
+          ...(profile.caFile && !input.data.ca ? { ca: profile.caFile } : {}),
+        }
+      : {}),
   });
   let password = profile?.password;
   if (options.passwordEnv) {
     password = io.env[options.passwordEnv];
-    if (password === undefined || password === "") throw new UsageError(`environment variable ${options.passwordEnv} (from --password-env) is not set`);
+    if (password === undefined || password === "")
+      throw new UsageError(`environment variable ${options.passwordEnv} (from --password-env) is not set`);
   }
   const live = !v.json && !!io.stderr.isTTY;
   const liveStyle = { color: !!io.stderr.isTTY && !io.env.NO_COLOR, width };
@@ -156,7 +193,12 @@ export async function checkCommand(args: string[], io: CliIo): Promise<number> {
     ...(live ? { onStep: (s) => io.stderr.write(`${progressLine(s, liveStyle)}\n`) } : {}),
   });
   if (live) io.stderr.write("\n");
-  if (summarize) report.summary = await summarize(report, { secrets: password ? [password] : [], secretEnvNames: options.passwordEnv ? [options.passwordEnv] : [], names: [options.user, v.profile].filter((n): n is string => !!n) });
+  if (summarize)
+    report.summary = await summarize(report, {
+      secrets: password ? [password] : [],
+      secretEnvNames: options.passwordEnv ? [options.passwordEnv] : [],
+      names: [options.user, v.profile].filter((n): n is string => !!n),
+    });
   if (v.json) io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else print(report);
   return report.verdict.code === "HEALTHY" ? 0 : 1;
@@ -176,7 +218,9 @@ function printQueued(target: string, outcomes: ZoneOutcome[], json: boolean, io:
   }
   const cross: CrossZoneVerdict = crossZoneVerdict(target, outcomes);
   if (json) {
-    io.stdout.write(`${JSON.stringify({ target, crossZone: cross, results: reports, errors: outcomes.filter((o) => o.error).map((o) => ({ zone: o.zone, error: o.error })) }, null, 2)}\n`);
+    io.stdout.write(
+      `${JSON.stringify({ target, crossZone: cross, results: reports, errors: outcomes.filter((o) => o.error).map((o) => ({ zone: o.zone, error: o.error })) }, null, 2)}\n`,
+    );
   } else {
     io.stdout.write(`Cross-zone: ${cross.code}\n  ${cross.title}\n  ${cross.explanation}\n`);
     for (const z of cross.zones) io.stdout.write(`  - ${z.zone.padEnd(12)} ${z.code}${z.error ? ` (${z.error})` : ""}\n`);

@@ -38,20 +38,38 @@ export const CheckOptionsFields = z
       .min(LIMITS.minBudgetMs, `must be at least ${LIMITS.minBudgetMs} ms`)
       .max(LIMITS.maxBudgetMs, `must be at most ${LIMITS.maxBudgetMs} ms`)
       .default(LIMITS.defaultBudgetMs),
-    user: z.string().min(1).max(256).regex(/^[^\r\n]+$/, "must not contain line breaks").optional(),
+    user: z
+      .string()
+      .min(1)
+      .max(256)
+      .regex(/^[^\r\n]+$/, "must not contain line breaks")
+      .optional(),
     passwordEnv: z.string().regex(ENV_NAME, "must be an environment variable name such as FTP_PASSWORD").optional(),
     anonymous: z.boolean().default(false),
     resolver: resolverSchema.optional(),
-    ca: z.string().refine((f) => existsSync(f), { message: "file not found" }).optional(),
+    ca: z
+      .string()
+      .refine((f) => existsSync(f), { message: "file not found" })
+      .optional(),
     write: z.boolean().default(false),
-    idle: z.coerce.number().int("must be whole seconds").min(1, "must be at least 1 second").max(3600, "must be at most 3600 seconds").optional(),
+    idle: z.coerce
+      .number()
+      .int("must be whole seconds")
+      .min(1, "must be at least 1 second")
+      .max(3600, "must be at most 3600 seconds")
+      .optional(),
     active: z.boolean().default(false),
     allowDataHost: z.array(cidrSchema).default([]),
   })
   .strict();
 
-export const CheckOptionsInput = CheckOptionsFields.refine((o) => !(o.anonymous && o.user), { message: "--anonymous and --user exclude each other", path: ["anonymous"] })
-  .refine((o) => !(o.passwordEnv && !o.user), { message: "--password-env needs --user (or a user in the ftp:// URL)", path: ["passwordEnv"] });
+export const CheckOptionsInput = CheckOptionsFields.refine((o) => !(o.anonymous && o.user), {
+  message: "--anonymous and --user exclude each other",
+  path: ["anonymous"],
+}).refine((o) => !(o.passwordEnv && !o.user), {
+  message: "--password-env needs --user (or a user in the ftp:// URL)",
+  path: ["passwordEnv"],
+});
 export type CheckOptionsInput = z.infer<typeof CheckOptionsInput>;
 
 export function toCheckOptions(i: CheckOptionsInput): CheckOptions {
@@ -71,7 +89,10 @@ export function toCheckOptions(i: CheckOptionsInput): CheckOptions {
 }
 
 /** One line per problem, naming the option as the user typed it. */
-export function formatZodError(err: z.ZodError, optionName: (key: string) => string = (k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`): string {
+export function formatZodError(
+  err: z.ZodError,
+  optionName: (key: string) => string = (k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`,
+): string {
   return err.issues
     .map((i) => {
       const key = i.path.filter((p) => typeof p === "string").join(".");

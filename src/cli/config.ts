@@ -6,7 +6,9 @@ export async function configCommand(args: string[], io: CliIo): Promise<number> 
   const { values, positionals } = parseCommandArgs("config", args, { help: { type: "boolean", short: "h" } });
   if (values.help || positionals[0] !== "check") {
     if (!values.help) throw new UsageError("usage: ftp-doctor config check [FILE]  (FILE defaults to $FTP_DOCTOR_CONFIG)");
-    io.stdout.write("Usage: ftp-doctor config check [FILE]\n\nValidate a configuration file: every problem with its key path and a fix (exit 2), or a summary (exit 0).\n");
+    io.stdout.write(
+      "Usage: ftp-doctor config check [FILE]\n\nValidate a configuration file: every problem with its key path and a fix (exit 2), or a summary (exit 0).\n",
+    );
     return 0;
   }
   const file = positionals[1] ?? io.env.FTP_DOCTOR_CONFIG;

@@ -6,9 +6,15 @@ import { parseCommandArgs, UsageError } from "./usage.js";
 import type { CliIo } from "./main.js";
 
 export async function historyCommand(args: string[], io: CliIo): Promise<number> {
-  const { values: v, positionals } = parseCommandArgs("history", args, { limit: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } });
+  const { values: v, positionals } = parseCommandArgs("history", args, {
+    limit: { type: "string" },
+    json: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  });
   if (v.help) {
-    io.stdout.write("Usage: ftp-doctor history <target> [--limit N] [--json]\n\nThe last stored results for a target (host:port), newest first.\n");
+    io.stdout.write(
+      "Usage: ftp-doctor history <target> [--limit N] [--json]\n\nThe last stored results for a target (host:port), newest first.\n",
+    );
     return 0;
   }
   if (positionals.length !== 1) throw new UsageError("history needs one target");
@@ -23,7 +29,11 @@ export async function historyCommand(args: string[], io: CliIo): Promise<number>
     const rows = await history(redis, env.FTP_DOCTOR_REDIS_PREFIX, target.host, target.port, limit);
     if (v.json) io.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
     else if (rows.length === 0) io.stdout.write(`no stored results for ${target.host}:${target.port}\n`);
-    else for (const r of rows) io.stdout.write(`${r.finishedAt}  ${r.zone.padEnd(10)} ${r.report.verdict.code.padEnd(24)} ${String(r.report.durationMs).padStart(6)} ms  ${r.report.verdict.title}\n`);
+    else
+      for (const r of rows)
+        io.stdout.write(
+          `${r.finishedAt}  ${r.zone.padEnd(10)} ${r.report.verdict.code.padEnd(24)} ${String(r.report.durationMs).padStart(6)} ms  ${r.report.verdict.title}\n`,
+        );
     return 0;
   } finally {
     redis.disconnect();

@@ -14,8 +14,6 @@ export interface CliIo {
 /** Exit codes: 0 healthy, 1 a fault was found, 2 bad usage or input. */
 export const EXIT = { healthy: 0, fault: 1, usage: 2 } as const;
 
-
-
 const MAIN_HELP = `Usage: ftp-doctor <command> [options]
 
 Commands:
@@ -59,7 +57,13 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         throw new UsageError(`unknown command "${command}"; try \`ftp-doctor help\``);
     }
   } catch (err) {
-    if (err instanceof UsageError || err instanceof TargetParseError || err instanceof ConfigError || err instanceof EnvError || err instanceof NoWorkerError) {
+    if (
+      err instanceof UsageError ||
+      err instanceof TargetParseError ||
+      err instanceof ConfigError ||
+      err instanceof EnvError ||
+      err instanceof NoWorkerError
+    ) {
       io.stderr.write(`ftp-doctor: ${err.message}\n`);
       return EXIT.usage;
     }
@@ -78,4 +82,3 @@ function version(): string {
     return "unknown";
   }
 }
-

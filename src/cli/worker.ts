@@ -19,14 +19,26 @@ environment or files. SIGTERM/SIGINT drain: running checks finish, no new ones s
 `;
 
 export async function workerCommand(args: string[], io: CliIo): Promise<number> {
-  const { values: v } = parseCommandArgs("worker", args, { zone: { type: "string" }, concurrency: { type: "string" }, help: { type: "boolean", short: "h" } });
+  const { values: v } = parseCommandArgs("worker", args, {
+    zone: { type: "string" },
+    concurrency: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  });
   if (v.help) {
     io.stdout.write(HELP);
     return 0;
   }
   const zone = ZoneName.safeParse(v.zone ?? io.env.FTP_DOCTOR_ZONE);
-  if (!zone.success) throw new UsageError(v.zone ?? io.env.FTP_DOCTOR_ZONE ? `--zone: ${zone.error.issues[0]!.message}` : "worker needs --zone NAME (or FTP_DOCTOR_ZONE)");
-  const conc = z.coerce.number().int().min(1).max(256).safeParse(v.concurrency ?? io.env.FTP_DOCTOR_CONCURRENCY ?? 8);
+  if (!zone.success)
+    throw new UsageError(
+      (v.zone ?? io.env.FTP_DOCTOR_ZONE) ? `--zone: ${zone.error.issues[0]!.message}` : "worker needs --zone NAME (or FTP_DOCTOR_ZONE)",
+    );
+  const conc = z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(256)
+    .safeParse(v.concurrency ?? io.env.FTP_DOCTOR_CONCURRENCY ?? 8);
   if (!conc.success) throw new UsageError("--concurrency: must be a whole number from 1 to 256");
   const { env, config } = loadRuntime(io.env);
   const logger = createLogger(env.LOG_LEVEL, io.stdout);

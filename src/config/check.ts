@@ -17,20 +17,29 @@ function fixFor(issue: z.ZodIssue): string {
     case "custom":
       return typeof issue.params?.fix === "string" ? issue.params.fix : "correct the value as described";
     case "invalid_type":
-      return issue.received === "undefined" ? `add ${issue.path[issue.path.length - 1]} (${article(issue.expected)})` : `use ${article(issue.expected)} here, not ${article(issue.received)}`;
+      return issue.received === "undefined"
+        ? `add ${issue.path[issue.path.length - 1]} (${article(issue.expected)})`
+        : `use ${article(issue.expected)} here, not ${article(issue.received)}`;
     case "unrecognized_keys":
       return `remove ${issue.keys.map((k) => `"${k}"`).join(", ")} or check the spelling`;
     case "invalid_enum_value":
       return `use one of: ${issue.options.join(", ")}`;
     case "invalid_string":
-      return issue.path.includes("cron") ? "use five fields: minute hour day-of-month month day-of-week, e.g. '0 8 * * 1-5'" : "correct the value as described";
+      return issue.path.includes("cron")
+        ? "use five fields: minute hour day-of-month month day-of-week, e.g. '0 8 * * 1-5'"
+        : "correct the value as described";
     default:
       return "correct the value as described";
   }
 }
 
 function pathOf(p: (string | number)[]): string {
-  return p.length ? p.map((x) => (typeof x === "number" ? `[${x}]` : `.${x}`)).join("").replace(/^\./, "") : "(top level)";
+  return p.length
+    ? p
+        .map((x) => (typeof x === "number" ? `[${x}]` : `.${x}`))
+        .join("")
+        .replace(/^\./, "")
+    : "(top level)";
 }
 
 /** Validate raw configuration data: schema problems, then cross-references. */
@@ -48,9 +57,24 @@ export function configWarnings(config: Config, env: NodeJS.ProcessEnv): string[]
 export function environmentProblems(config: Config, env: NodeJS.ProcessEnv): ConfigProblem[] {
   const out: ConfigProblem[] = [];
   for (const [name, p] of Object.entries(config.profiles)) {
-    if (p.passwordEnv && !env[p.passwordEnv]) out.push({ path: `profiles.${name}.passwordEnv`, message: `environment variable ${p.passwordEnv} is not set on this host`, fix: `export ${p.passwordEnv}=… where the worker runs (or use passwordFile)` });
-    if (p.passwordFile && !existsSync(p.passwordFile)) out.push({ path: `profiles.${name}.passwordFile`, message: `file ${p.passwordFile} does not exist`, fix: "mount the secret file or correct the path" });
-    if (p.caFile && !existsSync(p.caFile)) out.push({ path: `profiles.${name}.caFile`, message: `file ${p.caFile} does not exist`, fix: "mount the CA bundle or correct the path" });
+    if (p.passwordEnv && !env[p.passwordEnv])
+      out.push({
+        path: `profiles.${name}.passwordEnv`,
+        message: `environment variable ${p.passwordEnv} is not set on this host`,
+        fix: `export ${p.passwordEnv}=… where the worker runs (or use passwordFile)`,
+      });
+    if (p.passwordFile && !existsSync(p.passwordFile))
+      out.push({
+        path: `profiles.${name}.passwordFile`,
+        message: `file ${p.passwordFile} does not exist`,
+        fix: "mount the secret file or correct the path",
+      });
+    if (p.caFile && !existsSync(p.caFile))
+      out.push({
+        path: `profiles.${name}.caFile`,
+        message: `file ${p.caFile} does not exist`,
+        fix: "mount the CA bundle or correct the path",
+      });
   }
   return out;
 }
@@ -63,13 +87,28 @@ export interface CheckedFile {
 
 /** `ftp-doctor config check FILE`: every problem at once, or a one-screen summary. */
 export function checkConfigFile(file: string, env: NodeJS.ProcessEnv): CheckedFile {
-  if (!existsSync(file)) return { ok: false, problems: [{ path: "(file)", message: `${file} not found`, fix: "give the path of the YAML or JSON configuration (FTP_DOCTOR_CONFIG)" }] };
+  if (!existsSync(file))
+    return {
+      ok: false,
+      problems: [
+        { path: "(file)", message: `${file} not found`, fix: "give the path of the YAML or JSON configuration (FTP_DOCTOR_CONFIG)" },
+      ],
+    };
   const text = readFileSync(file, "utf8");
   let raw: unknown;
   try {
     raw = /\.json$/i.test(file) ? JSON.parse(text) : parseYaml(text);
   } catch (err) {
-    return { ok: false, problems: [{ path: "(file)", message: `not valid ${/\.json$/i.test(file) ? "JSON" : "YAML"}: ${(err as Error).message.split("\n")[0]}`, fix: "fix the syntax at the position given" }] };
+    return {
+      ok: false,
+      problems: [
+        {
+          path: "(file)",
+          message: `not valid ${/\.json$/i.test(file) ? "JSON" : "YAML"}: ${(err as Error).message.split("\n")[0]}`,
+          fix: "fix the syntax at the position given",
+        },
+      ],
+    };
   }
   const { config, problems } = validateConfigData(raw);
   if (!config) return { ok: false, problems };
@@ -85,7 +124,10 @@ function summarize(c: Config): string {
     `zones (${c.zones.length}):`,
     ...c.zones.map((z) => `  ${z.name}${z.targets.length ? ` ← ${z.targets.join(", ")}` : ""}`),
     `profiles (${Object.keys(c.profiles).length}):`,
-    ...Object.entries(c.profiles).map(([n, p]) => `  ${n}: user ${p.user}, password from ${p.passwordEnv ? `$${p.passwordEnv}` : p.passwordFile ? p.passwordFile : "nowhere (no password)"}${p.tls ? `, tls ${p.tls}` : ""}`),
+    ...Object.entries(c.profiles).map(
+      ([n, p]) =>
+        `  ${n}: user ${p.user}, password from ${p.passwordEnv ? `$${p.passwordEnv}` : p.passwordFile ? p.passwordFile : "nowhere (no password)"}${p.tls ? `, tls ${p.tls}` : ""}`,
+    ),
     `slack: ${c.slack.allowedChannels ? `${c.slack.allowedChannels.length} channel(s)` : "all channels"}, ${c.slack.allowedUsers ? `${c.slack.allowedUsers.length} user(s)` : "all users"}`,
     `digests (${digests.length}):`,
     ...digests.map((d) => `  ${d.channel} at "${d.cron}" ${d.tz}: ${d.targets.length} target(s)`),

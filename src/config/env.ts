@@ -7,7 +7,10 @@ import { z } from "zod";
 export const RuntimeEnv = z.object({
   REDIS_URL: z.string().url("must be a redis:// URL").default("redis://127.0.0.1:6379"),
   /** Every Redis key ftp-doctor writes starts with this (several installations can share one Redis). */
-  FTP_DOCTOR_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "must be 1-64 letters, digits, '.', '-' or '_'").default("ftp-doctor"),
+  FTP_DOCTOR_REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, "must be 1-64 letters, digits, '.', '-' or '_'")
+    .default("ftp-doctor"),
   FTP_DOCTOR_CONFIG: z.string().optional(),
   /** Results are kept this many days for history and trends. */
   FTP_DOCTOR_RESULT_TTL_DAYS: z.coerce.number().int().min(1).max(3650).default(30),

@@ -15,11 +15,21 @@ export const TargetPattern = z.string().superRefine((s, ctx) => {
   if (s.includes("/")) {
     const [ip, bits] = s.split("/");
     const fam = net.isIP(ip ?? "");
-    if (!fam || !/^\d+$/.test(bits ?? "") || Number(bits) > (fam === 4 ? 32 : 128)) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"${s}" is not a valid CIDR (e.g. 203.0.113.0/24)`, params: { fix: "write ADDRESS/BITS with BITS at most 32 for IPv4 or 128 for IPv6" } });
+    if (!fam || !/^\d+$/.test(bits ?? "") || Number(bits) > (fam === 4 ? 32 : 128))
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        message: `"${s}" is not a valid CIDR (e.g. 203.0.113.0/24)`,
+        params: { fix: "write ADDRESS/BITS with BITS at most 32 for IPv4 or 128 for IPv6" },
+      });
     return;
   }
   if (net.isIP(s)) return;
-  if (!/^(\*\.)?([a-z0-9_]([a-z0-9_-]{0,62})\.)*[a-z0-9_]([a-z0-9_-]{0,62})$/i.test(s)) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"${s}" is not a host name, *.wildcard, IP or CIDR`, params: { fix: "use e.g. ftp.example.com, *.example.com, 203.0.113.7 or 203.0.113.0/24" } });
+  if (!/^(\*\.)?([a-z0-9_]([a-z0-9_-]{0,62})\.)*[a-z0-9_]([a-z0-9_-]{0,62})$/i.test(s))
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom,
+      message: `"${s}" is not a host name, *.wildcard, IP or CIDR`,
+      params: { fix: "use e.g. ftp.example.com, *.example.com, 203.0.113.7 or 203.0.113.0/24" },
+    });
 });
 
 export const ProfileConfig = z
@@ -58,7 +68,10 @@ export const DigestConfig = z
 /** The configuration file (FTP_DOCTOR_CONFIG): YAML or JSON. */
 export const ConfigFile = z
   .object({
-    targets: z.object({ allow: z.array(TargetPattern).default([]) }).strict().default({ allow: [] }),
+    targets: z
+      .object({ allow: z.array(TargetPattern).default([]) })
+      .strict()
+      .default({ allow: [] }),
     zones: z.array(ZoneConfig).default([]),
     profiles: z.record(ProfileName, ProfileConfig).default({}),
     slack: z
@@ -74,14 +87,32 @@ export const ConfigFile = z
   .superRefine((c, ctx) => {
     const zones = new Set(c.zones.map((z) => z.name));
     c.zones.forEach((zone, i) => {
-      if (c.zones.findIndex((o) => o.name === zone.name) !== i) ctx.addIssue({ code: "custom", path: ["zones", i, "name"], message: `zone "${zone.name}" is defined twice`, params: { fix: "rename or remove one of them" } });
+      if (c.zones.findIndex((o) => o.name === zone.name) !== i)
+        ctx.addIssue({
+          code: "custom",
+          path: ["zones", i, "name"],
+          message: `zone "${zone.name}" is defined twice`,
+          params: { fix: "rename or remove one of them" },
+        });
     });
     const digests = c.digest === undefined ? [] : Array.isArray(c.digest) ? c.digest : [c.digest];
     digests.forEach((d, i) => {
-      if (d.profile && !c.profiles[d.profile]) ctx.addIssue({ code: "custom", path: ["digest", ...(Array.isArray(c.digest) ? [i] : []), "profile"], message: `unknown profile "${d.profile}"`, params: { fix: `define profiles.${d.profile}, or remove the digest's profile` } });
+      if (d.profile && !c.profiles[d.profile])
+        ctx.addIssue({
+          code: "custom",
+          path: ["digest", ...(Array.isArray(c.digest) ? [i] : []), "profile"],
+          message: `unknown profile "${d.profile}"`,
+          params: { fix: `define profiles.${d.profile}, or remove the digest's profile` },
+        });
       d.targets.forEach((t, j) => {
         const m = /\bfrom\s+(\S+)$/.exec(t);
-        if (m && !zones.has(m[1]!)) ctx.addIssue({ code: "custom", path: ["digest", ...(Array.isArray(c.digest) ? [i] : []), "targets", j], message: `unknown zone "${m[1]}" (zones: ${[...zones].join(", ") || "none defined"})`, params: { fix: `add a zone named ${m[1]} under zones, or change "from ${m[1]}"` } });
+        if (m && !zones.has(m[1]!))
+          ctx.addIssue({
+            code: "custom",
+            path: ["digest", ...(Array.isArray(c.digest) ? [i] : []), "targets", j],
+            message: `unknown zone "${m[1]}" (zones: ${[...zones].join(", ") || "none defined"})`,
+            params: { fix: `add a zone named ${m[1]} under zones, or change "from ${m[1]}"` },
+          });
       });
     });
   });
@@ -140,7 +171,8 @@ export function resolveProfile(config: ConfigFile, name: string, env: NodeJS.Pro
   let password: string | undefined;
   if (p.passwordEnv) {
     password = env[p.passwordEnv];
-    if (password === undefined || password === "") throw new ConfigError(`profile "${name}": environment variable ${p.passwordEnv} is not set on this host`);
+    if (password === undefined || password === "")
+      throw new ConfigError(`profile "${name}": environment variable ${p.passwordEnv} is not set on this host`);
   } else if (p.passwordFile) {
     try {
       password = readFileSync(p.passwordFile, "utf8").replace(/\r?\n$/, "");
@@ -148,5 +180,10 @@ export function resolveProfile(config: ConfigFile, name: string, env: NodeJS.Pro
       throw new ConfigError(`profile "${name}": cannot read password file ${p.passwordFile}`);
     }
   }
-  return { user: p.user, ...(password !== undefined ? { password } : {}), ...(p.tls ? { tls: p.tls } : {}), ...(p.caFile ? { caFile: p.caFile } : {}) };
+  return {
+    user: p.user,
+    ...(password !== undefined ? { password } : {}),
+    ...(p.tls ? { tls: p.tls } : {}),
+    ...(p.caFile ? { caFile: p.caFile } : {}),
+  };
 }

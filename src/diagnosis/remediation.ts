@@ -21,7 +21,9 @@ const PASV_RANGE_FIX: PerServer = {
   proftpd: ["Pin the range with `PassivePorts <min> <max>` in proftpd.conf and open exactly that range."],
   "pure-ftpd": ["Pin the range with `-p <min>:<max>` (`PassivePortRange`) and open exactly that range."],
   filezilla: ["Server settings → Passive mode → custom port range; open it on the Windows firewall and any NAT."],
-  iis: ["IIS Manager → FTP Firewall Support → *Data Channel Port Range* (`lowDataChannelPort`/`highDataChannelPort`); open it on the firewall."],
+  iis: [
+    "IIS Manager → FTP Firewall Support → *Data Channel Port Range* (`lowDataChannelPort`/`highDataChannelPort`); open it on the firewall.",
+  ],
 };
 
 export const REMEDIATION: Record<RootCauseCode, Fix> = {
@@ -33,7 +35,9 @@ export const REMEDIATION: Record<RootCauseCode, Fix> = {
     ],
   },
   DNS_NO_ADDRESS: { any: ["The name exists but has no A or AAAA record: add one (a CNAME to a name that has them also works)."] },
-  DNS_TIMEOUT: { any: ["The resolver did not answer: check the worker's /etc/resolv.conf or the --resolver given, and that UDP/TCP 53 is allowed."] },
+  DNS_TIMEOUT: {
+    any: ["The resolver did not answer: check the worker's /etc/resolv.conf or the --resolver given, and that UDP/TCP 53 is allowed."],
+  },
   DNS_PARTIAL: {
     any: [
       "Remove the DNS record(s) for the addresses that do not answer, or bring the server up on them.",
@@ -119,7 +123,9 @@ export const REMEDIATION: Record<RootCauseCode, Fix> = {
     ],
   },
   FTPS_UNSUPPORTED: {
-    any: ["The server does not offer TLS (AUTH TLS refused). Enable FTPS on the server, or accept plain FTP knowingly (passwords travel in clear text)."],
+    any: [
+      "The server does not offer TLS (AUTH TLS refused). Enable FTPS on the server, or accept plain FTP knowingly (passwords travel in clear text).",
+    ],
     server: {
       vsftpd: ["Set `ssl_enable=YES`, `rsa_cert_file=` and `rsa_private_key_file=` in vsftpd.conf."],
       proftpd: ["Load mod_tls and set `TLSEngine on`, `TLSRSACertificateFile`, `TLSRSACertificateKeyFile`, `TLSProtocol TLSv1.2 TLSv1.3`."],
@@ -143,8 +149,12 @@ export const REMEDIATION: Record<RootCauseCode, Fix> = {
       "The server only offers outdated TLS (1.0/1.1) or weak ciphers/DH parameters, which current clients refuse. Enable TLS 1.2 and 1.3 with modern ciphers; renew weak DH parameters (2048 bits or more).",
     ],
     server: {
-      vsftpd: ["Set `ssl_tlsv1_2=YES` (and `ssl_tlsv1=NO`, `ssl_tlsv1_1=NO`), `ssl_ciphers=HIGH` in vsftpd.conf; vsftpd 3.0.3+ is needed for TLS 1.2."],
-      proftpd: ["Set `TLSProtocol TLSv1.2 TLSv1.3` and `TLSCipherSuite HIGH:!aNULL:!MD5`; replace `TLSDHParamFile` with 2048-bit parameters."],
+      vsftpd: [
+        "Set `ssl_tlsv1_2=YES` (and `ssl_tlsv1=NO`, `ssl_tlsv1_1=NO`), `ssl_ciphers=HIGH` in vsftpd.conf; vsftpd 3.0.3+ is needed for TLS 1.2.",
+      ],
+      proftpd: [
+        "Set `TLSProtocol TLSv1.2 TLSv1.3` and `TLSCipherSuite HIGH:!aNULL:!MD5`; replace `TLSDHParamFile` with 2048-bit parameters.",
+      ],
       "pure-ftpd": ["Upgrade pure-ftpd/OpenSSL and set `-J HIGH` (`TLSCipherSuite`)."],
       filezilla: ["Upgrade FileZilla Server (0.9.x only speaks old TLS) and set the minimum TLS version to 1.2."],
       iis: ["Enable TLS 1.2 in SChannel (registry or IIS Crypto) and disable TLS 1.0/1.1."],
@@ -164,9 +174,13 @@ export const REMEDIATION: Record<RootCauseCode, Fix> = {
     ],
   },
   TLS_CERT_EXPIRED: {
-    any: ["Renew the certificate and install it with its intermediates, then reload the daemon. Automate renewal (ACME/certbot deploy hook that reloads the FTP daemon)."],
+    any: [
+      "Renew the certificate and install it with its intermediates, then reload the daemon. Automate renewal (ACME/certbot deploy hook that reloads the FTP daemon).",
+    ],
     server: {
-      vsftpd: ["Update `rsa_cert_file`/`rsa_private_key_file` and restart vsftpd (it reads them at connection time, but a restart is safest)."],
+      vsftpd: [
+        "Update `rsa_cert_file`/`rsa_private_key_file` and restart vsftpd (it reads them at connection time, but a restart is safest).",
+      ],
       proftpd: ["Update `TLSRSACertificateFile`/`TLSCertificateChainFile` and restart proftpd."],
       "pure-ftpd": ["Replace /etc/ssl/private/pure-ftpd.pem (key + certificate + chain) and restart."],
       iis: ["Bind the renewed certificate in FTP SSL Settings."],
@@ -212,7 +226,9 @@ export const REMEDIATION: Record<RootCauseCode, Fix> = {
     },
   },
   LOGIN_POLICY_DENIED: {
-    any: ["The server refused the user before asking for a password: a policy (deny list, disabled account, anonymous-only server) rather than a wrong password."],
+    any: [
+      "The server refused the user before asking for a password: a policy (deny list, disabled account, anonymous-only server) rather than a wrong password.",
+    ],
     server: {
       vsftpd: ["Check /etc/ftpusers, `userlist_enable`/`userlist_deny`/`userlist_file`, and `local_enable=YES`."],
       proftpd: ["Check `<Limit LOGIN>` blocks, `DenyUser`, and `<Anonymous>` sections."],
@@ -229,14 +245,20 @@ export const REMEDIATION: Record<RootCauseCode, Fix> = {
     },
   },
   HOME_DIR_MISSING: {
-    any: ["The account logs in but its home (or the configured root) does not exist or cannot be entered: create it, fix owner and mode, or point the server at the right directory."],
+    any: [
+      "The account logs in but its home (or the configured root) does not exist or cannot be entered: create it, fix owner and mode, or point the server at the right directory.",
+    ],
     server: {
-      vsftpd: ["Create the home from /etc/passwd (or `local_root=` / `anon_root=`), owned so the user can enter it (mode 755 or 555 for chroot)."],
+      vsftpd: [
+        "Create the home from /etc/passwd (or `local_root=` / `anon_root=`), owned so the user can enter it (mode 755 or 555 for chroot).",
+      ],
       proftpd: ["Check `DefaultRoot` and the home in the AuthUserFile/passwd; `CreateHome on` creates homes at login."],
       "pure-ftpd": ["Create the home from `pure-pw show`, or start pure-ftpd with `-j` (CreateHomeDir)."],
     },
   },
-  SERVER_CONFIG_ERROR: { any: ["The server reported an internal configuration error (quoted in the evidence): fix that setting and restart the daemon."] },
+  SERVER_CONFIG_ERROR: {
+    any: ["The server reported an internal configuration error (quoted in the evidence): fix that setting and restart the daemon."],
+  },
   STORAGE_FULL: {
     any: ["The upload failed for lack of space: free disk space on the server's filesystem (`df -h`), or raise the user's quota."],
     server: {
@@ -245,9 +267,13 @@ export const REMEDIATION: Record<RootCauseCode, Fix> = {
     },
   },
   PERMISSION_DENIED: {
-    any: ["Login works but the operation is not allowed: check filesystem permissions and ownership of the directory, and the server's write settings."],
+    any: [
+      "Login works but the operation is not allowed: check filesystem permissions and ownership of the directory, and the server's write settings.",
+    ],
     server: {
-      vsftpd: ["For uploads: `write_enable=YES` (and `anon_upload_enable=YES` for anonymous); the directory must be writable by the session's user."],
+      vsftpd: [
+        "For uploads: `write_enable=YES` (and `anon_upload_enable=YES` for anonymous); the directory must be writable by the session's user.",
+      ],
       proftpd: ["Check `<Directory>`/`<Limit WRITE STOR>` blocks and `AllowOverwrite`."],
       "pure-ftpd": ["Check `-i` (anonymous can't upload) and directory ownership of the virtual user's uid."],
     },
@@ -270,7 +296,9 @@ export const REMEDIATION: Record<RootCauseCode, Fix> = {
     server: PASV_ADDRESS_FIX,
   },
   PASV_ADDRESS_WRONG: {
-    any: ["The PASV reply names an address other than the one you connected to. Configure the correct public address (a stale one is common after an IP change):"],
+    any: [
+      "The PASV reply names an address other than the one you connected to. Configure the correct public address (a stale one is common after an IP change):",
+    ],
     server: PASV_ADDRESS_FIX,
   },
   PASV_PORTS_BLOCKED: {
@@ -280,7 +308,9 @@ export const REMEDIATION: Record<RootCauseCode, Fix> = {
     server: PASV_RANGE_FIX,
   },
   PASV_DISABLED: {
-    any: ["The server refuses both EPSV and PASV: enable passive mode with a fixed port range and open it on the firewall. Active mode rarely survives NAT."],
+    any: [
+      "The server refuses both EPSV and PASV: enable passive mode with a fixed port range and open it on the firewall. Active mode rarely survives NAT.",
+    ],
     server: { vsftpd: ["Set `pasv_enable=YES` with `pasv_min_port`/`pasv_max_port`."], ...PASV_RANGE_FIX },
   },
   EPSV_BROKEN: {
@@ -310,10 +340,14 @@ export const REMEDIATION: Record<RootCauseCode, Fix> = {
     },
   },
   DATA_TLS_REQUIRED: {
-    any: ["The server requires encrypted data connections: the client must send `PBSZ 0` and `PROT P` before transfers (curl `--ssl-reqd`, lftp `set ftp:ssl-protect-data true`)."],
+    any: [
+      "The server requires encrypted data connections: the client must send `PBSZ 0` and `PROT P` before transfers (curl `--ssl-reqd`, lftp `set ftp:ssl-protect-data true`).",
+    ],
   },
   ACTIVE_MODE_BLOCKED: {
-    any: ["Active mode (PORT/EPRT) does not work from here: use passive mode, or open the client-side firewall/NAT for the server's incoming data connection."],
+    any: [
+      "Active mode (PORT/EPRT) does not work from here: use passive mode, or open the client-side firewall/NAT for the server's incoming data connection.",
+    ],
     server: { vsftpd: ["`port_enable=YES` allows PORT; `connect_from_port_20` matters for strict client firewalls."] },
   },
   CONNECTION_RESET: {
@@ -322,10 +356,14 @@ export const REMEDIATION: Record<RootCauseCode, Fix> = {
     ],
   },
   PROTOCOL_VIOLATION: {
-    any: ["The server sent replies that do not follow the FTP protocol (quoted in the evidence). Check for a proxy or a broken server build in front of this address."],
+    any: [
+      "The server sent replies that do not follow the FTP protocol (quoted in the evidence). Check for a proxy or a broken server build in front of this address.",
+    ],
   },
   REPLY_TIMEOUT: {
-    any: ["The server stopped answering a command without closing the connection: check its load, its log, and any filesystem (NFS) or authentication backend it waits on."],
+    any: [
+      "The server stopped answering a command without closing the connection: check its load, its log, and any filesystem (NFS) or authentication backend it waits on.",
+    ],
   },
 };
 

@@ -18,7 +18,10 @@ const PATTERNS: { software: Exclude<ServerSoftware, "unknown">; re: RegExp }[] =
  * (a 421 "too many connections" greeting carries no banner).
  */
 const SIGNATURES: { software: Exclude<ServerSoftware, "unknown">; re: RegExp }[] = [
-  { software: "vsftpd", re: /^500 OOPS: |There are too many connected users|too many connections from your internet address|Non-anonymous sessions must use encryption|Please login with USER and PASS/m },
+  {
+    software: "vsftpd",
+    re: /^500 OOPS: |There are too many connected users|too many connections from your internet address|Non-anonymous sessions must use encryption|Please login with USER and PASS/m,
+  },
   { software: "pure-ftpd", re: /Too many connections \(\d+\) from this IP|cleartext sessions and weak ciphers are not accepted/i },
   { software: "proftpd", re: /maximum number of clients \(\d+\)|maximum number of (?:allowed )?users/i },
   { software: "filezilla", re: /TLS session of data connection not resumed/i },

@@ -133,7 +133,11 @@ export class ControlChannel {
         this.push({ type: "reply", reply: { code: Number(code), text: sanitize(lines.join("\n")) } });
       } else if (this.current.bytes > LIMITS.maxReplyBytes || this.current.lines.length > LIMITS.maxReplyLines) {
         this.abort(
-          netError("oversize", "OVERSIZE", `reply ${this.current.code} exceeded ${LIMITS.maxReplyLines} lines or ${LIMITS.maxReplyBytes} bytes`),
+          netError(
+            "oversize",
+            "OVERSIZE",
+            `reply ${this.current.code} exceeded ${LIMITS.maxReplyLines} lines or ${LIMITS.maxReplyBytes} bytes`,
+          ),
         );
       }
       return;
@@ -206,7 +210,8 @@ export class ControlChannel {
   send(command: string, shown: string = command): void {
     if (this.ended) throw new NetFailureError(this.ended);
     // One command per line, always: a CR/LF from any input would smuggle in a second command.
-    if (/[\r\n\0]/.test(command)) throw new NetFailureError(netError("error", "BAD_COMMAND", "refusing to send a command containing a line break or NUL"));
+    if (/[\r\n\0]/.test(command))
+      throw new NetFailureError(netError("error", "BAD_COMMAND", "refusing to send a command containing a line break or NUL"));
     this.rec.line(">", this.conn, shown);
     this.socket.write(`${command}\r\n`);
   }

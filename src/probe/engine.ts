@@ -52,7 +52,12 @@ function describe(r: Reply | undefined): string {
  * Probe one FTP/FTPS target and return what was seen. Never throws for anything the
  * network or the server does; every wait is bounded by the check budget.
  */
-export async function probe(target: Target, options: CheckOptions, secrets: ProbeSecrets = {}, hooks: ProbeHooks = {}): Promise<Observations> {
+export async function probe(
+  target: Target,
+  options: CheckOptions,
+  secrets: ProbeSecrets = {},
+  hooks: ProbeHooks = {},
+): Promise<Observations> {
   const p = new Probe(target, options, secrets, hooks);
   return p.run();
 }
@@ -111,7 +116,10 @@ class Probe {
       }
       // A cleared timer, not sleep(): a pending budget-long timer kept the process (CLI) alive after the verdict.
       let sideWait: NodeJS.Timeout | undefined;
-      await Promise.race([Promise.allSettled(this.sideTasks), new Promise<void>((r) => (sideWait = setTimeout(r, Math.max(0, this.budget.remaining()))))]);
+      await Promise.race([
+        Promise.allSettled(this.sideTasks),
+        new Promise<void>((r) => (sideWait = setTimeout(r, Math.max(0, this.budget.remaining())))),
+      ]);
       clearTimeout(sideWait);
       for (const s of this.openSockets) s.destroy();
       this.obs.durationMs = this.rec.now();
@@ -151,14 +159,26 @@ class Probe {
     const host = this.target.host;
     const fam = net.isIP(host);
     if (fam) {
-      this.obs.dns = { status: "literal", resolver: "-", addresses: [{ address: host, family: fam as 4 | 6 }], aaaaQueried: false, durationMs: 0 };
+      this.obs.dns = {
+        status: "literal",
+        resolver: "-",
+        addresses: [{ address: host, family: fam as 4 | 6 }],
+        aaaaQueried: false,
+        durationMs: 0,
+      };
       step.end("skip", `${host} is an IP address`);
       return this.obs.dns.addresses;
     }
     // Whole milliseconds: dns.Resolver throws ERR_OUT_OF_RANGE for a fractional timeout (budgets < 2.65 s).
     const timeout = Math.floor(this.budget.cap(LIMITS.dnsTimeoutMs));
     const started = this.rec.now();
-    const dnsObs = (status: NonNullable<Observations["dns"]>["status"], addresses: { address: string; family: 4 | 6 }[], resolver: string, aaaaQueried: boolean, error?: NetError) => {
+    const dnsObs = (
+      status: NonNullable<Observations["dns"]>["status"],
+      addresses: { address: string; family: 4 | 6 }[],
+      resolver: string,
+      aaaaQueried: boolean,
+      error?: NetError,
+    ) => {
       this.obs.dns = { status, resolver, addresses, aaaaQueried, durationMs: this.rec.now() - started, ...(error ? { error } : {}) };
     };
     if (this.options.resolver) {
@@ -174,16 +194,30 @@ class Probe {
       const errs = [a, aaaa]
         .filter((r): r is PromiseRejectedResult => r.status === "rejected")
         .map((r) => failureOf(r.reason))
-        .map((e) => (e.code === "ECANCELLED" ? netError("timeout", "ETIMEOUT", `resolver ${this.options.resolver} did not answer within ${timeout} ms`) : e));
+        .map((e) =>
+          e.code === "ECANCELLED"
+            ? netError("timeout", "ETIMEOUT", `resolver ${this.options.resolver} did not answer within ${timeout} ms`)
+            : e,
+        );
       if (addresses.length > 0) {
         dnsObs("ok", addresses, this.options.resolver, true);
         step.end("ok", `${addresses.map((x) => x.address).join(", ")} via ${this.options.resolver}`);
         return addresses;
       }
       const codes = errs.map((e) => e.code);
-      const status = codes.includes("ENOTFOUND") ? "nxdomain" : codes.every((c) => c === "ENODATA") ? "nodata" : codes.some((c) => c === "ETIMEOUT" || c === "ECONNREFUSED") ? "timeout" : "error";
+      const status = codes.includes("ENOTFOUND")
+        ? "nxdomain"
+        : codes.every((c) => c === "ENODATA")
+          ? "nodata"
+          : codes.some((c) => c === "ETIMEOUT" || c === "ECONNREFUSED")
+            ? "timeout"
+            : "error";
       dnsObs(status, [], this.options.resolver, true, errs[0]);
-      step.end("fail", `${host}: ${status === "nxdomain" ? "no such name (NXDOMAIN)" : status === "nodata" ? "no A or AAAA record" : errs[0]?.message ?? status}`, errs[0] ? { error: errs[0] } : {});
+      step.end(
+        "fail",
+        `${host}: ${status === "nxdomain" ? "no such name (NXDOMAIN)" : status === "nodata" ? "no A or AAAA record" : (errs[0]?.message ?? status)}`,
+        errs[0] ? { error: errs[0] } : {},
+      );
       return [];
     }
     try {
@@ -199,7 +233,14 @@ class Probe {
       return addresses;
     } catch (err) {
       const e = failureOf(err);
-      const status = e.code === "ENOTFOUND" ? "nxdomain" : e.code === "ENODATA" ? "nodata" : e.code === "ETIMEOUT" || e.code === "EAI_AGAIN" ? "timeout" : "error";
+      const status =
+        e.code === "ENOTFOUND"
+          ? "nxdomain"
+          : e.code === "ENODATA"
+            ? "nodata"
+            : e.code === "ETIMEOUT" || e.code === "EAI_AGAIN"
+              ? "timeout"
+              : "error";
       dnsObs(status, [], "system", false, e);
       step.end("fail", `${host}: ${status === "nxdomain" ? "no such name (NXDOMAIN)" : e.message}`, { error: e });
       return [];
@@ -226,22 +267,41 @@ class Probe {
     );
     let primary: (typeof results)[number] | undefined;
     for (const r of results) {
-      const status = r.socket ? "ok" : r.error!.kind === "refused" || r.error!.kind === "timeout" || r.error!.kind === "unreachable" ? r.error!.kind : "error";
-      this.obs.connects.push({ address: r.address, family: r.family, status, durationMs: Math.round(r.ms), ...(r.error ? { error: r.error } : {}) });
-      this.rec.line("*", "ctl", `connect ${r.address}:${port} → ${status}${r.socket ? ` in ${r.ms.toFixed(1)} ms` : ` (${r.error!.code})`}`);
+      const status = r.socket
+        ? "ok"
+        : r.error!.kind === "refused" || r.error!.kind === "timeout" || r.error!.kind === "unreachable"
+          ? r.error!.kind
+          : "error";
+      this.obs.connects.push({
+        address: r.address,
+        family: r.family,
+        status,
+        durationMs: Math.round(r.ms),
+        ...(r.error ? { error: r.error } : {}),
+      });
+      this.rec.line(
+        "*",
+        "ctl",
+        `connect ${r.address}:${port} → ${status}${r.socket ? ` in ${r.ms.toFixed(1)} ms` : ` (${r.error!.code})`}`,
+      );
       if (r.socket && !primary) primary = r;
       else r.socket?.destroy();
     }
     if (!primary) {
       const e = results[0]!.error!;
-      step.end("fail", `${addresses.length > 1 ? "no address" : addresses[0]!.address} accepted a connection on port ${port}: ${e.kind}`, { error: e });
+      step.end("fail", `${addresses.length > 1 ? "no address" : addresses[0]!.address} accepted a connection on port ${port}: ${e.kind}`, {
+        error: e,
+      });
       return undefined;
     }
     this.rtt = primary.ms;
     this.obs.peer = { address: primary.address, family: primary.family, rttMs: Math.round(primary.ms * 100) / 100 };
     this.obs.controlConnections++;
     const failed = results.filter((r) => !r.socket);
-    step.end(failed.length ? "warn" : "ok", `${primary.address}:${port} in ${primary.ms.toFixed(1)} ms${failed.length ? `; ${failed.length} of ${results.length} addresses failed` : ""}`);
+    step.end(
+      failed.length ? "warn" : "ok",
+      `${primary.address}:${port} in ${primary.ms.toFixed(1)} ms${failed.length ? `; ${failed.length} of ${results.length} addresses failed` : ""}`,
+    );
     return new ControlChannel(primary.socket!, this.rec, "ctl");
   }
 
@@ -266,7 +326,12 @@ class Probe {
       }),
     );
     const open = this.obs.side.filter((s) => s.status === "open");
-    step.end("ok", open.length ? `open: ${open.map((s) => `${s.port}${s.banner ? ` (${s.banner.slice(0, 40)})` : ""}`).join(", ")}` : `ports ${ports.join(", ")} closed too`);
+    step.end(
+      "ok",
+      open.length
+        ? `open: ${open.map((s) => `${s.port}${s.banner ? ` (${s.banner.slice(0, 40)})` : ""}`).join(", ")}`
+        : `ports ${ports.join(", ")} closed too`,
+    );
   }
 
   // ---------------------------------------------------------------- greeting
@@ -291,7 +356,9 @@ class Probe {
       if (!first) {
         const part = ctl.unfinished;
         if (part && this.obs.greeting) this.obs.greeting.unfinished = part;
-        step.end("fail", `no greeting within ${elapsed()} ms${part ? ` (${part.bytes} bytes of an unfinished line)` : ""}`, { error: netError("timeout", "TIMEOUT", part ? "greeting never completed" : "server sent nothing") });
+        step.end("fail", `no greeting within ${elapsed()} ms${part ? ` (${part.bytes} bytes of an unfinished line)` : ""}`, {
+          error: netError("timeout", "TIMEOUT", part ? "greeting never completed" : "server sent nothing"),
+        });
         return false;
       }
     }
@@ -389,7 +456,7 @@ class Probe {
     try {
       const { socket } = await connectTcp(address, this.target.port, this.budget.cap(waitMs));
       this.track(socket);
-      const { socket: t } = await tlsHandshake({ socket, ...this.tlsNames(), ...(this.legacyOpts()) }, this.budget.cap(waitMs));
+      const { socket: t } = await tlsHandshake({ socket, ...this.tlsNames(), ...this.legacyOpts() }, this.budget.cap(waitMs));
       this.track(t);
       const ch = new ControlChannel(t as unknown as net.Socket, this.rec, "side");
       this.rec.line("*", "side", `TLS handshake on a second connection succeeded (${t.getProtocol()})`);
@@ -463,7 +530,10 @@ class Probe {
     const timeout = this.tlsTimeout();
     try {
       const tap = new TapStream(raw as net.Socket);
-      const { socket, ms } = await tlsHandshake({ socket: tap as unknown as net.Socket, ...this.tlsNames(), secureContext: this.verifyContext() }, timeout);
+      const { socket, ms } = await tlsHandshake(
+        { socket: tap as unknown as net.Socket, ...this.tlsNames(), secureContext: this.verifyContext() },
+        timeout,
+      );
       this.track(socket);
       socket.on("session", (s: Buffer) => (this.tlsSession = s));
       // TLS 1.2 and older: the session (ID or ticket) arrives during the handshake, before we
@@ -472,9 +542,16 @@ class Probe {
       if (socket.getProtocol() !== "TLSv1.3") this.tlsSession ??= socket.getSession();
       ctl.attach(socket, () => tap.plaintextReply());
       Object.assign(obs, tlsFacts(socket, checkedName), { status: "ok", handshakeMs: Math.round(ms) });
-      this.rec.line("*", "ctl", `TLS ${obs.protocol} ${obs.cipher}; certificate ${obs.chain[0]?.subject ?? "?"}${obs.authorizationError ? ` (${obs.authorizationError})` : ""}${obs.hostnameError ? " (name mismatch)" : ""}`);
+      this.rec.line(
+        "*",
+        "ctl",
+        `TLS ${obs.protocol} ${obs.cipher}; certificate ${obs.chain[0]?.subject ?? "?"}${obs.authorizationError ? ` (${obs.authorizationError})` : ""}${obs.hostnameError ? " (name mismatch)" : ""}`,
+      );
       const problem = obs.authorizationError ?? (obs.hostnameError ? "hostname mismatch" : undefined);
-      step.end(problem ? "warn" : "ok", `${obs.protocol} ${obs.cipher} in ${Math.round(ms)} ms${problem ? `; certificate: ${problem}` : ""}`);
+      step.end(
+        problem ? "warn" : "ok",
+        `${obs.protocol} ${obs.cipher} in ${Math.round(ms)} ms${problem ? `; certificate: ${problem}` : ""}`,
+      );
       if (!this.ctl) this.ctl = ctl;
       this.startSideChecks();
       return true;
@@ -505,7 +582,10 @@ class Probe {
     const key = this.extraCa ?? "";
     let ctx = VERIFY_CONTEXTS.get(key);
     if (!ctx) {
-      ctx = tls.createSecureContext({ ca: this.extraCa ? [...tls.rootCertificates, this.extraCa] : [...tls.rootCertificates], ecdhCurve: ECDH_CURVES });
+      ctx = tls.createSecureContext({
+        ca: this.extraCa ? [...tls.rootCertificates, this.extraCa] : [...tls.rootCertificates],
+        ecdhCurve: ECDH_CURVES,
+      });
       if (VERIFY_CONTEXTS.size >= 16) VERIFY_CONTEXTS.delete(VERIFY_CONTEXTS.keys().next().value!);
       VERIFY_CONTEXTS.set(key, ctx);
     }
@@ -634,7 +714,7 @@ class Probe {
   private async login(): Promise<boolean> {
     const ctl = this.ctl!;
     const step = this.rec.begin("login");
-    const explicitUser = this.options.anonymous ? undefined : this.options.user ?? this.target.user;
+    const explicitUser = this.options.anonymous ? undefined : (this.options.user ?? this.target.user);
     const anonymous = !explicitUser;
     const user = explicitUser ?? "anonymous";
     const encrypted = this.obs.tls?.status === "ok";
@@ -746,8 +826,16 @@ class Probe {
       }
       const oops = replies.find((r) => /^500 OOPS/.test(r.text));
       // vsftpd ends the session after an OOPS: that, not the missing data channel, is the finding.
-      if (oops) this.obs.controlLost ??= { during: "session setup", error: netError("closed", "OOPS", "the server ended the session with 500 OOPS"), lastReply: oops };
-      step.end(oops ? "fail" : "ok", `SYST ${describe(this.obs.syst)}; PWD ${describe(this.obs.pwd)}${prot ? `; PROT P ${data.protReply!.code}` : ""}`);
+      if (oops)
+        this.obs.controlLost ??= {
+          during: "session setup",
+          error: netError("closed", "OOPS", "the server ended the session with 500 OOPS"),
+          lastReply: oops,
+        };
+      step.end(
+        oops ? "fail" : "ok",
+        `SYST ${describe(this.obs.syst)}; PWD ${describe(this.obs.pwd)}${prot ? `; PROT P ${data.protReply!.code}` : ""}`,
+      );
       return !oops;
     } catch (err) {
       this.lost("session setup", err);
@@ -782,9 +870,21 @@ class Probe {
     const peer = normalizeIp(this.ctl?.remoteAddress || this.obs.peer!.address);
     const same = advertised === peer;
     const permitted = same || sameSubnet(advertised, peer) || addressMatches(advertised, this.options.allowDataHosts);
-    const pa = { advertised, controlPeer: peer, same, advertisedPrivate: isPrivateOrUnroutable(advertised), peerPrivate: isPrivateOrUnroutable(peer), permitted };
+    const pa = {
+      advertised,
+      controlPeer: peer,
+      same,
+      advertisedPrivate: isPrivateOrUnroutable(advertised),
+      peerPrivate: isPrivateOrUnroutable(peer),
+      permitted,
+    };
     this.obs.data!.pasvAddress = pa;
-    if (!same) this.rec.line("*", "data", `${describe(reply)}: advertises ${advertised}, control peer is ${peer}${permitted ? " (a permitted target)" : " (not a permitted target: never connected to)"}`);
+    if (!same)
+      this.rec.line(
+        "*",
+        "data",
+        `${describe(reply)}: advertises ${advertised}, control peer is ${peer}${permitted ? " (a permitted target)" : " (not a permitted target: never connected to)"}`,
+      );
     return pa;
   }
 
@@ -850,7 +950,11 @@ class Probe {
       if (!socket) {
         data.status = "failed";
         const last = data.passive[data.passive.length - 1];
-        step.end("fail", `no data connection: ${data.passive.map((p) => `${p.command} ${p.reply?.code ?? "-"}${p.connect ? ` connect ${p.connect.status}` : ""}`).join(", ")}`, last?.reply ? { reply: last.reply } : {});
+        step.end(
+          "fail",
+          `no data connection: ${data.passive.map((p) => `${p.command} ${p.reply?.code ?? "-"}${p.connect ? ` connect ${p.connect.status}` : ""}`).join(", ")}`,
+          last?.reply ? { reply: last.reply } : {},
+        );
         return false;
       }
       const result = await this.transfer(socket, "LIST", "read");
@@ -864,7 +968,13 @@ class Probe {
       const ok = !!result.final && result.final.code >= 200 && result.final.code < 300 && !result.error;
       data.status = ok ? "ok" : "failed";
       await this.verifyPasvAddress();
-      step.end(ok ? "ok" : "fail", ok ? `LIST: ${data.listEntries ?? 0} entries, ${result.bytes} bytes${data.dataTls?.status === "ok" ? `, TLS${data.dataTls.reused ? " (session reused)" : ""}` : ""}` : `LIST: ${describe(result.final ?? result.first)}${result.error ? ` (${result.error.message})` : ""}`, result.final ?? result.first ? { reply: (result.final ?? result.first)! } : {});
+      step.end(
+        ok ? "ok" : "fail",
+        ok
+          ? `LIST: ${data.listEntries ?? 0} entries, ${result.bytes} bytes${data.dataTls?.status === "ok" ? `, TLS${data.dataTls.reused ? " (session reused)" : ""}` : ""}`
+          : `LIST: ${describe(result.final ?? result.first)}${result.error ? ` (${result.error.message})` : ""}`,
+        (result.final ?? result.first) ? { reply: (result.final ?? result.first)! } : {},
+      );
       return ok;
     } catch (err) {
       data.status = "failed";
@@ -903,10 +1013,7 @@ class Probe {
     let stream: net.Socket = socket;
     let tlsInfo: DataObservation["dataTls"] | undefined;
     const handshake = prot
-      ? tlsHandshake(
-          { socket, ...this.tlsNames(), ...(this.tlsSession ? { session: this.tlsSession } : {}) },
-          this.tlsTimeout(),
-        ).then(
+      ? tlsHandshake({ socket, ...this.tlsNames(), ...(this.tlsSession ? { session: this.tlsSession } : {}) }, this.tlsTimeout()).then(
           ({ socket: t }) => {
             this.track(t);
             tlsInfo = { status: "ok", reused: t.isSessionReused(), protocol: t.getProtocol() ?? "" };
@@ -919,7 +1026,8 @@ class Probe {
         )
       : Promise.resolve(socket);
     // Collect bytes as soon as they flow; a bounded buffer.
-    const reader = direction === "read" ? handshake.then((s) => (s ? readAll(s, LIMITS.maxListingBytes, this.replyTimeout()) : undefined)) : undefined;
+    const reader =
+      direction === "read" ? handshake.then((s) => (s ? readAll(s, LIMITS.maxListingBytes, this.replyTimeout()) : undefined)) : undefined;
     ctl.send(command);
     let first: Reply;
     try {
@@ -963,7 +1071,14 @@ class Probe {
       this.lost(`${command} completion`, err);
       error ??= failureOf(err);
     }
-    return { first, ...(final ? { final } : {}), bytes, ...(body ? { body } : {}), ...(tlsInfo ? { tls: tlsInfo } : {}), ...(error ? { error } : {}) };
+    return {
+      first,
+      ...(final ? { final } : {}),
+      bytes,
+      ...(body ? { body } : {}),
+      ...(tlsInfo ? { tls: tlsInfo } : {}),
+      ...(error ? { error } : {}),
+    };
   }
 
   // ---------------------------------------------------------------- opt-in: write, idle, active
@@ -988,7 +1103,11 @@ class Probe {
       const stored = !!stor.final && stor.final.code >= 200 && stor.final.code < 300;
       if (!stored) {
         w.status = "failed";
-        step.end("fail", `STOR: ${describe(stor.final ?? stor.first)}`, stor.final ?? stor.first ? { reply: (stor.final ?? stor.first)! } : {});
+        step.end(
+          "fail",
+          `STOR: ${describe(stor.final ?? stor.first)}`,
+          (stor.final ?? stor.first) ? { reply: (stor.final ?? stor.first)! } : {},
+        );
         if (stor.first && stor.first.code < 400) await this.cleanupFile(fileName, w);
         return;
       }
@@ -1003,7 +1122,10 @@ class Probe {
       await this.cleanupFile(fileName, w);
       w.status = w.verified ? "ok" : "failed";
       const kbps = (payload.length / 1024 / Math.max(1, w.uploadMs)) * 1000;
-      step.end(w.verified ? "ok" : "fail", `${payload.length} bytes up in ${w.uploadMs} ms (${kbps.toFixed(0)} KiB/s)${w.verified ? ", read back identical" : ", read-back differs"}, ${w.deleReply ? `DELE ${w.deleReply.code}` : "not deleted"}`);
+      step.end(
+        w.verified ? "ok" : "fail",
+        `${payload.length} bytes up in ${w.uploadMs} ms (${kbps.toFixed(0)} KiB/s)${w.verified ? ", read back identical" : ", read-back differs"}, ${w.deleReply ? `DELE ${w.deleReply.code}` : "not deleted"}`,
+      );
     } catch (err) {
       w.status = "failed";
       w.error = failureOf(err);
@@ -1079,7 +1201,10 @@ class Probe {
       if (sock) {
         let stream: net.Socket = sock;
         if (this.obs.data?.protected) {
-          const { socket: t } = await tlsHandshake({ socket: sock, ...this.tlsNames(), ...(this.tlsSession ? { session: this.tlsSession } : {}) }, this.tlsTimeout());
+          const { socket: t } = await tlsHandshake(
+            { socket: sock, ...this.tlsNames(), ...(this.tlsSession ? { session: this.tlsSession } : {}) },
+            this.tlsTimeout(),
+          );
           stream = this.track(t);
         }
         await readAll(stream, LIMITS.maxListingBytes, this.dataTimeout());
@@ -1136,7 +1261,9 @@ function tlsFacts(socket: tls.TLSSocket, checkedName: string): Partial<TlsObserv
     protocol: socket.getProtocol() ?? "",
     cipher: socket.getCipher()?.name ?? "",
     chain,
-    ...(authErr ? { authorizationError: typeof authErr === "string" ? authErr : ((authErr as NodeJS.ErrnoException).code ?? authErr.message) } : {}),
+    ...(authErr
+      ? { authorizationError: typeof authErr === "string" ? authErr : ((authErr as NodeJS.ErrnoException).code ?? authErr.message) }
+      : {}),
     ...(hostnameError ? { hostnameError } : {}),
   };
 }
@@ -1204,7 +1331,13 @@ function firstBytes(socket: net.Socket, timeoutMs: number): Promise<string | und
     const timer = setTimeout(() => resolve(undefined), timeoutMs);
     socket.once("data", (c: Buffer) => {
       clearTimeout(timer);
-      resolve(c.subarray(0, 120).toString("utf8").split(/\r?\n/)[0]!.replace(/[^\x20-\x7e]/g, "?"));
+      resolve(
+        c
+          .subarray(0, 120)
+          .toString("utf8")
+          .split(/\r?\n/)[0]!
+          .replace(/[^\x20-\x7e]/g, "?"),
+      );
     });
     socket.once("error", () => {
       clearTimeout(timer);

@@ -51,7 +51,8 @@ export class Recorder {
   }
 
   finish(): void {
-    if (this.dropped > 0) this.transcript.push({ t: this.now(), dir: "*", conn: "-", text: `(${this.dropped} more transcript lines dropped)` });
+    if (this.dropped > 0)
+      this.transcript.push({ t: this.now(), dir: "*", conn: "-", text: `(${this.dropped} more transcript lines dropped)` });
   }
 }
 

@@ -12,16 +12,7 @@ export interface Reply {
 }
 
 /** How a network operation ended when it did not produce what we waited for. */
-export type NetFailure =
-  | "refused"
-  | "timeout"
-  | "unreachable"
-  | "reset"
-  | "closed"
-  | "oversize"
-  | "malformed"
-  | "tls-error"
-  | "error";
+export type NetFailure = "refused" | "timeout" | "unreachable" | "reset" | "closed" | "oversize" | "malformed" | "tls-error" | "error";
 
 export interface NetError {
   kind: NetFailure;
@@ -157,7 +148,12 @@ export interface PassiveObservation {
   port?: number;
   /** Where we connected (may be the control peer when the advertised address was not trusted). */
   connectedHost?: string;
-  connect?: { status: "ok" | "refused" | "timeout" | "unreachable" | "error" | "not-run"; durationMs: number; error?: NetError; reason?: string };
+  connect?: {
+    status: "ok" | "refused" | "timeout" | "unreachable" | "error" | "not-run";
+    durationMs: number;
+    error?: NetError;
+    reason?: string;
+  };
 }
 
 export interface DataObservation {

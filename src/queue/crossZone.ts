@@ -20,7 +20,14 @@ export interface CrossZoneVerdict {
 
 /** Faults that live on the path between a zone and the server, not in the server. */
 const PATH_LAYERS: ReadonlySet<Layer> = new Set(["dns", "tcp", "greeting"]);
-const PATH_CODES = new Set(["PASV_PORTS_BLOCKED", "DATA_FOREIGN_IP", "EPSV_BROKEN", "TLS_HANDSHAKE_STALL", "CONNECTION_RESET", "ACTIVE_MODE_BLOCKED"]);
+const PATH_CODES = new Set([
+  "PASV_PORTS_BLOCKED",
+  "DATA_FOREIGN_IP",
+  "EPSV_BROKEN",
+  "TLS_HANDSHAKE_STALL",
+  "CONNECTION_RESET",
+  "ACTIVE_MODE_BLOCKED",
+]);
 
 /**
  * Compare the verdicts of the same check run from several zones. A fault seen from every
@@ -37,7 +44,12 @@ export function crossZoneVerdict(target: string, outcomes: ZoneOutcome[]): Cross
   const missing = outcomes.filter((o) => !o.report);
   const list = (xs: { zone: string }[]) => xs.map((x) => x.zone).join(", ");
   if (got.length < 2) {
-    return { code: "INCOMPLETE", title: `Only ${got.length} of ${outcomes.length} zones answered for ${target}`, explanation: `No comparison possible: ${missing.map((m) => `${m.zone}: ${m.error ?? "no result"}`).join("; ")}.`, zones };
+    return {
+      code: "INCOMPLETE",
+      title: `Only ${got.length} of ${outcomes.length} zones answered for ${target}`,
+      explanation: `No comparison possible: ${missing.map((m) => `${m.zone}: ${m.error ?? "no result"}`).join("; ")}.`,
+      zones,
+    };
   }
   const codes = new Set(got.map((g) => g.report.verdict.code));
   const healthy = got.filter((g) => g.report.verdict.code === "HEALTHY");
@@ -46,8 +58,18 @@ export function crossZoneVerdict(target: string, outcomes: ZoneOutcome[]): Cross
   if (codes.size === 1) {
     const code = got[0]!.report.verdict.code;
     return code === "HEALTHY"
-      ? { code: "CONSISTENT", title: `${target} is healthy from every zone${suffix}`, explanation: `All ${got.length} zones (${list(got)}) get a healthy verdict.`, zones }
-      : { code: "CONSISTENT", title: `${target}: ${code} from every zone${suffix}`, explanation: `Every zone (${list(got)}) sees ${code}: the fault is the server's (or shared by all paths), not one zone's path.`, zones };
+      ? {
+          code: "CONSISTENT",
+          title: `${target} is healthy from every zone${suffix}`,
+          explanation: `All ${got.length} zones (${list(got)}) get a healthy verdict.`,
+          zones,
+        }
+      : {
+          code: "CONSISTENT",
+          title: `${target}: ${code} from every zone${suffix}`,
+          explanation: `Every zone (${list(got)}) sees ${code}: the fault is the server's (or shared by all paths), not one zone's path.`,
+          zones,
+        };
   }
   if (healthy.length > 0 && failing.every((f) => PATH_LAYERS.has(f.report.verdict.layer) || PATH_CODES.has(f.report.verdict.code))) {
     const detail = failing.map((f) => `${f.report.verdict.code} from ${f.zone}`).join(", ");

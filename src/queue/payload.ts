@@ -20,7 +20,16 @@ export const CheckJobPayload = z
       .refine((t) => mask(t) === t, { message: "must not contain a password" }),
     zone: ZoneName,
     profile: ProfileName.optional(),
-    options: CheckOptionsFields.pick({ tls: true, timeout: true, anonymous: true, resolver: true, write: true, idle: true, active: true, allowDataHost: true }).strict(),
+    options: CheckOptionsFields.pick({
+      tls: true,
+      timeout: true,
+      anonymous: true,
+      resolver: true,
+      write: true,
+      idle: true,
+      active: true,
+      allowDataHost: true,
+    }).strict(),
     /** Who asked (Slack user id, "cli"), for logs; never used for authorisation here. */
     requestedBy: z.string().max(100).optional(),
   })
@@ -34,7 +43,19 @@ export type CheckJobInput = z.input<typeof CheckJobPayload>;
  */
 export function checkKey(p: CheckJobPayload): string {
   const o = p.options;
-  const canonical = JSON.stringify([p.target.toLowerCase(), p.zone, p.profile ?? "", o.tls, o.timeout, o.anonymous, o.resolver ?? "", o.write, o.idle ?? 0, o.active, [...o.allowDataHost].sort()]);
+  const canonical = JSON.stringify([
+    p.target.toLowerCase(),
+    p.zone,
+    p.profile ?? "",
+    o.tls,
+    o.timeout,
+    o.anonymous,
+    o.resolver ?? "",
+    o.write,
+    o.idle ?? 0,
+    o.active,
+    [...o.allowDataHost].sort(),
+  ]);
   return createHash("sha256").update(canonical).digest("hex").slice(0, 32);
 }
 

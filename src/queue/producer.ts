@@ -131,7 +131,10 @@ export class CheckQueue {
       return await Promise.race([job.waitUntilFinished(events, timeoutMs) as Promise<CheckReport>, fromStore]);
     } catch (err) {
       const msg = (err as Error).message;
-      if (/timed out/i.test(msg)) throw new CheckFailedError(`no result from zone "${zone}" within ${Math.round(timeoutMs / 1000)} s (job ${jobId} is still queued or running)`);
+      if (/timed out/i.test(msg))
+        throw new CheckFailedError(
+          `no result from zone "${zone}" within ${Math.round(timeoutMs / 1000)} s (job ${jobId} is still queued or running)`,
+        );
       throw new CheckFailedError(`the check in zone "${zone}" failed: ${msg}`);
     } finally {
       poll.abort();

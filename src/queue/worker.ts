@@ -38,7 +38,8 @@ export interface RunningWorker {
 /** Turn a job into a check. Throws UnrecoverableError for jobs that can never succeed. */
 export async function processCheck(job: Job, opts: WorkerOptions, redis: Redis): Promise<CheckReport> {
   const parsed = CheckJobPayload.safeParse(job.data);
-  if (!parsed.success) throw new UnrecoverableError(`invalid job payload: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+  if (!parsed.success)
+    throw new UnrecoverableError(`invalid job payload: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
   const p = parsed.data;
   if (p.zone !== opts.zone) throw new UnrecoverableError(`job for zone "${p.zone}" reached a worker of zone "${opts.zone}"`);
   let target;
@@ -59,12 +60,23 @@ export async function processCheck(job: Job, opts: WorkerOptions, redis: Redis):
     }),
   );
   const started = Date.now();
-  opts.logger.info({ jobId: job.id, zone: opts.zone, target: p.target, profile: p.profile, attempt: job.attemptsMade + 1 }, "check started");
+  opts.logger.info(
+    { jobId: job.id, zone: opts.zone, target: p.target, profile: p.profile, attempt: job.attemptsMade + 1 },
+    "check started",
+  );
   const { report } = await runCheck(target, options, profile?.password !== undefined ? { password: profile.password } : {});
   report.zone = opts.zone;
   opts.metrics?.observeReport(report, opts.zone);
-  await storeResult(redis, opts.env.FTP_DOCTOR_REDIS_PREFIX, opts.env.FTP_DOCTOR_RESULT_TTL_DAYS, { jobId: job.id!, zone: opts.zone, finishedAt: new Date().toISOString(), report });
-  opts.logger.info({ jobId: job.id, zone: opts.zone, target: p.target, code: report.verdict.code, durationMs: Date.now() - started }, "check finished");
+  await storeResult(redis, opts.env.FTP_DOCTOR_REDIS_PREFIX, opts.env.FTP_DOCTOR_RESULT_TTL_DAYS, {
+    jobId: job.id!,
+    zone: opts.zone,
+    finishedAt: new Date().toISOString(),
+    report,
+  });
+  opts.logger.info(
+    { jobId: job.id, zone: opts.zone, target: p.target, code: report.verdict.code, durationMs: Date.now() - started },
+    "check finished",
+  );
   return report;
 }
 
@@ -96,7 +108,12 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 
   const beat = async () => {
     try {
-      await redis.multi().zadd(keys.zoneWorkers(prefix, zone), Date.now(), id).zremrangebyscore(keys.zoneWorkers(prefix, zone), 0, Date.now() - 60_000).sadd(keys.zones(prefix), zone).exec();
+      await redis
+        .multi()
+        .zadd(keys.zoneWorkers(prefix, zone), Date.now(), id)
+        .zremrangebyscore(keys.zoneWorkers(prefix, zone), 0, Date.now() - 60_000)
+        .sadd(keys.zones(prefix), zone)
+        .exec();
     } catch (err) {
       logger.warn({ zone, err: (err as Error).message }, "heartbeat failed");
     }

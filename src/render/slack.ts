@@ -48,16 +48,36 @@ export function verdictBlocks(report: CheckReport, refs: VerdictRefs): { text: s
   const head = clip(`${v.code === "HEALTHY" ? "✅" : "🔴"} ${v.code} — ${v.title}`, SLACK_LIMITS.headerText);
   const blocks: Block[] = [{ type: "header", text: { type: "plain_text", text: head, emoji: true } }];
   blocks.push(section(esc(v.explanation)));
-  if (report.summary) blocks.push(section(`*Summary* (${esc(report.summary.severity)})\n${esc(report.summary.text)}\n*Next:* ${esc(report.summary.nextAction)}`));
+  if (report.summary)
+    blocks.push(
+      section(`*Summary* (${esc(report.summary.severity)})\n${esc(report.summary.text)}\n*Next:* ${esc(report.summary.nextAction)}`),
+    );
   if (v.evidence.length) blocks.push(...listSections("Evidence", v.evidence.slice(0, 20)));
-  if (v.code !== "HEALTHY" && v.remediation.length) blocks.push(...listSections(`Fix${report.server.software !== "unknown" ? ` (${report.server.software})` : ""}`, v.remediation.slice(0, 12), true));
-  if (report.secondary.length) blocks.push(...listSections("Also found", report.secondary.map((s) => `${s.code}: ${s.title}`)));
-  if (report.findings.length) blocks.push(...listSections("Findings", report.findings.map((f) => `${f.code} (${f.severity}): ${f.message}`)));
+  if (v.code !== "HEALTHY" && v.remediation.length)
+    blocks.push(
+      ...listSections(`Fix${report.server.software !== "unknown" ? ` (${report.server.software})` : ""}`, v.remediation.slice(0, 12), true),
+    );
+  if (report.secondary.length)
+    blocks.push(
+      ...listSections(
+        "Also found",
+        report.secondary.map((s) => `${s.code}: ${s.title}`),
+      ),
+    );
+  if (report.findings.length)
+    blocks.push(
+      ...listSections(
+        "Findings",
+        report.findings.map((f) => `${f.code} (${f.severity}): ${f.message}`),
+      ),
+    );
   if (report.scope.length) blocks.push(...listSections("Not covered", report.scope));
   const ctx = [
     `*${esc(report.target.host)}:${report.target.port}*`,
     report.zone ? `zone \`${esc(report.zone)}\`` : undefined,
-    report.server.software !== "unknown" ? `${esc(report.server.software)}${report.server.version ? ` ${esc(report.server.version)}` : ""}` : undefined,
+    report.server.software !== "unknown"
+      ? `${esc(report.server.software)}${report.server.version ? ` ${esc(report.server.version)}` : ""}`
+      : undefined,
     `layer ${v.layer}`,
     `${(report.durationMs / 1000).toFixed(2)} s`,
   ].filter(Boolean);

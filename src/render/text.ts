@@ -62,7 +62,9 @@ export function renderText(report: CheckReport, style: TextStyle, opts: { showSt
   const meta = [
     `${report.target.host}:${report.target.port}`,
     `tls ${report.target.tls}`,
-    report.server.software !== "unknown" ? `${report.server.software}${report.server.version ? ` ${report.server.version}` : ""}` : undefined,
+    report.server.software !== "unknown"
+      ? `${report.server.software}${report.server.version ? ` ${report.server.version}` : ""}`
+      : undefined,
     v.layer !== "none" ? `layer ${v.layer}` : undefined,
     `${(report.durationMs / 1000).toFixed(2)} s`,
     report.zone ? `zone ${report.zone}` : undefined,
@@ -87,7 +89,14 @@ export function renderText(report: CheckReport, style: TextStyle, opts: { showSt
   }
   if (report.findings.length) {
     lines.push("", paint(style, "cyan", "Findings"));
-    for (const f of report.findings) lines.push(...bullet(`${f.code} (${f.severity}): ${f.message}`, f.severity === "high" ? paint(style, "red", "!") : paint(style, "yellow", "!"), w));
+    for (const f of report.findings)
+      lines.push(
+        ...bullet(
+          `${f.code} (${f.severity}): ${f.message}`,
+          f.severity === "high" ? paint(style, "red", "!") : paint(style, "yellow", "!"),
+          w,
+        ),
+      );
   }
   if (report.scope.length) {
     lines.push("", paint(style, "cyan", "Not covered"));

@@ -32,11 +32,20 @@ export interface BotDeps {
   service: SlackService;
   logger: Logger;
   /** Extra HTTP routes (health, metrics) in HTTP mode. */
-  routes?: { path: string; method: string[]; handler: (req: import("node:http").IncomingMessage, res: import("node:http").ServerResponse) => void }[];
+  routes?: {
+    path: string;
+    method: string[];
+    handler: (req: import("node:http").IncomingMessage, res: import("node:http").ServerResponse) => void;
+  }[];
 }
 
 /** Resolve a check request into a spec the service accepts, or a message for the user. */
-function toSpec(service: SlackService, text: string, user: string, channel: string): { spec?: CheckSpec; message?: string; help?: boolean } {
+function toSpec(
+  service: SlackService,
+  text: string,
+  user: string,
+  channel: string,
+): { spec?: CheckSpec; message?: string; help?: boolean } {
   let req;
   try {
     req = parseCommandText(text);
@@ -47,7 +56,16 @@ function toSpec(service: SlackService, text: string, user: string, channel: stri
   if (req.kind === "help") return { help: true };
   const auth = service.authorize(req, user, channel);
   if (!auth.ok) return { message: auth.message };
-  return { spec: { target: req.target.input, host: req.target.host, port: req.target.port, zone: auth.zone!, ...(req.profile ? { profile: req.profile } : {}), write: req.write } };
+  return {
+    spec: {
+      target: req.target.input,
+      host: req.target.host,
+      port: req.target.port,
+      zone: auth.zone!,
+      ...(req.profile ? { profile: req.profile } : {}),
+      write: req.write,
+    },
+  };
 }
 
 /**
@@ -59,7 +77,9 @@ export function createBot(deps: BotDeps) {
   const socketMode = !!env.SLACK_APP_TOKEN;
   const app = new App({
     token: env.SLACK_BOT_TOKEN,
-    ...(socketMode ? { appToken: env.SLACK_APP_TOKEN, socketMode: true } : { signingSecret: env.SLACK_SIGNING_SECRET!, port: env.PORT, customRoutes: deps.routes ?? [] }),
+    ...(socketMode
+      ? { appToken: env.SLACK_APP_TOKEN, socketMode: true }
+      : { signingSecret: env.SLACK_SIGNING_SECRET!, port: env.PORT, customRoutes: deps.routes ?? [] }),
     logLevel: LogLevel.WARN,
     clientOptions: {
       ...(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL.endsWith("/") ? env.SLACK_API_URL : `${env.SLACK_API_URL}/` } : {}),
@@ -89,27 +109,49 @@ export function createBot(deps: BotDeps) {
       const context = await contextMessage(client, event.channel, event.thread_ts, event.ts);
       const host = context ? findHostInText(context) : undefined;
       if (!host) {
-        await client.chat.postEphemeral({ channel: event.channel, user, thread_ts: threadTs, text: `Which server? ${USAGE.replace("/ftp-check", "@ftp-doctor check")}` }).catch(() => undefined);
+        await client.chat
+          .postEphemeral({
+            channel: event.channel,
+            user,
+            thread_ts: threadTs,
+            text: `Which server? ${USAGE.replace("/ftp-check", "@ftp-doctor check")}`,
+          })
+          .catch(() => undefined);
         return;
       }
       text = `${host} ${text.replace(/^check\b/i, "")}`;
     }
     const r = toSpec(service, text, user, event.channel);
     if (r.help) return void (await client.chat.postMessage({ channel: event.channel, thread_ts: threadTs, text: HELP_TEXT }));
-    if (!r.spec) return void (await client.chat.postEphemeral({ channel: event.channel, user, thread_ts: threadTs, text: `:no_entry: ${r.message}` }).catch(() => undefined));
+    if (!r.spec)
+      return void (await client.chat
+        .postEphemeral({ channel: event.channel, user, thread_ts: threadTs, text: `:no_entry: ${r.message}` })
+        .catch(() => undefined));
     await service.start(r.spec, { channel: event.channel, user, threadTs });
   });
 
-  const button = (actionId: string, run: (value: string, where: { channel: string; user: string; threadTs: string }) => Promise<{ ok: boolean; message?: string }>) =>
+  const button = (
+    actionId: string,
+    run: (value: string, where: { channel: string; user: string; threadTs: string }) => Promise<{ ok: boolean; message?: string }>,
+  ) =>
     app.action(actionId, async ({ ack, body, action, client }) => {
       await ack();
-      const b = body as { user: { id: string }; channel?: { id: string }; message?: { ts: string; thread_ts?: string }; trigger_id?: string; actions?: { action_ts?: string }[] };
+      const b = body as {
+        user: { id: string };
+        channel?: { id: string };
+        message?: { ts: string; thread_ts?: string };
+        trigger_id?: string;
+        actions?: { action_ts?: string }[];
+      };
       const value = (action as { value?: string }).value ?? "";
       const channel = b.channel?.id;
       if (!channel || !b.message) return;
       if (!(await service.firstTime(`act:${actionId}:${b.actions?.[0]?.action_ts ?? b.trigger_id}`))) return;
       const auth = service.authorizeUser(b.user.id, channel);
-      if (!auth.ok) return void (await client.chat.postEphemeral({ channel, user: b.user.id, text: `:no_entry: ${auth.message}` }).catch(() => undefined));
+      if (!auth.ok)
+        return void (await client.chat
+          .postEphemeral({ channel, user: b.user.id, text: `:no_entry: ${auth.message}` })
+          .catch(() => undefined));
       const r = await run(value, { channel, user: b.user.id, threadTs: b.message.thread_ts ?? b.message.ts });
       if (!r.ok && r.message) await client.chat.postEphemeral({ channel, user: b.user.id, text: r.message }).catch(() => undefined);
     });

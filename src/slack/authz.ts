@@ -12,14 +12,26 @@ export type Refusal = { ok: false; message: string } | { ok: true };
  */
 export function targetAllowed(config: ConfigFile, target: Target): Refusal {
   const allow = config.targets.allow;
-  const ok = net.isIP(target.host) ? addressMatches(target.host, allow.filter((p) => p.includes("/") || net.isIP(p))) : allow.some((p) => !p.includes("/") && !net.isIP(p) && hostMatches(target.host, p));
-  return ok ? { ok: true } : { ok: false, message: `${target.host} is not on this bot's allow-list (\`targets.allow\` in its configuration). Ask the bot's operator to add it.` };
+  const ok = net.isIP(target.host)
+    ? addressMatches(
+        target.host,
+        allow.filter((p) => p.includes("/") || net.isIP(p)),
+      )
+    : allow.some((p) => !p.includes("/") && !net.isIP(p) && hostMatches(target.host, p));
+  return ok
+    ? { ok: true }
+    : {
+        ok: false,
+        message: `${target.host} is not on this bot's allow-list (\`targets.allow\` in its configuration). Ask the bot's operator to add it.`,
+      };
 }
 
 export function userAllowed(config: ConfigFile, user: string, channel: string): Refusal {
   const { allowedUsers, allowedChannels } = config.slack;
-  if (allowedChannels && !allowedChannels.includes(channel)) return { ok: false, message: "ftp-doctor is not enabled in this channel. Use it in one of the channels its operator allowed." };
-  if (allowedUsers && !allowedUsers.includes(user)) return { ok: false, message: "you are not on ftp-doctor's list of allowed users. Ask its operator to add you." };
+  if (allowedChannels && !allowedChannels.includes(channel))
+    return { ok: false, message: "ftp-doctor is not enabled in this channel. Use it in one of the channels its operator allowed." };
+  if (allowedUsers && !allowedUsers.includes(user))
+    return { ok: false, message: "you are not on ftp-doctor's list of allowed users. Ask its operator to add you." };
   return { ok: true };
 }
 

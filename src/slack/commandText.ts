@@ -9,7 +9,8 @@ export class CommandTextError extends Error {
   override readonly name = "CommandTextError";
 }
 
-export const USAGE = "Usage: `/ftp-check <host[:port] | ftp://host> [from <zone>] [as <profile>] [write]` — e.g. `/ftp-check ftp.example.com from dmz as ops`. `/ftp-check help` shows this.";
+export const USAGE =
+  "Usage: `/ftp-check <host[:port] | ftp://host> [from <zone>] [as <profile>] [write]` — e.g. `/ftp-check ftp.example.com from dmz as ops`. `/ftp-check help` shows this.";
 
 const Tokens = z.object({
   target: z.string().min(1),
@@ -55,8 +56,17 @@ export function parseCommandText(raw: string): CheckRequest {
     if (err instanceof TargetParseError) throw new CommandTextError(`${err.message}. ${USAGE}`);
     throw err;
   }
-  if (target.urlHadPassword) throw new CommandTextError("never paste passwords into Slack: the URL contained one. Use a profile (`as <profile>`) and rotate that password now.");
-  return { kind: "check", target, ...(parsed.data.zone ? { zone: parsed.data.zone } : {}), ...(parsed.data.profile ? { profile: parsed.data.profile } : {}), write: parsed.data.write };
+  if (target.urlHadPassword)
+    throw new CommandTextError(
+      "never paste passwords into Slack: the URL contained one. Use a profile (`as <profile>`) and rotate that password now.",
+    );
+  return {
+    kind: "check",
+    target,
+    ...(parsed.data.zone ? { zone: parsed.data.zone } : {}),
+    ...(parsed.data.profile ? { profile: parsed.data.profile } : {}),
+    write: parsed.data.write,
+  };
 }
 
 /**
@@ -69,7 +79,10 @@ export function findHostInText(text: string): string | undefined {
     .slice(0, 4000)
     .replace(/<((?:ftps?|ftpes):\/\/[^|>\s]{1,300})(?:\|[^>]{0,300})?>/gi, " $1 ")
     .replace(/<[^>]{0,300}>/g, " ");
-  const tokens = cleaned.split(/[\s,;()"'`]+/).filter((t) => t.length > 0 && t.length <= 300).map((t) => t.replace(/[.:!?]+$/, ""));
+  const tokens = cleaned
+    .split(/[\s,;()"'`]+/)
+    .filter((t) => t.length > 0 && t.length <= 300)
+    .map((t) => t.replace(/[.:!?]+$/, ""));
   const url = tokens.find((t) => /^(?:ftps?|ftpes):\/\/[^\s/<>|]+/i.test(t));
   if (url) return /^(?:ftps?|ftpes):\/\/[^\s/<>|]+/i.exec(url)![0];
   const ip = tokens.find((t) => /^\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?$/.test(t));

@@ -40,7 +40,9 @@ export async function runDigest(deps: DigestDeps, index: number): Promise<{ text
   await Promise.all(
     rows.map(async (r) => {
       try {
-        const job = await deps.queue.enqueue(botCheckJob({ target: r.target, zone: r.zone, ...(d.profile ? { profile: d.profile } : {}), write: false }, "digest"));
+        const job = await deps.queue.enqueue(
+          botCheckJob({ target: r.target, zone: r.zone, ...(d.profile ? { profile: d.profile } : {}), write: false }, "digest"),
+        );
         r.report = await deps.queue.result(r.zone, job.jobId, deps.resultWaitMs);
       } catch (err) {
         r.error = (err as Error).message;
@@ -54,29 +56,69 @@ export async function runDigest(deps: DigestDeps, index: number): Promise<{ text
   const changed = rows.filter((r) => r.previous !== undefined && r.previous !== code(r));
   const fresh = rows.filter((r) => r.previous === undefined);
   const failing = rows.filter((r) => code(r) !== "HEALTHY");
-  const blocks: Block[] = [{ type: "header", text: { type: "plain_text", text: clip(`FTP health digest — ${rows.length} targets, ${failing.length} failing`, 150) } }];
+  const blocks: Block[] = [
+    {
+      type: "header",
+      text: { type: "plain_text", text: clip(`FTP health digest — ${rows.length} targets, ${failing.length} failing`, 150) },
+    },
+  ];
   const section = (text: string): Block => ({ type: "section", text: { type: "mrkdwn", text: clip(text, 3000) } });
-  const line = (r: Row) => `${statusEmoji(code(r))} \`${esc(r.host)}:${r.port}\` from \`${esc(r.zone)}\`: *${code(r)}*${r.report ? ` — ${esc(clip(r.report.verdict.title, 120))}` : r.error ? ` — ${esc(clip(r.error, 120))}` : ""}`;
-  if (changed.length) blocks.push(section(`*Changed since the last digest*\n${changed.map((r) => `${line(r)} (was ${r.previous})`).join("\n")}`));
-  else blocks.push(section(last && Object.keys(last).length ? "*No changes since the last digest.*" : "*First digest: no earlier state to compare with.*"));
+  const line = (r: Row) =>
+    `${statusEmoji(code(r))} \`${esc(r.host)}:${r.port}\` from \`${esc(r.zone)}\`: *${code(r)}*${r.report ? ` — ${esc(clip(r.report.verdict.title, 120))}` : r.error ? ` — ${esc(clip(r.error, 120))}` : ""}`;
+  if (changed.length)
+    blocks.push(section(`*Changed since the last digest*\n${changed.map((r) => `${line(r)} (was ${r.previous})`).join("\n")}`));
+  else
+    blocks.push(
+      section(
+        last && Object.keys(last).length ? "*No changes since the last digest.*" : "*First digest: no earlier state to compare with.*",
+      ),
+    );
   if (deps.overview && changed.length) {
-    const text = await deps.overview(changed.map((r) => ({ target: `${r.host}:${r.port}`, zone: r.zone, code: code(r), title: r.report?.verdict.title ?? r.error ?? "", ...(r.previous ? { changedFrom: r.previous } : {}) }))).catch(() => null);
+    const text = await deps
+      .overview(
+        changed.map((r) => ({
+          target: `${r.host}:${r.port}`,
+          zone: r.zone,
+          code: code(r),
+          title: r.report?.verdict.title ?? r.error ?? "",
+          ...(r.previous ? { changedFrom: r.previous } : {}),
+        })),
+      )
+      .catch(() => null);
     if (text) blocks.push(section(`*Overview*\n${esc(text)}`));
   }
   blocks.push(section(`*Status*\n${rows.map(line).join("\n")}`));
   const expiring = rows
     .map((r) => ({ r, leaf: r.report?.tls?.chain[0] }))
     .filter((x) => x.leaf && new Date(x.leaf.validTo).getTime() - Date.now() < 21 * 86_400_000)
-    .map((x) => `• \`${esc(x.r.host)}:${x.r.port}\` certificate ${new Date(x.leaf!.validTo).getTime() < Date.now() ? "expired" : "expires"} ${x.leaf!.validTo.slice(0, 10)}`);
+    .map(
+      (x) =>
+        `• \`${esc(x.r.host)}:${x.r.port}\` certificate ${new Date(x.leaf!.validTo).getTime() < Date.now() ? "expired" : "expires"} ${x.leaf!.validTo.slice(0, 10)}`,
+    );
   if (expiring.length) blocks.push(section(`*Certificates expiring soon*\n${expiring.join("\n")}`));
-  const slowest = rows.filter((r) => r.report).sort((a, b) => b.report!.durationMs - a.report!.durationMs).slice(0, 3);
-  if (slowest.length) blocks.push(section(`*Slowest checks*\n${slowest.map((r) => `• \`${esc(r.host)}:${r.port}\` ${(r.report!.durationMs / 1000).toFixed(2)} s`).join("\n")}`));
-  if (fresh.length && Object.keys(last).length) blocks.push({ type: "context", elements: [{ type: "mrkdwn", text: clip(`New in this digest: ${fresh.map((r) => `${esc(r.host)}:${r.port}`).join(", ")}`, 3000) }] });
+  const slowest = rows
+    .filter((r) => r.report)
+    .sort((a, b) => b.report!.durationMs - a.report!.durationMs)
+    .slice(0, 3);
+  if (slowest.length)
+    blocks.push(
+      section(
+        `*Slowest checks*\n${slowest.map((r) => `• \`${esc(r.host)}:${r.port}\` ${(r.report!.durationMs / 1000).toFixed(2)} s`).join("\n")}`,
+      ),
+    );
+  if (fresh.length && Object.keys(last).length)
+    blocks.push({
+      type: "context",
+      elements: [{ type: "mrkdwn", text: clip(`New in this digest: ${fresh.map((r) => `${esc(r.host)}:${r.port}`).join(", ")}`, 3000) }],
+    });
   const text = `FTP health digest: ${rows.length} targets, ${failing.length} failing, ${changed.length} changed`;
   await deps.poster.post({ channel: d.channel, text, blocks });
   await deps.redis.del(lastKey);
   await deps.redis.hset(lastKey, Object.fromEntries(rows.map((r) => [`${r.target}|${r.zone}`, code(r)])));
-  deps.logger.info({ digest: index, channel: d.channel, targets: rows.length, failing: failing.length, changed: changed.length }, "digest posted");
+  deps.logger.info(
+    { digest: index, channel: d.channel, targets: rows.length, failing: failing.length, changed: changed.length },
+    "digest posted",
+  );
   return { text, blocks };
 }
 
@@ -88,10 +130,18 @@ export async function startDigests(deps: DigestDeps): Promise<{ close(): Promise
   const wanted = new Set(list.map((_d, i) => `digest-${i}`));
   for (const s of await queue.getJobSchedulers()) if (s.key && !wanted.has(s.key)) await queue.removeJobScheduler(s.key);
   for (const [i, d] of list.entries()) {
-    await queue.upsertJobScheduler(`digest-${i}`, { pattern: d.cron, tz: d.tz }, { name: "digest", data: { index: i }, opts: { removeOnComplete: { count: 50 }, removeOnFail: { count: 50 } } });
+    await queue.upsertJobScheduler(
+      `digest-${i}`,
+      { pattern: d.cron, tz: d.tz },
+      { name: "digest", data: { index: i }, opts: { removeOnComplete: { count: 50 }, removeOnFail: { count: 50 } } },
+    );
   }
   const wconn = redisFor("worker", deps.redisUrl);
-  const worker = new Worker("digest", async (job) => void (await runDigest(deps, (job.data as { index: number }).index)), { connection: wconn, prefix: deps.prefix, concurrency: 1 });
+  const worker = new Worker("digest", async (job) => void (await runDigest(deps, (job.data as { index: number }).index)), {
+    connection: wconn,
+    prefix: deps.prefix,
+    concurrency: 1,
+  });
   worker.on("failed", (job, err) => deps.logger.error({ digest: job?.data, err: err.message }, "digest failed"));
   worker.on("error", (err) => deps.logger.error({ err: err.message }, "digest worker error"));
   return {

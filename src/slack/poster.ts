@@ -29,13 +29,20 @@ export class Poster {
         this.lastPost.set(channel, Date.now());
       }
     });
-    this.lanes.set(channel, next.catch(() => undefined));
+    this.lanes.set(
+      channel,
+      next.catch(() => undefined),
+    );
     return next;
   }
 
   async post(args: { channel: string; text: string; blocks?: unknown[]; thread_ts?: string }): Promise<string | undefined> {
     try {
-      const r = await this.lane(args.channel, () => this.client.chat.postMessage({ ...args, unfurl_links: false, unfurl_media: false } as Parameters<WebClient["chat"]["postMessage"]>[0]));
+      const r = await this.lane(args.channel, () =>
+        this.client.chat.postMessage({ ...args, unfurl_links: false, unfurl_media: false } as Parameters<
+          WebClient["chat"]["postMessage"]
+        >[0]),
+      );
       return r.ts;
     } catch (err) {
       this.metrics?.slackErrors.inc({ method: "chat.postMessage" });

@@ -83,7 +83,8 @@ export class SlackService {
   /** Validate a request against the configuration; the user gets the message on refusal. */
   authorize(req: { target: Target; zone?: string; profile?: string }, user: string, channel: string): Outcome & { zone?: string } {
     const { config } = this.o;
-    for (const r of [userAllowed(config, user, channel), targetAllowed(config, req.target), profileKnown(config, req.profile)]) if (!r.ok) return r;
+    for (const r of [userAllowed(config, user, channel), targetAllowed(config, req.target), profileKnown(config, req.profile)])
+      if (!r.ok) return r;
     const zone = req.zone ?? defaultZone(config, req.target.host);
     const zk = zoneKnown(config, zone);
     if (!zk.ok) return zk;
@@ -104,11 +105,20 @@ export class SlackService {
       job = await this.o.queue.enqueue(botCheckJob(spec, where.user));
     } catch (err) {
       const msg = err instanceof NoWorkerError ? err.message : `could not queue the check: ${(err as Error).message}`;
-      await this.o.poster.ephemeral({ channel: where.channel, user: where.user, text: `:warning: ${msg}`, ...(where.threadTs ? { thread_ts: where.threadTs } : {}) });
+      await this.o.poster.ephemeral({
+        channel: where.channel,
+        user: where.user,
+        text: `:warning: ${msg}`,
+        ...(where.threadTs ? { thread_ts: where.threadTs } : {}),
+      });
       return;
     }
     await this.o.redis.set(this.keys.spec(job.jobId), JSON.stringify(spec), "EX", 30 * 86_400);
-    const parentTs = await this.o.poster.post({ channel: where.channel, text: parentText(spec.host, spec.port, spec.zone, "running"), ...(where.threadTs ? { thread_ts: where.threadTs } : {}) });
+    const parentTs = await this.o.poster.post({
+      channel: where.channel,
+      text: parentText(spec.host, spec.port, spec.zone, "running"),
+      ...(where.threadTs ? { thread_ts: where.threadTs } : {}),
+    });
     if (!parentTs) return;
     const delivery: Delivery = { jobId: job.jobId, spec, channel: where.channel, parentTs, threadTs: where.threadTs ?? parentTs };
     await this.o.redis.hset(this.keys.pending, this.deliveryId(delivery), JSON.stringify(delivery));
@@ -133,8 +143,16 @@ export class SlackService {
     } catch (err) {
       if (this.closed) return; // resumed at the next start
       await this.o.redis.hdel(this.keys.pending, id);
-      await this.o.poster.post({ channel: d.channel, thread_ts: d.threadTs, text: `:warning: No verdict for ${d.spec.host}: ${(err as Error).message}` }).catch(() => undefined);
-      await this.o.poster.update({ channel: d.channel, ts: d.parentTs, text: `:warning: ${d.spec.host} from ${d.spec.zone}: no result (${(err as Error).message})` }).catch(() => undefined);
+      await this.o.poster
+        .post({ channel: d.channel, thread_ts: d.threadTs, text: `:warning: No verdict for ${d.spec.host}: ${(err as Error).message}` })
+        .catch(() => undefined);
+      await this.o.poster
+        .update({
+          channel: d.channel,
+          ts: d.parentTs,
+          text: `:warning: ${d.spec.host} from ${d.spec.zone}: no result (${(err as Error).message})`,
+        })
+        .catch(() => undefined);
       return;
     }
     if ((await this.o.redis.set(this.keys.done(id), "1", "EX", 7 * 86_400, "NX")) !== "OK") {
@@ -146,7 +164,10 @@ export class SlackService {
       const ts = await this.o.poster.post({ channel: d.channel, thread_ts: d.threadTs, text: msg.text, blocks: msg.blocks });
       await this.o.poster.update({ channel: d.channel, ts: d.parentTs, text: parentText(d.spec.host, d.spec.port, d.spec.zone, report) });
       await this.o.redis.hdel(this.keys.pending, id);
-      this.o.logger.info({ jobId: d.jobId, zone: d.spec.zone, target: d.spec.target, code: report.verdict.code, channel: d.channel }, "verdict posted");
+      this.o.logger.info(
+        { jobId: d.jobId, zone: d.spec.zone, target: d.spec.target, code: report.verdict.code, channel: d.channel },
+        "verdict posted",
+      );
       if (ts && this.o.summarize) this.track(this.addSummary(report, d, ts));
     } catch (err) {
       // Keep it pending: the next start retries. Clear the marker so that retry may post.
@@ -196,9 +217,22 @@ export class SlackService {
     const spec = await this.specOf(jobId);
     const stored = await storedResult(this.o.redis, this.o.prefix, jobId);
     if (!spec || !stored) return { ok: false, message: "that check is too old to watch; start a new one with /ftp-check." };
-    const w: Watch = { id: `${jobId}|${where.channel}|${where.threadTs}`, spec, channel: where.channel, threadTs: where.threadTs, lastCode: stored.report.verdict.code, since: Date.now(), until: Date.now() + this.o.watchDurationMs };
-    if ((await this.o.redis.hsetnx(this.keys.watch, w.id, JSON.stringify(w))) === 0) return { ok: false, message: "already watching this one." };
-    await this.o.poster.post({ channel: w.channel, thread_ts: w.threadTs, text: `:eyes: Watching ${spec.host} from ${spec.zone} every ${Math.round(this.o.watchIntervalMs / 1000)} s for ${Math.round(this.o.watchDurationMs / 60_000)} min; I'll post here when the state changes (now: ${w.lastCode}).` });
+    const w: Watch = {
+      id: `${jobId}|${where.channel}|${where.threadTs}`,
+      spec,
+      channel: where.channel,
+      threadTs: where.threadTs,
+      lastCode: stored.report.verdict.code,
+      since: Date.now(),
+      until: Date.now() + this.o.watchDurationMs,
+    };
+    if ((await this.o.redis.hsetnx(this.keys.watch, w.id, JSON.stringify(w))) === 0)
+      return { ok: false, message: "already watching this one." };
+    await this.o.poster.post({
+      channel: w.channel,
+      thread_ts: w.threadTs,
+      text: `:eyes: Watching ${spec.host} from ${spec.zone} every ${Math.round(this.o.watchIntervalMs / 1000)} s for ${Math.round(this.o.watchDurationMs / 60_000)} min; I'll post here when the state changes (now: ${w.lastCode}).`,
+    });
     this.scheduleWatch(w, true);
     return { ok: true };
   }
@@ -223,7 +257,10 @@ export class SlackService {
       code = report.verdict.code;
       if (code !== w.lastCode) {
         const elapsed = Date.now() - w.since;
-        const text = code === "HEALTHY" ? `:large_green_circle: ${w.spec.host} recovered after ${minutes(elapsed)} (was ${w.lastCode}).` : `${w.lastCode === "HEALTHY" ? ":red_circle:" : ":large_orange_circle:"} ${w.spec.host} changed after ${minutes(elapsed)}: ${w.lastCode} → *${code}* — ${report.verdict.title}`;
+        const text =
+          code === "HEALTHY"
+            ? `:large_green_circle: ${w.spec.host} recovered after ${minutes(elapsed)} (was ${w.lastCode}).`
+            : `${w.lastCode === "HEALTHY" ? ":red_circle:" : ":large_orange_circle:"} ${w.spec.host} changed after ${minutes(elapsed)}: ${w.lastCode} → *${code}* — ${report.verdict.title}`;
         await this.o.poster.post({ channel: w.channel, thread_ts: w.threadTs, text });
         w.lastCode = code;
         w.since = Date.now();
@@ -233,7 +270,9 @@ export class SlackService {
     }
     if (Date.now() >= w.until) {
       await this.o.redis.hdel(this.keys.watch, w.id);
-      await this.o.poster.post({ channel: w.channel, thread_ts: w.threadTs, text: `Stopped watching ${w.spec.host}: last state ${w.lastCode}.` }).catch(() => undefined);
+      await this.o.poster
+        .post({ channel: w.channel, thread_ts: w.threadTs, text: `Stopped watching ${w.spec.host}: last state ${w.lastCode}.` })
+        .catch(() => undefined);
       return;
     }
     await this.o.redis.hset(this.keys.watch, w.id, JSON.stringify(w));

@@ -46,7 +46,9 @@ function logLevel(env: NodeJS.ProcessEnv): string {
 function textLogger(stderr: NodeJS.WritableStream): SummaryLogger {
   const warn = (obj: unknown, msg?: string) => {
     const o = (obj ?? {}) as { reason?: string; detail?: string };
-    stderr.write(`ftp-doctor: ${msg ?? "warning"}${o.reason ? ` (${o.reason})` : ""}${o.detail ? `: ${o.detail}` : ""}; the verdict stands\n`);
+    stderr.write(
+      `ftp-doctor: ${msg ?? "warning"}${o.reason ? ` (${o.reason})` : ""}${o.detail ? `: ${o.detail}` : ""}; the verdict stands\n`,
+    );
   };
   const quiet = () => undefined;
   return { warn, info: quiet, debug: quiet } as unknown as SummaryLogger;

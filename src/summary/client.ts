@@ -62,17 +62,26 @@ export async function completeJson(config: EnabledSummaryConfig, req: JsonReques
   const attempt = async (): Promise<JsonAnswer> => {
     for (let n = 1; ; n++) {
       try {
-        const completion: unknown = await client.chat.completions.create(body, { signal: controller.signal, timeout: Math.max(1, Math.round(deadlineMs - elapsed())), maxRetries: 0 });
+        const completion: unknown = await client.chat.completions.create(body, {
+          signal: controller.signal,
+          timeout: Math.max(1, Math.round(deadlineMs - elapsed())),
+          maxRetries: 0,
+        });
         const parsed = ChatCompletionBody.safeParse(completion);
-        if (!parsed.success) throw new SummaryError("malformed", `not a chat completion: ${parsed.error.issues[0]?.message ?? "unexpected shape"}`);
+        if (!parsed.success)
+          throw new SummaryError("malformed", `not a chat completion: ${parsed.error.issues[0]?.message ?? "unexpected shape"}`);
         const choice = parsed.data.choices[0]!;
         if (typeof choice.message.content !== "string" || choice.message.content.trim() === "")
-          throw new SummaryError("malformed", choice.message.refusal ? "the model refused" : `empty answer (finish_reason ${choice.finish_reason ?? "none"})`);
+          throw new SummaryError(
+            "malformed",
+            choice.message.refusal ? "the model refused" : `empty answer (finish_reason ${choice.finish_reason ?? "none"})`,
+          );
         return { content: choice.message.content, attempts: n };
       } catch (err) {
         const e = classify(err, controller.signal);
         const wait = retryAfterMs(err) ?? SUMMARY_DEFAULTS.retryBackoffMs;
-        const retryable = e.reason === "rate_limited" || e.reason === "connection_error" || (e.reason === "http_error" && (e.status ?? 0) >= 500);
+        const retryable =
+          e.reason === "rate_limited" || e.reason === "connection_error" || (e.reason === "http_error" && (e.status ?? 0) >= 500);
         if (!retryable || n > SUMMARY_DEFAULTS.maxRetries || elapsed() + wait + SUMMARY_DEFAULTS.minAttemptMs > deadlineMs) throw e;
         await sleep(wait, controller.signal);
       }
@@ -92,7 +101,11 @@ function classify(err: unknown, signal: AbortSignal): SummaryError {
   if (signal.aborted && signal.reason instanceof SummaryError) return signal.reason;
   if (err instanceof OpenAI.APIConnectionTimeoutError) return new SummaryError("timeout", "the model server did not answer in time");
   if (err instanceof OpenAI.APIUserAbortError) return new SummaryError("timeout", "request aborted at the deadline");
-  if (err instanceof OpenAI.APIConnectionError) return new SummaryError("connection_error", `cannot reach the model server: ${(err.cause as Error | undefined)?.message ?? err.message}`);
+  if (err instanceof OpenAI.APIConnectionError)
+    return new SummaryError(
+      "connection_error",
+      `cannot reach the model server: ${(err.cause as Error | undefined)?.message ?? err.message}`,
+    );
   if (err instanceof OpenAI.APIError) {
     const status = typeof err.status === "number" ? err.status : undefined;
     const reason: SummaryFailure = status === 429 ? "rate_limited" : "http_error";

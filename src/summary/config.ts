@@ -33,7 +33,12 @@ export const SummaryEnv = z.object({
   OPENAI_API_KEY: z.string().optional(),
   OPENAI_BASE_URL: z.string().refine(isHttpUrl, "must be an http:// or https:// URL such as http://127.0.0.1:8000/v1").optional(),
   OPENAI_MODEL: z.string().min(1).max(200).optional(),
-  FTP_DOCTOR_SUMMARY_DEADLINE_MS: z.coerce.number().int().min(500, "must be at least 500 ms").max(120_000, "must be at most 120000 ms").optional(),
+  FTP_DOCTOR_SUMMARY_DEADLINE_MS: z.coerce
+    .number()
+    .int()
+    .min(500, "must be at least 500 ms")
+    .max(120_000, "must be at most 120000 ms")
+    .optional(),
   FTP_DOCTOR_SUMMARY_FORMAT: z.enum(["json_schema", "json_object"]).optional(),
 });
 
@@ -62,7 +67,10 @@ export type SummaryConfig =
 export function summaryConfigFromEnv(env: NodeJS.ProcessEnv = process.env): SummaryConfig {
   const present = Object.fromEntries(Object.entries(env).filter(([k, v]) => k in SummaryEnv.shape && v !== undefined && v !== ""));
   const r = SummaryEnv.safeParse(present);
-  if (!r.success) throw new SummaryConfigError(`LLM summary settings: ${r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")} (unset OPENAI_API_KEY and OPENAI_BASE_URL to turn the summary off)`);
+  if (!r.success)
+    throw new SummaryConfigError(
+      `LLM summary settings: ${r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")} (unset OPENAI_API_KEY and OPENAI_BASE_URL to turn the summary off)`,
+    );
   const e = r.data;
   if (!e.OPENAI_API_KEY && !e.OPENAI_BASE_URL) return { enabled: false };
   return {

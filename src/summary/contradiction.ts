@@ -49,7 +49,10 @@ export function checkSummary(out: SummaryOutput, verdict: { code: RootCauseCode 
     const outage = firstMatch(all, OUTAGE_CLAIMS);
     if (outage) return no(`claims an outage for a healthy server: "${outage}"`);
     // A healthy server can still carry findings (cleartext logins: high); never "critical".
-    const ceiling = findings.reduce<AudienceSeverity>((m, f) => (RANK[FINDING_TO_AUDIENCE[f.severity]] > RANK[m] ? FINDING_TO_AUDIENCE[f.severity] : m), "low");
+    const ceiling = findings.reduce<AudienceSeverity>(
+      (m, f) => (RANK[FINDING_TO_AUDIENCE[f.severity]] > RANK[m] ? FINDING_TO_AUDIENCE[f.severity] : m),
+      "low",
+    );
     if (RANK[out.severity] > RANK[ceiling]) return no(`severity ${out.severity} for a healthy server (highest finding allows ${ceiling})`);
     return ok;
   }

@@ -7,7 +7,16 @@
  *   const summary = await summarizeReport(report, { env, logger });
  *   if (summary) update(report, summary);                // within its own deadline, else never
  */
-export { summarizeReport, summarizeDigest, withSummary, summarizerFromEnv, type SummarizeOptions, type SummaryLogger, type SummaryMetrics, type SummaryOutcome } from "./summarize.js";
+export {
+  summarizeReport,
+  summarizeDigest,
+  withSummary,
+  summarizerFromEnv,
+  type SummarizeOptions,
+  type SummaryLogger,
+  type SummaryMetrics,
+  type SummaryOutcome,
+} from "./summarize.js";
 export { summaryConfigFromEnv, SUMMARY_DEFAULTS, type SummaryConfig } from "./config.js";
 export { AUDIENCE_SEVERITIES, type AudienceSeverity, type Summary, type DigestEntry, type DigestOverview } from "./schema.js";
 export { SUMMARY_FAILURES, SummaryConfigError, type SummaryFailure } from "./errors.js";

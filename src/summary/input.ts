@@ -25,7 +25,14 @@ export function summaryInput(report: CheckReport, redact: Redactor): SummaryInpu
   const r = (s: string) => redact(s);
   return {
     target: formatHostPort(report.target.host, report.target.port),
-    verdict: { code: v.code, layer: v.layer, title: r(v.title), explanation: r(v.explanation), evidence: v.evidence.map(r), remediation: v.remediation.map(r) },
+    verdict: {
+      code: v.code,
+      layer: v.layer,
+      title: r(v.title),
+      explanation: r(v.explanation),
+      evidence: v.evidence.map(r),
+      remediation: v.remediation.map(r),
+    },
     secondary: report.secondary.map((s) => ({ code: s.code, title: r(s.title) })),
     findings: report.findings.map((f) => ({ code: f.code, severity: f.severity, message: r(f.message) })),
     server: { software: report.server.software, ...(report.server.version ? { version: r(report.server.version) } : {}) },

@@ -41,7 +41,8 @@ export function parsePrompt(id: PromptName, text: string): Prompt {
   let meta: z.infer<typeof FrontMatter>;
   try {
     const r = FrontMatter.safeParse(parseYaml(m[1]!));
-    if (!r.success) throw new PromptError(`prompts/${id}.md: front matter: ${r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+    if (!r.success)
+      throw new PromptError(`prompts/${id}.md: front matter: ${r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
     meta = r.data;
   } catch (err) {
     if (err instanceof PromptError) throw err;
@@ -73,7 +74,9 @@ export function loadPrompt(id: PromptName, dir: URL = PROMPTS_DIR): Prompt {
   try {
     text = readFileSync(file, "utf8");
   } catch (err) {
-    throw new PromptError(`prompt file ${fileURLToPath(file)} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): ship prompts/ next to dist/`);
+    throw new PromptError(
+      `prompt file ${fileURLToPath(file)} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): ship prompts/ next to dist/`,
+    );
   }
   const p = parsePrompt(id, text);
   if (dir === PROMPTS_DIR) cache.set(id, p);

@@ -26,7 +26,10 @@ const plain = (max: number) =>
         .refine((s) => !SLACK_MARKUP.test(s), "contains Slack mention or link markup"),
     );
 
-const summaryText = plain(SUMMARY_DEFAULTS.maxTextChars).refine((s) => s.split("\n").length <= SUMMARY_DEFAULTS.maxTextLines, `more than ${SUMMARY_DEFAULTS.maxTextLines} lines`);
+const summaryText = plain(SUMMARY_DEFAULTS.maxTextChars).refine(
+  (s) => s.split("\n").length <= SUMMARY_DEFAULTS.maxTextLines,
+  `more than ${SUMMARY_DEFAULTS.maxTextLines} lines`,
+);
 
 /** What the model must answer for one check (the LLM output boundary). */
 export const SummaryOutput = z

@@ -7,7 +7,15 @@ import { PromptError, SummaryConfigError, SummaryError, type SummaryFailure } fr
 import { digestInput, summaryInput } from "./input.js";
 import { loadPrompt, renderPrompt, type PromptName } from "./prompts.js";
 import { createRedactor, type RedactionInput } from "./redact.js";
-import { DIGEST_JSON_SCHEMA, DigestEntry, DigestOverviewOutput, SUMMARY_JSON_SCHEMA, SummaryOutput, type DigestOverview, type Summary } from "./schema.js";
+import {
+  DIGEST_JSON_SCHEMA,
+  DigestEntry,
+  DigestOverviewOutput,
+  SUMMARY_JSON_SCHEMA,
+  SummaryOutput,
+  type DigestOverview,
+  type Summary,
+} from "./schema.js";
 
 export type { Summary, DigestOverview, DigestEntry };
 
@@ -71,7 +79,8 @@ export async function withSummary(report: CheckReport, opts: SummarizeOptions): 
 export async function summarizeDigest(entries: DigestEntry[], opts: SummarizeOptions): Promise<DigestOverview | null> {
   const valid = DigestEntry.array().max(200).safeParse(entries);
   if (!valid.success || valid.data.length === 0) {
-    if (!valid.success) opts.logger.warn({ reason: "internal", prompt: "digest.v1", detail: valid.error.issues[0]?.message }, "summary unavailable");
+    if (!valid.success)
+      opts.logger.warn({ reason: "internal", prompt: "digest.v1", detail: valid.error.issues[0]?.message }, "summary unavailable");
     return null;
   }
   const list = valid.data;
@@ -109,7 +118,13 @@ export function summarizerFromEnv(
 } {
   const config = summaryConfigFromEnv(env);
   if (!config.enabled) return {};
-  const opts: SummarizeOptions = { env, logger, config, ...extra, ...(metrics ? { onOutcome: (outcome) => metrics.summaries.inc({ outcome }) } : {}) };
+  const opts: SummarizeOptions = {
+    env,
+    logger,
+    config,
+    ...extra,
+    ...(metrics ? { onOutcome: (outcome) => metrics.summaries.inc({ outcome }) } : {}),
+  };
   return {
     report: (r) => summarizeReport(r, opts),
     digest: async (changes) => (await summarizeDigest(changes, opts))?.text ?? null,
@@ -123,7 +138,12 @@ interface Plan<T> {
   accept: (raw: unknown) => { malformed: string } | { value: T; check: Check };
 }
 
-async function run<T>(prompt: PromptName, opts: SummarizeOptions, logFields: Record<string, unknown>, plan: (redact: ReturnType<typeof createRedactor>) => Plan<T>): Promise<T | null> {
+async function run<T>(
+  prompt: PromptName,
+  opts: SummarizeOptions,
+  logFields: Record<string, unknown>,
+  plan: (redact: ReturnType<typeof createRedactor>) => Plan<T>,
+): Promise<T | null> {
   const started = performance.now();
   const ms = () => Math.round(performance.now() - started);
   const env = opts.env ?? process.env;
@@ -136,7 +156,10 @@ async function run<T>(prompt: PromptName, opts: SummarizeOptions, logFields: Rec
     }
     config = c;
   } catch (err) {
-    opts.logger.warn({ reason: "config", prompt, detail: err instanceof SummaryConfigError ? err.message : String(err) }, "summary unavailable");
+    opts.logger.warn(
+      { reason: "config", prompt, detail: err instanceof SummaryConfigError ? err.message : String(err) },
+      "summary unavailable",
+    );
     opts.onOutcome?.("config");
     return null;
   }
@@ -163,8 +186,22 @@ async function run<T>(prompt: PromptName, opts: SummarizeOptions, logFields: Rec
     opts.onOutcome?.("added");
     return result.value;
   } catch (err) {
-    const e = err instanceof SummaryError ? err : new SummaryError(err instanceof PromptError ? "prompt_error" : "internal", (err as Error)?.message ?? String(err));
-    opts.logger.warn({ reason: e.reason, ...(e.status ? { status: e.status } : {}), prompt, model: config.model, durationMs: ms(), detail: e.message, ...logFields }, "summary unavailable");
+    const e =
+      err instanceof SummaryError
+        ? err
+        : new SummaryError(err instanceof PromptError ? "prompt_error" : "internal", (err as Error)?.message ?? String(err));
+    opts.logger.warn(
+      {
+        reason: e.reason,
+        ...(e.status ? { status: e.status } : {}),
+        prompt,
+        model: config.model,
+        durationMs: ms(),
+        detail: e.message,
+        ...logFields,
+      },
+      "summary unavailable",
+    );
     opts.onOutcome?.(e.reason);
     return null;
   }

@@ -80,7 +80,8 @@ export function parseTarget(raw: string): Target {
       user = decodeSafe(colon >= 0 ? cred.slice(0, colon) : cred);
       if (!user) user = undefined;
       // `USER <name>\r\n` goes on the wire as is: an encoded CR/LF would inject FTP commands.
-      if (user !== undefined && CONTROL.test(user)) throw new TargetParseError("the user name in the URL contains control characters (an encoded line break?)");
+      if (user !== undefined && CONTROL.test(user))
+        throw new TargetParseError("the user name in the URL contains control characters (an encoded line break?)");
     }
     hostPort = rest;
     notes.push(`read the URL as ${schemeTls ? `${s} (${schemeTls} TLS) ` : ""}host and port`);

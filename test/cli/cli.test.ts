@@ -60,14 +60,22 @@ describe("ftp-doctor check (process)", () => {
     }
   });
 
-  test("--json on a healthy FTPS server: exit 0, documented shape, no password anywhere", { ...requirementsOptions(["vsftpd", "root"]) }, async () => {
+  test("--json on a healthy FTPS server: exit 0, documented shape, no password anywhere", {
+    ...requirementsOptions(["vsftpd", "root"]),
+  }, async () => {
     const certs = certFixtures();
     const s: RunningServer = await startVsftpd({ localUsers: true, tls: tlsOf(certs.valid) });
     servers.push(s);
     const ca = pemFile("cli-ca.pem", certs.ca.certPem);
-    const r = await run(["check", `127.0.0.1:${s.port}`, "--json", "--user", VSFTPD_USER.user, "--password-env", "FTP_PW", "--ca", ca], { FTP_PW: VSFTPD_USER.password });
+    const r = await run(["check", `127.0.0.1:${s.port}`, "--json", "--user", VSFTPD_USER.user, "--password-env", "FTP_PW", "--ca", ca], {
+      FTP_PW: VSFTPD_USER.password,
+    });
     assert.equal(r.code, 0, r.stderr + r.stdout);
-    const j = JSON.parse(r.stdout) as Record<string, unknown> & { verdict: Record<string, unknown>; steps: Record<string, unknown>[]; server: Record<string, unknown> };
+    const j = JSON.parse(r.stdout) as Record<string, unknown> & {
+      verdict: Record<string, unknown>;
+      steps: Record<string, unknown>[];
+      server: Record<string, unknown>;
+    };
     for (const k of ["target", "verdict", "findings", "steps", "server", "durationMs"]) assert.ok(k in j, `missing ${k}`);
     for (const k of ["code", "layer", "title", "explanation", "evidence", "remediation"]) assert.ok(k in j.verdict, `verdict.${k}`);
     for (const k of ["id", "status", "durationMs", "detail"]) assert.ok(k in j.steps[0]!, `steps[].${k}`);
@@ -87,7 +95,10 @@ describe("ftp-doctor check (process)", () => {
     assert.match(r.stdout, /Fix/);
     const ESC = String.fromCharCode(27);
     for (const line of r.stdout.split("\n")) {
-      const visible = line.split(ESC).map((part, i) => (i === 0 ? part : part.replace(/^\[[0-9;]*m/, ""))).join("");
+      const visible = line
+        .split(ESC)
+        .map((part, i) => (i === 0 ? part : part.replace(/^\[[0-9;]*m/, "")))
+        .join("");
       assert.ok(visible.length <= 80, `line wider than 80 columns: ${visible}`);
     }
   });

@@ -7,9 +7,9 @@
  * Keys are cached per role within the process (one per CA name, one per intermediate name, one
  * shared by all leaves), so a whole test run generates a handful of RSA keys.
  */
-import { generateKeyPairSync, randomBytes, createPrivateKey } from 'node:crypto';
-import net from 'node:net';
-import forge from 'node-forge';
+import { generateKeyPairSync, randomBytes, createPrivateKey } from "node:crypto";
+import net from "node:net";
+import forge from "node-forge";
 
 /** PEM text a TLS server needs: the certificate and its private key, plus intermediates to send. */
 export interface TlsMaterial {
@@ -21,7 +21,7 @@ export interface TlsMaterial {
 
 /** A certificate authority (root or intermediate) that can issue certificates. */
 export interface CertAuthority {
-  readonly kind: 'ca';
+  readonly kind: "ca";
   readonly name: string;
   readonly certPem: string;
   readonly keyPem: string;
@@ -37,7 +37,7 @@ export interface CertAuthority {
 
 /** A server certificate. `chainPem` holds the intermediates a correct server sends with it. */
 export interface LeafCert extends TlsMaterial {
-  readonly kind: 'leaf';
+  readonly kind: "leaf";
   readonly certPem: string;
   readonly keyPem: string;
   /** Intermediates ('' when issued by a root or self-signed). */
@@ -91,10 +91,10 @@ export function generatedKeyCount(): number {
 function cachedKey(id: string): CachedKey {
   const hit = keyCache.get(id);
   if (hit) return hit;
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
   keysGenerated++;
-  const pkcs1Pem = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
-  const pkcs8Pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const pkcs1Pem = privateKey.export({ type: "pkcs1", format: "pem" }).toString();
+  const pkcs8Pem = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
   const forgeKey = forge.pki.privateKeyFromPem(pkcs1Pem) as forge.pki.rsa.PrivateKey;
   const forgePublic = forge.pki.setRsaPublicKey(forgeKey.n, forgeKey.e) as forge.pki.rsa.PublicKey;
   const entry = { pkcs8Pem, forgeKey, forgePublic };
@@ -112,13 +112,13 @@ function serial(): string {
   // Positive (top bit clear), 16 bytes, unique enough that no two certificates in a run collide.
   const b = randomBytes(16);
   b[0] = (b[0] ?? 0) & 0x7f;
-  return b.toString('hex');
+  return b.toString("hex");
 }
 
-function subject(cn: string, org = 'ftp-doctor tests'): forge.pki.CertificateField[] {
+function subject(cn: string, org = "ftp-doctor tests"): forge.pki.CertificateField[] {
   return [
-    { name: 'commonName', value: cn },
-    { name: 'organizationName', value: org },
+    { name: "commonName", value: cn },
+    { name: "organizationName", value: org },
   ];
 }
 
@@ -148,24 +148,24 @@ function build(spec: BuildSpec): forge.pki.Certificate {
   cert.setSubject(subject(spec.cn));
   cert.setIssuer(spec.issuer ? spec.issuer.cert.subject.attributes : subject(spec.cn));
   const extensions: object[] = [
-    { name: 'basicConstraints', cA: spec.isCa, critical: true },
+    { name: "basicConstraints", cA: spec.isCa, critical: true },
     spec.isCa
-      ? { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true }
-      : { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-    { name: 'subjectKeyIdentifier' },
+      ? { name: "keyUsage", keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true }
+      : { name: "keyUsage", digitalSignature: true, keyEncipherment: true, critical: true },
+    { name: "subjectKeyIdentifier" },
   ];
-  if (!spec.isCa) extensions.push({ name: 'extKeyUsage', serverAuth: true, clientAuth: true });
-  if (spec.sans && spec.sans.length > 0) extensions.push({ name: 'subjectAltName', altNames: altNames(spec.sans) });
+  if (!spec.isCa) extensions.push({ name: "extKeyUsage", serverAuth: true, clientAuth: true });
+  if (spec.sans && spec.sans.length > 0) extensions.push({ name: "subjectAltName", altNames: altNames(spec.sans) });
   // Authority key identifier lets OpenSSL pick the right issuer when several share a name.
   const issuerCert = spec.issuer?.cert ?? cert;
   const aki = issuerCert === cert ? undefined : issuerCert.generateSubjectKeyIdentifier().getBytes();
-  if (aki !== undefined) extensions.push({ name: 'authorityKeyIdentifier', keyIdentifier: aki });
+  if (aki !== undefined) extensions.push({ name: "authorityKeyIdentifier", keyIdentifier: aki });
   cert.setExtensions(extensions);
   cert.sign(spec.issuer?.key ?? spec.key.forgeKey, forge.md.sha256.create());
   return cert;
 }
 
-const toPem = (c: forge.pki.Certificate): string => forge.pki.certificateToPem(c).replace(/\r\n/g, '\n');
+const toPem = (c: forge.pki.Certificate): string => forge.pki.certificateToPem(c).replace(/\r\n/g, "\n");
 
 // ---------------------------------------------------------------------------------------------
 // Public API
@@ -182,7 +182,7 @@ export function makeCa(name: string, opts: CaOptions = {}): CertAuthority {
     notAfter: opts.notAfter ?? new Date(now + 3650 * DAY),
   });
   const certPem = toPem(cert);
-  return { kind: 'ca', name, certPem, keyPem: key.pkcs8Pem, chainPem: '', rootPem: certPem, forgeCert: cert, forgeKey: key.forgeKey };
+  return { kind: "ca", name, certPem, keyPem: key.pkcs8Pem, chainPem: "", rootPem: certPem, forgeCert: cert, forgeKey: key.forgeKey };
 }
 
 /** An intermediate CA issued by `issuer` (a root or another intermediate). */
@@ -199,7 +199,7 @@ export function makeIntermediate(issuer: CertAuthority, name = `${issuer.name} I
   });
   const certPem = toPem(cert);
   return {
-    kind: 'ca',
+    kind: "ca",
     name,
     certPem,
     keyPem: key.pkcs8Pem,
@@ -212,25 +212,53 @@ export function makeIntermediate(issuer: CertAuthority, name = `${issuer.name} I
 
 /** A server certificate issued by `issuer`. */
 export function makeLeaf(issuer: CertAuthority, opts: LeafOptions): LeafCert {
-  const key = cachedKey(opts.keyId ?? 'leaf');
+  const key = cachedKey(opts.keyId ?? "leaf");
   const now = Date.now();
   const notBefore = opts.notBefore ?? new Date(now - HOUR);
   const notAfter = opts.notAfter ?? new Date(now + 90 * DAY);
-  const cert = build({ cn: opts.cn, key, isCa: false, sans: opts.sans, notBefore, notAfter, issuer: { cert: issuer.forgeCert, key: issuer.forgeKey } });
+  const cert = build({
+    cn: opts.cn,
+    key,
+    isCa: false,
+    sans: opts.sans,
+    notBefore,
+    notAfter,
+    issuer: { cert: issuer.forgeCert, key: issuer.forgeKey },
+  });
   const certPem = toPem(cert);
   const chainPem = issuer.chainPem;
-  return { kind: 'leaf', certPem, keyPem: key.pkcs8Pem, chainPem, fullChainPem: certPem + chainPem, rootPem: issuer.rootPem, notBefore, notAfter, sans: [...opts.sans] };
+  return {
+    kind: "leaf",
+    certPem,
+    keyPem: key.pkcs8Pem,
+    chainPem,
+    fullChainPem: certPem + chainPem,
+    rootPem: issuer.rootPem,
+    notBefore,
+    notAfter,
+    sans: [...opts.sans],
+  };
 }
 
 /** A self-signed server certificate (not a CA): what `openssl req -x509` setups and appliances ship. */
 export function makeSelfSigned(opts: LeafOptions): LeafCert {
-  const key = cachedKey(opts.keyId ?? 'leaf');
+  const key = cachedKey(opts.keyId ?? "leaf");
   const now = Date.now();
   const notBefore = opts.notBefore ?? new Date(now - HOUR);
   const notAfter = opts.notAfter ?? new Date(now + 90 * DAY);
   const cert = build({ cn: opts.cn, key, isCa: false, sans: opts.sans, notBefore, notAfter });
   const certPem = toPem(cert);
-  return { kind: 'leaf', certPem, keyPem: key.pkcs8Pem, chainPem: '', fullChainPem: certPem, rootPem: certPem, notBefore, notAfter, sans: [...opts.sans] };
+  return {
+    kind: "leaf",
+    certPem,
+    keyPem: key.pkcs8Pem,
+    chainPem: "",
+    fullChainPem: certPem,
+    rootPem: certPem,
+    notBefore,
+    notAfter,
+    sans: [...opts.sans],
+  };
 }
 
 /** TLS material for a server that sends the leaf only, without its intermediates (broken chain). */
@@ -240,7 +268,9 @@ export function withoutChain(leaf: LeafCert): TlsMaterial {
 
 /** TLS material for a correctly configured server (leaf + intermediates). */
 export function tlsOf(leaf: LeafCert): TlsMaterial {
-  return leaf.chainPem === '' ? { certPem: leaf.certPem, keyPem: leaf.keyPem } : { certPem: leaf.certPem, keyPem: leaf.keyPem, chainPem: leaf.chainPem };
+  return leaf.chainPem === ""
+    ? { certPem: leaf.certPem, keyPem: leaf.keyPem }
+    : { certPem: leaf.certPem, keyPem: leaf.keyPem, chainPem: leaf.chainPem };
 }
 
 /** Validates that a PEM key loads in node:crypto (cheap sanity check for fixtures). */
@@ -271,7 +301,7 @@ export interface CertFixtures {
   unknownCa: LeafCert;
 }
 
-export const LOCAL_SANS: readonly string[] = ['localhost', '127.0.0.1', '::1'];
+export const LOCAL_SANS: readonly string[] = ["localhost", "127.0.0.1", "::1"];
 
 let fixtures: CertFixtures | undefined;
 
@@ -279,9 +309,9 @@ let fixtures: CertFixtures | undefined;
 export function certFixtures(): CertFixtures {
   if (fixtures) return fixtures;
   const now = Date.now();
-  const ca = makeCa('ftp-doctor Test Root CA');
-  const intermediate = makeIntermediate(ca, 'ftp-doctor Test Intermediate CA');
-  const local = { cn: 'localhost', sans: LOCAL_SANS };
+  const ca = makeCa("ftp-doctor Test Root CA");
+  const intermediate = makeIntermediate(ca, "ftp-doctor Test Intermediate CA");
+  const local = { cn: "localhost", sans: LOCAL_SANS };
   fixtures = {
     ca,
     intermediate,
@@ -290,9 +320,9 @@ export function certFixtures(): CertFixtures {
     expiringSoon: makeLeaf(intermediate, { ...local, notBefore: new Date(now - 85 * DAY), notAfter: new Date(now + 5 * DAY) }),
     notYetValid: makeLeaf(intermediate, { ...local, notBefore: new Date(now + DAY), notAfter: new Date(now + 90 * DAY) }),
     missingIntermediate: makeLeaf(intermediate, local),
-    wrongSan: makeLeaf(intermediate, { cn: 'ftp.example.net', sans: ['ftp.example.net', '*.provider.example'] }),
+    wrongSan: makeLeaf(intermediate, { cn: "ftp.example.net", sans: ["ftp.example.net", "*.provider.example"] }),
     selfSigned: makeSelfSigned(local),
-    unknownCa: makeLeaf(makeCa('Untrusted Other CA'), local),
+    unknownCa: makeLeaf(makeCa("Untrusted Other CA"), local),
   };
   return fixtures;
 }

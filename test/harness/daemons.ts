@@ -7,12 +7,12 @@
  *
  * The config quirks each line works around are commented where the line is written.
  */
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
-import path from 'node:path';
-import type { TlsMaterial } from './certs.js';
-import { depsDir, freePort, freePortRange, isRoot, makeTempDir, MissingToolError, requireTool, runCommand, sleep } from './env.js';
-import { isListening, spawnDaemon, type DaemonProcess } from './proc.js';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import type { TlsMaterial } from "./certs.js";
+import { depsDir, freePort, freePortRange, isRoot, makeTempDir, MissingToolError, requireTool, runCommand, sleep } from "./env.js";
+import { isListening, spawnDaemon, type DaemonProcess } from "./proc.js";
 
 export interface RunningServer {
   /** Address the daemon listens on (what a client connects to). */
@@ -61,23 +61,23 @@ export interface Credentials {
 }
 
 /** System user for vsftpd local logins (PAM). Created by startVsftpd({ localUsers: true }); needs root. */
-export const VSFTPD_USER: Credentials = { user: 'ftpdoctor', password: 'Ftp-Doctor-Test-1' };
+export const VSFTPD_USER: Credentials = { user: "ftpdoctor", password: "Ftp-Doctor-Test-1" };
 /** Virtual user in ProFTPD's own AuthUserFile (no system account). */
-export const PROFTPD_USER: Credentials = { user: 'alice', password: 'Alice-Test-1' };
+export const PROFTPD_USER: Credentials = { user: "alice", password: "Alice-Test-1" };
 /** Virtual user in Pure-FTPd's puredb (no system account). */
-export const PUREFTPD_USER: Credentials = { user: 'bob', password: 'Bob-Test-1' };
+export const PUREFTPD_USER: Credentials = { user: "bob", password: "Bob-Test-1" };
 
 /** Files placed in every anonymous root (and in the users' homes). */
 export const SAMPLE_FILES: Readonly<Record<string, string>> = {
-  'readme.txt': 'ftp-doctor test server\n',
-  'data.bin': 'x'.repeat(4096),
+  "readme.txt": "ftp-doctor test server\n",
+  "data.bin": "x".repeat(4096),
 };
 
 // ---------------------------------------------------------------------------------------------
 // Shared plumbing
 
 function assertRoot(daemon: string): void {
-  if (!isRoot()) throw new MissingToolError('root', `${daemon} must be started as root (it binds, chroots and setuids)`);
+  if (!isRoot()) throw new MissingToolError("root", `${daemon} must be started as root (it binds, chroots and setuids)`);
 }
 
 interface Prepared {
@@ -91,10 +91,10 @@ interface Prepared {
 }
 
 async function prepare(opts: DaemonOptions, prefix: string): Promise<Prepared> {
-  const host = opts.listenAddress ?? '127.0.0.1';
+  const host = opts.listenAddress ?? "127.0.0.1";
   // Inside a namespace the host cannot bind the namespace's address: check on loopback instead
   // (the namespace is ours and empty, so any port is free there).
-  const probeHost = opts.netns !== undefined || !isLocalBindable(host) ? '127.0.0.1' : host;
+  const probeHost = opts.netns !== undefined || !isLocalBindable(host) ? "127.0.0.1" : host;
   const port = opts.port ?? (await freePort(probeHost));
   const pasvRange = opts.pasvRange ?? (await freePortRange(10, probeHost));
   let dir: string;
@@ -124,7 +124,7 @@ async function cleanOnFailure<T>(p: Prepared, body: () => Promise<T>): Promise<T
 }
 
 function isLocalBindable(host: string): boolean {
-  return host === '127.0.0.1' || host === '::1' || host === '0.0.0.0' || host === '::' || host.startsWith('127.');
+  return host === "127.0.0.1" || host === "::1" || host === "0.0.0.0" || host === "::" || host.startsWith("127.");
 }
 
 function writeSampleFiles(dir: string, uid?: number, gid?: number): void {
@@ -137,26 +137,29 @@ function writeSampleFiles(dir: string, uid?: number, gid?: number): void {
 
 function readIfExists(file: string, maxBytes = 256 * 1024): string {
   try {
-    const text = readFileSync(file, 'utf8');
+    const text = readFileSync(file, "utf8");
     return text.length > maxBytes ? `[... ${text.length - maxBytes} bytes cut ...]\n${text.slice(-maxBytes)}` : text;
   } catch {
-    return '(missing)';
+    return "(missing)";
   }
 }
 
-function writeTlsFiles(dir: string, tls: TlsMaterial): { cert: string; key: string; chain: string | null; fullChain: string; keyAndChain: string } {
-  const cert = path.join(dir, 'tls-cert.pem');
-  const key = path.join(dir, 'tls-key.pem');
-  const fullChain = path.join(dir, 'tls-fullchain.pem');
-  const keyAndChain = path.join(dir, 'tls-key-and-cert.pem');
-  const chainPem = tls.chainPem ?? '';
+function writeTlsFiles(
+  dir: string,
+  tls: TlsMaterial,
+): { cert: string; key: string; chain: string | null; fullChain: string; keyAndChain: string } {
+  const cert = path.join(dir, "tls-cert.pem");
+  const key = path.join(dir, "tls-key.pem");
+  const fullChain = path.join(dir, "tls-fullchain.pem");
+  const keyAndChain = path.join(dir, "tls-key-and-cert.pem");
+  const chainPem = tls.chainPem ?? "";
   writeFileSync(cert, tls.certPem, { mode: 0o644 });
   writeFileSync(key, tls.keyPem, { mode: 0o600 });
   writeFileSync(fullChain, tls.certPem + chainPem, { mode: 0o644 });
   writeFileSync(keyAndChain, tls.keyPem + tls.certPem + chainPem, { mode: 0o600 });
   let chain: string | null = null;
-  if (chainPem !== '') {
-    chain = path.join(dir, 'tls-chain.pem');
+  if (chainPem !== "") {
+    chain = path.join(dir, "tls-chain.pem");
     writeFileSync(chain, chainPem, { mode: 0o644 });
   }
   return { cert, key, chain, fullChain, keyAndChain };
@@ -170,15 +173,15 @@ interface Account {
 }
 
 async function getAccount(user: string): Promise<Account | null> {
-  const r = await runCommand('getent', ['passwd', user], { timeoutMs: 5000 });
+  const r = await runCommand("getent", ["passwd", user], { timeoutMs: 5000 });
   if (r.code !== 0) return null;
-  const f = r.stdout.trim().split(':');
-  return { uid: Number(f[2]), gid: Number(f[3]), home: f[5] ?? '', shell: f[6] ?? '' };
+  const f = r.stdout.trim().split(":");
+  return { uid: Number(f[2]), gid: Number(f[3]), home: f[5] ?? "", shell: f[6] ?? "" };
 }
 
 async function groupName(gid: number): Promise<string> {
-  const r = await runCommand('getent', ['group', String(gid)], { timeoutMs: 5000 });
-  return r.code === 0 ? (r.stdout.split(':')[0] ?? String(gid)) : String(gid);
+  const r = await runCommand("getent", ["group", String(gid)], { timeoutMs: 5000 });
+  return r.code === 0 ? (r.stdout.split(":")[0] ?? String(gid)) : String(gid);
 }
 
 /** Starts the process and waits for its port, or rejects with everything it said. */
@@ -194,7 +197,9 @@ async function launch(
   const proc: DaemonProcess = spawnDaemon(cmd, args, { netns: opts.netns, env, cwd: p.dir });
   const describe = (): string => {
     const out = proc.output();
-    return [`== ${name} command ==`, [cmd, ...args].join(' '), '== stdout ==', out.stdout, '== stderr ==', out.stderr, logText()].join('\n');
+    return [`== ${name} command ==`, [cmd, ...args].join(" "), "== stdout ==", out.stdout, "== stderr ==", out.stderr, logText()].join(
+      "\n",
+    );
   };
   const deadline = Date.now() + p.timeoutMs;
   for (;;) {
@@ -203,7 +208,9 @@ async function launch(
       const text = describe();
       await proc.stop().catch(() => undefined); // its forks, registry entry, exit hook
       if (p.ownDir) p.removeDir();
-      throw new Error(`${name} exited before listening on ${p.host}:${p.port} (code ${String(status.code)}, signal ${String(status.signal)})\n${text}`);
+      throw new Error(
+        `${name} exited before listening on ${p.host}:${p.port} (code ${String(status.code)}, signal ${String(status.signal)})\n${text}`,
+      );
     }
     if (isListening(proc.pid, p.port)) break;
     if (Date.now() > deadline) {
@@ -267,14 +274,14 @@ let vsftpdUserReady: Promise<Account> | undefined;
  */
 export function ensureVsftpdUser(): Promise<Account> {
   vsftpdUserReady ??= (async () => {
-    assertRoot('creating the vsftpd test user');
-    const home = '/var/lib/ftp-doctor-test/ftpdoctor';
+    assertRoot("creating the vsftpd test user");
+    const home = "/var/lib/ftp-doctor-test/ftpdoctor";
     let account = await getAccount(VSFTPD_USER.user);
     if (account === null) {
       mkdirSync(path.dirname(home), { recursive: true });
       const r = await runCommand(
-        'useradd',
-        ['--system', '--home-dir', home, '--create-home', '--shell', '/bin/bash', '--comment', 'ftp-doctor test user', VSFTPD_USER.user],
+        "useradd",
+        ["--system", "--home-dir", home, "--create-home", "--shell", "/bin/bash", "--comment", "ftp-doctor test user", VSFTPD_USER.user],
         { timeoutMs: 15_000 },
       );
       // 9 = already exists: another test process created it meanwhile.
@@ -282,17 +289,24 @@ export function ensureVsftpdUser(): Promise<Account> {
       account = await getAccount(VSFTPD_USER.user);
       if (account === null) throw new Error(`user ${VSFTPD_USER.user} still missing after useradd`);
     }
-    const shells = readIfExists('/etc/shells');
-    if (!shells.split('\n').includes(account.shell)) {
-      throw new Error(`${VSFTPD_USER.user}'s shell ${account.shell} is not in /etc/shells: pam_shells in /etc/pam.d/vsftpd will refuse the login`);
+    const shells = readIfExists("/etc/shells");
+    if (!shells.split("\n").includes(account.shell)) {
+      throw new Error(
+        `${VSFTPD_USER.user}'s shell ${account.shell} is not in /etc/shells: pam_shells in /etc/pam.d/vsftpd will refuse the login`,
+      );
     }
-    const ftpusers = readIfExists('/etc/ftpusers');
-    if (ftpusers.split('\n').map((l) => l.trim()).includes(VSFTPD_USER.user)) {
+    const ftpusers = readIfExists("/etc/ftpusers");
+    if (
+      ftpusers
+        .split("\n")
+        .map((l) => l.trim())
+        .includes(VSFTPD_USER.user)
+    ) {
       throw new Error(`${VSFTPD_USER.user} is listed in /etc/ftpusers: pam_listfile will refuse the login`);
     }
     // chpasswd locks /etc/shadow; a parallel test process may hold the lock for a moment.
     for (let attempt = 0; ; attempt++) {
-      const r = await runCommand('chpasswd', [], { input: `${VSFTPD_USER.user}:${VSFTPD_USER.password}\n`, timeoutMs: 15_000 });
+      const r = await runCommand("chpasswd", [], { input: `${VSFTPD_USER.user}:${VSFTPD_USER.password}\n`, timeoutMs: 15_000 });
       if (r.code === 0) break;
       if (attempt >= 10) throw new Error(`chpasswd for ${VSFTPD_USER.user} failed: ${r.stderr}`);
       await sleep(200);
@@ -305,24 +319,24 @@ export function ensureVsftpdUser(): Promise<Account> {
   return vsftpdUserReady;
 }
 
-const yesNo = (v: string | number | boolean): string => (typeof v === 'boolean' ? (v ? 'YES' : 'NO') : String(v));
+const yesNo = (v: string | number | boolean): string => (typeof v === "boolean" ? (v ? "YES" : "NO") : String(v));
 
 /** vsftpd 3.0.3 in standalone mode, foreground. */
 export async function startVsftpd(opts: VsftpdOptions = {}): Promise<RunningServer> {
-  assertRoot('vsftpd');
-  const vsftpd = requireTool('vsftpd');
+  assertRoot("vsftpd");
+  const vsftpd = requireTool("vsftpd");
   const localUsers = opts.localUsers ?? false;
   const anonymous = opts.anonymous ?? !localUsers;
-  const p = await prepare(opts, 'ftpd-vsftpd-');
+  const p = await prepare(opts, "ftpd-vsftpd-");
   return cleanOnFailure(p, async () => {
     // Checked by vsftpd at every session start, not at startup: a missing one makes every
     // greeting "500 OOPS: vsftpd: not found: directory given in 'secure_chroot_dir':<path>".
-    const emptyDir = path.join(p.dir, 'empty');
+    const emptyDir = path.join(p.dir, "empty");
     mkdirSync(emptyDir, { mode: 0o755 });
 
     let anonRoot = opts.anonRoot;
     if (anonymous && anonRoot === undefined) {
-      anonRoot = path.join(p.dir, 'anon');
+      anonRoot = path.join(p.dir, "anon");
       mkdirSync(anonRoot);
       writeSampleFiles(anonRoot);
       chmodSync(anonRoot, 0o555); // root-owned, not writable: see VsftpdOptions.anonRoot
@@ -332,7 +346,7 @@ export async function startVsftpd(opts: VsftpdOptions = {}): Promise<RunningServ
     if (localUsers) {
       const account = await ensureVsftpdUser();
       if (localRoot === undefined) {
-        localRoot = path.join(p.dir, 'home');
+        localRoot = path.join(p.dir, "home");
         mkdirSync(localRoot, { mode: 0o755 });
         writeSampleFiles(localRoot, account.uid, account.gid);
         chownSync(localRoot, account.uid, account.gid);
@@ -343,67 +357,74 @@ export async function startVsftpd(opts: VsftpdOptions = {}): Promise<RunningServ
     const conf = new Map<string, string>([
       // vsftpd's default is inetd mode; listen=YES makes it a standalone daemon and background=NO
       // keeps it in the foreground (otherwise it forks and the parent exits at once).
-      ['listen', ipv6 ? 'NO' : 'YES'],
-      ['listen_ipv6', ipv6 ? 'YES' : 'NO'],
-      [ipv6 ? 'listen_address6' : 'listen_address', p.host],
-      ['listen_port', String(p.port)],
-      ['background', 'NO'],
+      ["listen", ipv6 ? "NO" : "YES"],
+      ["listen_ipv6", ipv6 ? "YES" : "NO"],
+      [ipv6 ? "listen_address6" : "listen_address", p.host],
+      ["listen_port", String(p.port)],
+      ["background", "NO"],
       // With the default seccomp_sandbox=YES the session process is killed by the filter on this
-    // kernel/libc: LIST dies after EPSV (curl: "RETR response: 500") and the TLS handshake after
-    // "234 Proceed with negotiation." fails. Not what we test.
-    ['seccomp_sandbox', 'NO'],
-      ['secure_chroot_dir', emptyDir],
+      // kernel/libc: LIST dies after EPSV (curl: "RETR response: 500") and the TLS handshake after
+      // "234 Proceed with negotiation." fails. Not what we test.
+      ["seccomp_sandbox", "NO"],
+      ["secure_chroot_dir", emptyDir],
       // No port-20 binding for active mode: parallel servers (and netns tests) would fight over it.
-      ['connect_from_port_20', 'NO'],
-      ['pasv_enable', 'YES'],
-      ['pasv_min_port', String(p.pasvRange[0])],
-      ['pasv_max_port', String(p.pasvRange[1])],
+      ["connect_from_port_20", "NO"],
+      ["pasv_enable", "YES"],
+      ["pasv_min_port", String(p.pasvRange[0])],
+      ["pasv_max_port", String(p.pasvRange[1])],
       // Built-in default is anonymous_enable=YES: always say which we want.
-      ['anonymous_enable', anonymous ? 'YES' : 'NO'],
-      ['local_enable', localUsers ? 'YES' : 'NO'],
-      ['write_enable', 'YES'],
-      ['anon_upload_enable', 'NO'],
-      ['anon_mkdir_write_enable', 'NO'],
+      ["anonymous_enable", anonymous ? "YES" : "NO"],
+      ["local_enable", localUsers ? "YES" : "NO"],
+      ["write_enable", "YES"],
+      ["anon_upload_enable", "NO"],
+      ["anon_mkdir_write_enable", "NO"],
       // Debian's /etc/pam.d/vsftpd: pam_listfile (/etc/ftpusers), common-auth, pam_shells.
-      ['pam_service_name', 'vsftpd'],
-      ['xferlog_enable', 'YES'],
-      ['vsftpd_log_file', path.join(p.dir, 'vsftpd.log')],
-      ['dual_log_enable', 'YES'],
-      ['xferlog_file', path.join(p.dir, 'xferlog')],
+      ["pam_service_name", "vsftpd"],
+      ["xferlog_enable", "YES"],
+      ["vsftpd_log_file", path.join(p.dir, "vsftpd.log")],
+      ["dual_log_enable", "YES"],
+      ["xferlog_file", path.join(p.dir, "xferlog")],
       // Every command and reply goes to vsftpd.log: the best evidence when a test fails.
-      ['log_ftp_protocol', 'YES'],
-      ['use_localtime', 'NO'],
-      ['dirmessage_enable', 'NO'],
+      ["log_ftp_protocol", "YES"],
+      ["use_localtime", "NO"],
+      ["dirmessage_enable", "NO"],
     ]);
-    if (anonRoot !== undefined) conf.set('anon_root', anonRoot);
-    if (localRoot !== undefined) conf.set('local_root', localRoot);
+    if (anonRoot !== undefined) conf.set("anon_root", anonRoot);
+    if (localRoot !== undefined) conf.set("local_root", localRoot);
     if (opts.tls) {
       const files = writeTlsFiles(p.dir, opts.tls);
-      conf.set('ssl_enable', 'YES');
+      conf.set("ssl_enable", "YES");
       // vsftpd loads rsa_cert_file with SSL_CTX_use_certificate_chain_file: leaf then intermediates.
-      conf.set('rsa_cert_file', files.fullChain);
-      conf.set('rsa_private_key_file', files.key);
+      conf.set("rsa_cert_file", files.fullChain);
+      conf.set("rsa_private_key_file", files.key);
       // (Debian's build defaults ssl_ciphers to ECDHE-RSA-AES256-GCM-SHA384 only, upstream 3.0.3 to
       // DES-CBC3-SHA; TLS 1.3 suites are not affected. We keep the distribution's default.)
       // Anonymous sessions over TLS are refused by default ("530 Anonymous sessions may not use
       // encryption."); allow them so an anonymous FTPS server is possible. force_local_logins_ssl
       // and force_local_data_ssl keep vsftpd's defaults (YES): plain local logins get
       // "530 Non-anonymous sessions must use encryption." as on a real FTPS-only server.
-      conf.set('allow_anon_ssl', 'YES');
+      conf.set("allow_anon_ssl", "YES");
     }
     for (const [k, v] of Object.entries(opts.extra ?? {})) conf.set(k, yesNo(v));
 
-    const confFile = path.join(p.dir, 'vsftpd.conf');
-    const confText = [...conf].map(([k, v]) => `${k}=${v}`).join('\n') + '\n';
+    const confFile = path.join(p.dir, "vsftpd.conf");
+    const confText = [...conf].map(([k, v]) => `${k}=${v}`).join("\n") + "\n";
     // vsftpd refuses a config file not owned by the user running it ("500 OOPS: config file not
     // owned by correct user, or not a file"); root writes it here and runs it.
     writeFileSync(confFile, confText, { mode: 0o600 });
 
     const logText = (): string =>
-      [`== ${confFile} ==`, confText, '== vsftpd.log ==', readIfExists(path.join(p.dir, 'vsftpd.log')), '== xferlog ==', readIfExists(path.join(p.dir, 'xferlog'))].join('\n');
+      [
+        `== ${confFile} ==`,
+        confText,
+        "== vsftpd.log ==",
+        readIfExists(path.join(p.dir, "vsftpd.log")),
+        "== xferlog ==",
+        readIfExists(path.join(p.dir, "xferlog")),
+      ].join("\n");
     // vsftpd writes its start-up errors ("500 OOPS: ...") to fd 0, not stderr: point fd 0 at the
     // stdout pipe so they reach us. `exec` keeps the PID vsftpd's own.
-    return launch('vsftpd', '/bin/sh', ['-c', 'exec "$0" "$@" 0>&1', vsftpd, confFile], p, opts, logText);
+    return launch("vsftpd", "/bin/sh", ["-c", 'exec "$0" "$@" 0>&1', vsftpd, confFile], p, opts, logText);
   });
 }
 
@@ -423,29 +444,29 @@ export interface ProftpdOptions extends DaemonOptions {
   rawConfig?: string;
 }
 
-const onOff = (v: string | number | boolean): string => (typeof v === 'boolean' ? (v ? 'on' : 'off') : String(v));
+const onOff = (v: string | number | boolean): string => (typeof v === "boolean" ? (v ? "on" : "off") : String(v));
 
 async function cryptPassword(password: string): Promise<string> {
   // SHA-512 crypt, which ProFTPD's mod_auth_file checks with crypt(3).
-  const openssl = requireTool('openssl');
-  return (await runCommandChecked(openssl, ['passwd', '-6', '-stdin'], password + '\n')).trim();
+  const openssl = requireTool("openssl");
+  return (await runCommandChecked(openssl, ["passwd", "-6", "-stdin"], password + "\n")).trim();
 }
 
 async function runCommandChecked(cmd: string, args: string[], input: string): Promise<string> {
   const r = await runCommand(cmd, args, { input, timeoutMs: 15_000 });
-  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr || r.stdout}`);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(" ")} failed: ${r.stderr || r.stdout}`);
   return r.stdout;
 }
 
 /** ProFTPD 1.3.8 standalone, foreground (`proftpd -n -c conf`), users from its own AuthUserFile. */
 export async function startProftpd(opts: ProftpdOptions = {}): Promise<RunningServer> {
-  assertRoot('proftpd');
-  const proftpd = requireTool('proftpd');
-  const modulePath = path.join(depsDir(), 'usr', 'lib', 'proftpd');
-  const p = await prepare(opts, 'ftpd-proftpd-');
+  assertRoot("proftpd");
+  const proftpd = requireTool("proftpd");
+  const modulePath = path.join(depsDir(), "usr", "lib", "proftpd");
+  const p = await prepare(opts, "ftpd-proftpd-");
   return cleanOnFailure(p, async () => {
-    const nobody = await getAccount('nobody');
-    if (nobody === null) throw new Error('proftpd: needs the system user nobody');
+    const nobody = await getAccount("nobody");
+    if (nobody === null) throw new Error("proftpd: needs the system user nobody");
     const nogroup = await groupName(nobody.gid);
 
     // Virtual users: uid/gid of nobody, homes inside our dir. ProFTPD only sees these accounts
@@ -453,7 +474,7 @@ export async function startProftpd(opts: ProftpdOptions = {}): Promise<RunningSe
     const users = opts.users ?? [PROFTPD_USER];
     const passwdLines: string[] = [];
     for (const u of users) {
-      const home = path.join(p.dir, 'home', u.user);
+      const home = path.join(p.dir, "home", u.user);
       mkdirSync(home, { recursive: true, mode: 0o755 });
       writeSampleFiles(home, nobody.uid, nobody.gid);
       chownSync(home, nobody.uid, nobody.gid);
@@ -463,69 +484,72 @@ export async function startProftpd(opts: ProftpdOptions = {}): Promise<RunningSe
     let anonRoot = opts.anonRoot;
     if (anonymous) {
       if (anonRoot === undefined) {
-        anonRoot = path.join(p.dir, 'anon');
+        anonRoot = path.join(p.dir, "anon");
         mkdirSync(anonRoot, { mode: 0o755 });
         writeSampleFiles(anonRoot);
       }
       // The <Anonymous> block's `User ftp` is resolved through AuthOrder too, so it must be here.
       passwdLines.push(`ftp:*:${nobody.uid}:${nobody.gid}:anonymous:${anonRoot}:/bin/false`);
     }
-    const passwdFile = path.join(p.dir, 'ftpd.passwd');
-    const groupFile = path.join(p.dir, 'ftpd.group');
+    const passwdFile = path.join(p.dir, "ftpd.passwd");
+    const groupFile = path.join(p.dir, "ftpd.group");
     // mod_auth_file refuses a world-READABLE file at startup ("fatal: AuthUserFile: unable to use
     // ...: Operation not permitted", after "unable to use world-readable AuthUserFile ... (perms
     // 0644)"); 0600 root works.
-    writeFileSync(passwdFile, passwdLines.join('\n') + '\n', { mode: 0o600 });
+    writeFileSync(passwdFile, passwdLines.join("\n") + "\n", { mode: 0o600 });
     writeFileSync(groupFile, `${nogroup}:x:${nobody.gid}:\n`, { mode: 0o600 });
 
     const ipv6 = opts.ipv6 ?? net.isIPv6(p.host);
     const conf = new Map<string, string>([
-      ['ServerName', '"ftp-doctor test"'],
-      ['ServerType', 'standalone'],
+      ["ServerName", '"ftp-doctor test"'],
+      ["ServerType", "standalone"],
       // DefaultAddress + SocketBindTight: bind only the listen address, not every interface.
       // (DefaultServer is then ignored, with a log line saying so, so we leave it out.)
-      ['DefaultAddress', p.host],
-      ['SocketBindTight', 'on'],
-      ['Port', String(p.port)],
-      ['UseIPv6', ipv6 ? 'on' : 'off'],
+      ["DefaultAddress", p.host],
+      ["SocketBindTight", "on"],
+      ["Port", String(p.port)],
+      ["UseIPv6", ipv6 ? "on" : "off"],
       // Reverse DNS of each client can stall the greeting for seconds without a resolver.
-      ['UseReverseDNS', 'off'],
-      ['WtmpLog', 'off'],
-      ['User', 'nobody'],
-      ['Group', nogroup],
-      ['ScoreboardFile', path.join(p.dir, 'proftpd.scoreboard')],
-      ['PidFile', path.join(p.dir, 'proftpd.pid')],
-      ['DelayTable', path.join(p.dir, 'proftpd.delay')],
-      ['SystemLog', path.join(p.dir, 'proftpd.log')],
-      ['TransferLog', path.join(p.dir, 'xferlog')],
-      ['ExtendedLog', `${path.join(p.dir, 'extended.log')} ALL`],
-      ['AuthOrder', 'mod_auth_file.c'],
-      ['AuthUserFile', passwdFile],
-      ['AuthGroupFile', groupFile],
+      ["UseReverseDNS", "off"],
+      ["WtmpLog", "off"],
+      ["User", "nobody"],
+      ["Group", nogroup],
+      ["ScoreboardFile", path.join(p.dir, "proftpd.scoreboard")],
+      ["PidFile", path.join(p.dir, "proftpd.pid")],
+      ["DelayTable", path.join(p.dir, "proftpd.delay")],
+      ["SystemLog", path.join(p.dir, "proftpd.log")],
+      ["TransferLog", path.join(p.dir, "xferlog")],
+      ["ExtendedLog", `${path.join(p.dir, "extended.log")} ALL`],
+      ["AuthOrder", "mod_auth_file.c"],
+      ["AuthUserFile", passwdFile],
+      ["AuthGroupFile", groupFile],
       // Our users have /bin/sh, but keep working for shells a test may want to break.
-      ['RequireValidShell', 'off'],
-      ['PassivePorts', `${p.pasvRange[0]} ${p.pasvRange[1]}`],
-      ['MaxInstances', '50'],
-      ['Umask', '022'],
-      ['AllowOverwrite', 'on'],
-      ['TimesGMT', 'on'],
+      ["RequireValidShell", "off"],
+      ["PassivePorts", `${p.pasvRange[0]} ${p.pasvRange[1]}`],
+      ["MaxInstances", "50"],
+      ["Umask", "022"],
+      ["AllowOverwrite", "on"],
+      ["TimesGMT", "on"],
     ]);
-    const modules = ['# IdentLookups lives in mod_ident, a DSO: without it loaded the directive is a fatal', '# "unknown configuration directive"; not loading it means no ident lookups at all.'];
+    const modules = [
+      "# IdentLookups lives in mod_ident, a DSO: without it loaded the directive is a fatal",
+      '# "unknown configuration directive"; not loading it means no ident lookups at all.',
+    ];
     let tlsLog: string | null = null;
     if (opts.tls) {
       const files = writeTlsFiles(p.dir, opts.tls);
-      tlsLog = path.join(p.dir, 'tls.log');
-      modules.push('LoadModule mod_tls.c');
-      conf.set('TLSEngine', 'on');
-      conf.set('TLSLog', tlsLog);
-      conf.set('TLSProtocol', 'TLSv1.2 TLSv1.3');
-      conf.set('TLSRSACertificateFile', files.cert);
-      conf.set('TLSRSACertificateKeyFile', files.key);
-      if (files.chain !== null) conf.set('TLSCertificateChainFile', files.chain);
-      conf.set('TLSVerifyClient', 'off');
+      tlsLog = path.join(p.dir, "tls.log");
+      modules.push("LoadModule mod_tls.c");
+      conf.set("TLSEngine", "on");
+      conf.set("TLSLog", tlsLog);
+      conf.set("TLSProtocol", "TLSv1.2 TLSv1.3");
+      conf.set("TLSRSACertificateFile", files.cert);
+      conf.set("TLSRSACertificateKeyFile", files.key);
+      if (files.chain !== null) conf.set("TLSCertificateChainFile", files.chain);
+      conf.set("TLSVerifyClient", "off");
       // TLS offered, not required: tests require it with extra { TLSRequired: 'on' }.
-      conf.set('TLSRequired', 'off');
-      conf.set('TLSRenegotiate', 'none');
+      conf.set("TLSRequired", "off");
+      conf.set("TLSRenegotiate", "none");
     }
     for (const [k, v] of Object.entries(opts.extra ?? {})) conf.set(k, onOff(v));
 
@@ -533,41 +557,42 @@ export async function startProftpd(opts: ProftpdOptions = {}): Promise<RunningSe
     if (anonymous && anonRoot !== undefined) {
       blocks.push(
         `<Anonymous ${anonRoot}>`,
-        '  User ftp',
+        "  User ftp",
         `  Group ${nogroup}`,
-        '  UserAlias anonymous ftp',
-        '  RequireValidShell off',
-        '  <Limit WRITE>',
-        '    DenyAll',
-        '  </Limit>',
-        '</Anonymous>',
+        "  UserAlias anonymous ftp",
+        "  RequireValidShell off",
+        "  <Limit WRITE>",
+        "    DenyAll",
+        "  </Limit>",
+        "</Anonymous>",
       );
     }
-    const confText = [
-      `ModulePath ${modulePath}`,
-      ...modules,
-      '<IfModule mod_ident.c>',
-      '  IdentLookups off',
-      '</IfModule>',
-      ...[...conf].map(([k, v]) => `${k} ${v}`),
-      ...blocks,
-      opts.rawConfig ?? '',
-    ].join('\n') + '\n';
-    const confFile = path.join(p.dir, 'proftpd.conf');
+    const confText =
+      [
+        `ModulePath ${modulePath}`,
+        ...modules,
+        "<IfModule mod_ident.c>",
+        "  IdentLookups off",
+        "</IfModule>",
+        ...[...conf].map(([k, v]) => `${k} ${v}`),
+        ...blocks,
+        opts.rawConfig ?? "",
+      ].join("\n") + "\n";
+    const confFile = path.join(p.dir, "proftpd.conf");
     writeFileSync(confFile, confText, { mode: 0o600 });
 
     const logText = (): string =>
       [
         `== ${confFile} ==`,
         confText,
-        '== proftpd.log ==',
-        readIfExists(path.join(p.dir, 'proftpd.log')),
-        ...(tlsLog ? ['== tls.log ==', readIfExists(tlsLog)] : []),
-        '== extended.log ==',
-        readIfExists(path.join(p.dir, 'extended.log')),
-      ].join('\n');
+        "== proftpd.log ==",
+        readIfExists(path.join(p.dir, "proftpd.log")),
+        ...(tlsLog ? ["== tls.log ==", readIfExists(tlsLog)] : []),
+        "== extended.log ==",
+        readIfExists(path.join(p.dir, "extended.log")),
+      ].join("\n");
     // -n: no daemon (foreground); -c: our config. (-q would quiet the stderr we want on failure.)
-    return launch('proftpd', proftpd, ['-n', '-c', confFile], p, opts, logText);
+    return launch("proftpd", proftpd, ["-n", "-c", confFile], p, opts, logText);
   });
 }
 
@@ -594,20 +619,20 @@ export interface PureFtpdOptions extends DaemonOptions {
    * would (argon2id: ~3 s to create and ~3 s per login).
    * @defaultValue 'sha512-crypt' (fast logins)
    */
-  passwordHash?: 'sha512-crypt' | 'pure-pw-argon2';
+  passwordHash?: "sha512-crypt" | "pure-pw-argon2";
 }
 
 /** Pure-FTPd 1.0.50 standalone, foreground (no -B), puredb virtual user PUREFTPD_USER. */
 export async function startPureFtpd(opts: PureFtpdOptions = {}): Promise<RunningServer> {
-  assertRoot('pure-ftpd');
-  const pureFtpd = requireTool('pure-ftpd');
-  const purePw = requireTool('pure-pw');
-  const p = await prepare(opts, 'ftpd-pureftpd-');
+  assertRoot("pure-ftpd");
+  const pureFtpd = requireTool("pure-ftpd");
+  const purePw = requireTool("pure-pw");
+  const p = await prepare(opts, "ftpd-pureftpd-");
   return cleanOnFailure(p, async () => {
-    const nobody = await getAccount('nobody');
-    if (nobody === null) throw new Error('pure-ftpd: needs the system user nobody');
+    const nobody = await getAccount("nobody");
+    if (nobody === null) throw new Error("pure-ftpd: needs the system user nobody");
 
-    const home = path.join(p.dir, 'home', PUREFTPD_USER.user);
+    const home = path.join(p.dir, "home", PUREFTPD_USER.user);
     mkdirSync(home, { recursive: true, mode: 0o755 });
     writeSampleFiles(home, nobody.uid, nobody.gid);
     chownSync(home, nobody.uid, nobody.gid);
@@ -618,22 +643,23 @@ export async function startPureFtpd(opts: PureFtpdOptions = {}): Promise<Running
     // SHA-512 crypt hash ourselves and only let `pure-pw mkdb` build the indexed database.
     // (pure-pw reads PURE_PASSWDFILE / PURE_DBFILE - no underscore before FILE: PURE_PASSWD_FILE is
     // silently ignored and it writes /etc/pure-ftpd/pureftpd.passwd instead.)
-    const passwdFile = path.join(p.dir, 'pureftpd.passwd');
-    const pdbFile = path.join(p.dir, 'pureftpd.pdb');
+    const passwdFile = path.join(p.dir, "pureftpd.passwd");
+    const pdbFile = path.join(p.dir, "pureftpd.pdb");
     const pwEnv = { ...process.env, PURE_PASSWDFILE: passwdFile, PURE_DBFILE: pdbFile };
-    if (opts.passwordHash === 'pure-pw-argon2') {
+    if (opts.passwordHash === "pure-pw-argon2") {
       // The documented way: the password twice on stdin ("Password:", "Enter it again:"); -m runs mkdb.
       const pw = await runCommand(
         purePw,
-        ['useradd', PUREFTPD_USER.user, '-f', passwdFile, '-u', String(nobody.uid), '-g', String(nobody.gid), '-d', home, '-m'],
+        ["useradd", PUREFTPD_USER.user, "-f", passwdFile, "-u", String(nobody.uid), "-g", String(nobody.gid), "-d", home, "-m"],
         { input: `${PUREFTPD_USER.password}\n${PUREFTPD_USER.password}\n`, env: pwEnv, timeoutMs: 60_000 },
       );
-      if (pw.code !== 0 || !existsSync(pdbFile)) throw new Error(`pure-pw useradd failed (exit ${String(pw.code)}): ${pw.stderr}${pw.stdout}`);
+      if (pw.code !== 0 || !existsSync(pdbFile))
+        throw new Error(`pure-pw useradd failed (exit ${String(pw.code)}): ${pw.stderr}${pw.stdout}`);
     } else {
       const hash = await cryptPassword(PUREFTPD_USER.password);
       // login:hash:uid:gid:gecos:home/./ ("/./" = chroot to home, as pure-pw useradd -d writes it) + 12 empty limit fields
       writeFileSync(passwdFile, `${PUREFTPD_USER.user}:${hash}:${nobody.uid}:${nobody.gid}::${home}/./::::::::::::\n`, { mode: 0o600 });
-      const pw = await runCommand(purePw, ['mkdb', pdbFile, '-f', passwdFile], { env: pwEnv, timeoutMs: 15_000 });
+      const pw = await runCommand(purePw, ["mkdb", pdbFile, "-f", passwdFile], { env: pwEnv, timeoutMs: 15_000 });
       if (pw.code !== 0 || !existsSync(pdbFile)) throw new Error(`pure-pw mkdb failed (exit ${String(pw.code)}): ${pw.stderr}${pw.stdout}`);
     }
 
@@ -641,32 +667,34 @@ export async function startPureFtpd(opts: PureFtpdOptions = {}): Promise<Running
     let anonRoot = opts.anonRoot;
     let ftpHome: string | null = null;
     if (anonymous) {
-      const ftp = await getAccount('ftp');
-      if (ftp === null || ftp.uid === 0) throw new Error('pure-ftpd anonymous mode needs a non-root system user `ftp` (apt-get install vsftpd creates it)');
-      if (!existsSync(ftp.home)) throw new Error(`pure-ftpd anonymous mode: home of user ftp (${ftp.home}) does not exist to bind-mount over`);
+      const ftp = await getAccount("ftp");
+      if (ftp === null || ftp.uid === 0)
+        throw new Error("pure-ftpd anonymous mode needs a non-root system user `ftp` (apt-get install vsftpd creates it)");
+      if (!existsSync(ftp.home))
+        throw new Error(`pure-ftpd anonymous mode: home of user ftp (${ftp.home}) does not exist to bind-mount over`);
       ftpHome = ftp.home;
       if (anonRoot === undefined) {
-        anonRoot = path.join(p.dir, 'anon');
+        anonRoot = path.join(p.dir, "anon");
         mkdirSync(anonRoot, { mode: 0o755 });
         writeSampleFiles(anonRoot);
       }
     }
 
     const flags = new Map<string, string | true>([
-      ['-S', `${p.host},${p.port}`],
-      ['-p', `${p.pasvRange[0]}:${p.pasvRange[1]}`],
-      ['-l', `puredb:${pdbFile}`],
-      ['-g', path.join(p.dir, 'pure-ftpd.pid')],
-      ['-O', `clf:${path.join(p.dir, 'xferlog')}`],
+      ["-S", `${p.host},${p.port}`],
+      ["-p", `${p.pasvRange[0]}:${p.pasvRange[1]}`],
+      ["-l", `puredb:${pdbFile}`],
+      ["-g", path.join(p.dir, "pure-ftpd.pid")],
+      ["-O", `clf:${path.join(p.dir, "xferlog")}`],
       // No reverse DNS per client (it would stall the greeting without a resolver).
-      ['-H', true],
+      ["-H", true],
     ]);
-    if (!anonymous) flags.set('-E', true);
+    if (!anonymous) flags.set("-E", true);
     if (opts.tls) {
       const files = writeTlsFiles(p.dir, opts.tls);
-      flags.set('-Y', String(opts.tlsLevel ?? 1));
+      flags.set("-Y", String(opts.tlsLevel ?? 1));
       // One PEM with the key, the certificate and the intermediates (loaded as a chain file).
-      flags.set('-2', files.keyAndChain);
+      flags.set("-2", files.keyAndChain);
     }
     for (const [k, v] of Object.entries(opts.extra ?? {})) {
       if (v === false) flags.delete(k);
@@ -683,20 +711,20 @@ export async function startPureFtpd(opts: PureFtpdOptions = {}): Promise<Running
     if (anonymous && anonRoot !== undefined && ftpHome !== null) {
       // Private mount namespace: the bind mount is invisible to the rest of the machine and goes
       // away with the daemon. `unshare` execs and `sh` execs, so the PID we hold is pure-ftpd's.
-      const unshare = requireTool('unshare');
-      const quoted = [pureFtpd, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+      const unshare = requireTool("unshare");
+      const quoted = [pureFtpd, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(" ");
       cmd = unshare;
-      argv = ['--mount', '--propagation', 'private', 'sh', '-c', `mount --bind '${anonRoot}' '${ftpHome}' && exec ${quoted}`];
+      argv = ["--mount", "--propagation", "private", "sh", "-c", `mount --bind '${anonRoot}' '${ftpHome}' && exec ${quoted}`];
     }
 
     const logText = (): string =>
       [
-        '== pure-ftpd args ==',
-        [pureFtpd, ...args].join(' '),
-        '(session messages go to syslog, which this harness does not capture; startup errors are in stderr)',
-        '== xferlog ==',
-        readIfExists(path.join(p.dir, 'xferlog')),
-      ].join('\n');
-    return launch('pure-ftpd', cmd, argv, p, opts, logText);
+        "== pure-ftpd args ==",
+        [pureFtpd, ...args].join(" "),
+        "(session messages go to syslog, which this harness does not capture; startup errors are in stderr)",
+        "== xferlog ==",
+        readIfExists(path.join(p.dir, "xferlog")),
+      ].join("\n");
+    return launch("pure-ftpd", cmd, argv, p, opts, logText);
   });
 }

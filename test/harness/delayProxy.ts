@@ -8,7 +8,7 @@
  * Connection set-up costs a round trip as on a real path (see the comment in startDelayProxy).
  * End-of-stream and resets are forwarded after the same delay, behind the data before them.
  */
-import net from 'node:net';
+import net from "node:net";
 
 export interface DelayProxyOptions {
   /** Where the proxy listens (e.g. 127.0.0.2). */
@@ -34,8 +34,14 @@ export interface DelayProxy {
  * Passes chunks from `from` to `to()`, each `delayMs` after it arrived, in order; ends and resets
  * too. Nothing is written before `to()` returns a connected socket (`gate` resolves).
  */
-function delayedPipe(from: net.Socket, to: () => net.Socket | undefined, gate: Promise<void>, delayMs: number, count: (n: number) => void): void {
-  const queue: { at: number; chunk?: Buffer; end?: 'fin' | 'reset' }[] = [];
+function delayedPipe(
+  from: net.Socket,
+  to: () => net.Socket | undefined,
+  gate: Promise<void>,
+  delayMs: number,
+  count: (n: number) => void,
+): void {
+  const queue: { at: number; chunk?: Buffer; end?: "fin" | "reset" }[] = [];
   let timer: NodeJS.Timeout | undefined;
   let open = false;
   const flush = (): void => {
@@ -51,9 +57,9 @@ function delayedPipe(from: net.Socket, to: () => net.Socket | undefined, gate: P
         // Backpressure is the receiver's: pause the sender until this drains.
         if (!dest.write(item.chunk)) {
           from.pause();
-          dest.once('drain', () => from.resume());
+          dest.once("drain", () => from.resume());
         }
-      } else if (item.end === 'fin') dest.end();
+      } else if (item.end === "fin") dest.end();
       else dest.resetAndDestroy();
     }
     if (queue.length > 0) timer = setTimeout(flush, Math.max(0, queue[0]!.at - performance.now()));
@@ -62,13 +68,13 @@ function delayedPipe(from: net.Socket, to: () => net.Socket | undefined, gate: P
     open = true;
     if (!timer) flush();
   });
-  const push = (item: { chunk?: Buffer; end?: 'fin' | 'reset' }): void => {
+  const push = (item: { chunk?: Buffer; end?: "fin" | "reset" }): void => {
     queue.push({ at: performance.now() + delayMs, ...item });
     timer ??= setTimeout(flush, delayMs);
   };
-  from.on('data', (chunk: Buffer) => push({ chunk }));
-  from.on('end', () => push({ end: 'fin' }));
-  from.on('error', () => push({ end: 'reset' }));
+  from.on("data", (chunk: Buffer) => push({ chunk }));
+  from.on("end", () => push({ end: "fin" }));
+  from.on("error", () => push({ end: "reset" }));
 }
 
 export async function startDelayProxy(opts: DelayProxyOptions): Promise<DelayProxy> {
@@ -78,12 +84,12 @@ export async function startDelayProxy(opts: DelayProxyOptions): Promise<DelayPro
   let bytes = 0;
   const track = (s: net.Socket): net.Socket => {
     sockets.add(s);
-    s.once('close', () => sockets.delete(s));
-    s.on('error', () => undefined);
+    s.once("close", () => sockets.delete(s));
+    s.on("error", () => undefined);
     return s;
   };
   for (const p of opts.ports) {
-    const { listen, target } = typeof p === 'number' ? { listen: p, target: p } : p;
+    const { listen, target } = typeof p === "number" ? { listen: p, target: p } : p;
     const server = net.createServer({ noDelay: true }, (client) => {
       track(client);
       accepted.set(listen, (accepted.get(listen) ?? 0) + 1);
@@ -94,23 +100,35 @@ export async function startDelayProxy(opts: DelayProxyOptions): Promise<DelayPro
       let up: net.Socket | undefined;
       let opened!: () => void;
       const gate = new Promise<void>((r) => (opened = r));
-      delayedPipe(client, () => up, gate, opts.delayMs, (n) => (bytes += n));
+      delayedPipe(
+        client,
+        () => up,
+        gate,
+        opts.delayMs,
+        (n) => (bytes += n),
+      );
       const timer = setTimeout(() => {
         if (client.destroyed) return;
         up = track(net.connect({ host: opts.targetHost, port: target, noDelay: true }));
-        up.once('connect', () => {
-          delayedPipe(up!, () => client, Promise.resolve(), opts.delayMs, (n) => (bytes += n));
+        up.once("connect", () => {
+          delayedPipe(
+            up!,
+            () => client,
+            Promise.resolve(),
+            opts.delayMs,
+            (n) => (bytes += n),
+          );
           opened();
         });
-        up.once('error', () => setTimeout(() => client.resetAndDestroy(), opts.delayMs));
-        client.once('close', () => setTimeout(() => up?.destroy(), opts.delayMs * 2));
+        up.once("error", () => setTimeout(() => client.resetAndDestroy(), opts.delayMs));
+        client.once("close", () => setTimeout(() => up?.destroy(), opts.delayMs * 2));
       }, opts.delayMs * 3);
-      client.once('close', () => {
+      client.once("close", () => {
         if (!up) clearTimeout(timer);
       });
     });
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
+      server.once("error", reject);
       server.listen({ host: opts.listenHost, port: listen, exclusive: true }, () => resolve());
     });
     servers.push(server);

@@ -7,9 +7,9 @@
  * - An unknown name: NXDOMAIN, rcode 3 (Node's ENOTFOUND).
  * Names are case-insensitive (RFC 4343), with or without the trailing dot.
  */
-import dgram from 'node:dgram';
-import net from 'node:net';
-import { freePort } from './env.js';
+import dgram from "node:dgram";
+import net from "node:net";
+import { freePort } from "./env.js";
 
 export interface DnsRecords {
   A?: string[];
@@ -21,11 +21,11 @@ export interface DnsQueryLog {
   name: string;
   /** 'A', 'AAAA', or `TYPE<n>` for others. */
   type: string;
-  transport: 'udp' | 'tcp';
+  transport: "udp" | "tcp";
 }
 
 export interface DnsServer {
-  host: '127.0.0.1';
+  host: "127.0.0.1";
   port: number;
   /** Queries answered so far. */
   readonly queries: DnsQueryLog[];
@@ -41,37 +41,38 @@ const RCODE_FORMERR = 1;
 const RCODE_NXDOMAIN = 3;
 const RCODE_NOTIMP = 4;
 
-const normalise = (name: string): string => name.toLowerCase().replace(/\.$/, '');
+const normalise = (name: string): string => name.toLowerCase().replace(/\.$/, "");
 
 function typeName(t: number): string {
-  return t === TYPE_A ? 'A' : t === TYPE_AAAA ? 'AAAA' : `TYPE${t}`;
+  return t === TYPE_A ? "A" : t === TYPE_AAAA ? "AAAA" : `TYPE${t}`;
 }
 
 function ipv4Bytes(ip: string): Buffer {
   if (net.isIPv4(ip) === false) throw new Error(`dns: not an IPv4 address: ${ip}`);
-  return Buffer.from(ip.split('.').map(Number));
+  return Buffer.from(ip.split(".").map(Number));
 }
 
 function ipv6Bytes(ip: string): Buffer {
   if (net.isIPv6(ip) === false) throw new Error(`dns: not an IPv6 address: ${ip}`);
-  let text = ip.replace(/%.*$/, '');
+  let text = ip.replace(/%.*$/, "");
   // An embedded IPv4 tail (::ffff:192.0.2.1) becomes two hex groups.
   const v4 = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(text);
   if (v4?.[1] !== undefined && v4[2] !== undefined) {
     const b = ipv4Bytes(v4[2]);
     text = `${v4[1]}${((b[0]! << 8) | b[1]!).toString(16)}:${((b[2]! << 8) | b[3]!).toString(16)}`;
   }
-  const parse = (s: string): number[] => (s === '' ? [] : s.split(':').map((h) => parseInt(h, 16)));
-  const halves = text.split('::');
+  const parse = (s: string): number[] => (s === "" ? [] : s.split(":").map((h) => parseInt(h, 16)));
+  const halves = text.split("::");
   let groups: number[];
   if (halves.length === 1) {
-    groups = parse(halves[0] ?? '');
+    groups = parse(halves[0] ?? "");
   } else {
-    const left = parse(halves[0] ?? '');
-    const right = parse(halves[1] ?? '');
+    const left = parse(halves[0] ?? "");
+    const right = parse(halves[1] ?? "");
     groups = [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
   }
-  if (groups.length !== 8 || groups.some((g) => !Number.isInteger(g) || g < 0 || g > 0xffff)) throw new Error(`dns: cannot parse IPv6 address ${ip}`);
+  if (groups.length !== 8 || groups.some((g) => !Number.isInteger(g) || g < 0 || g > 0xffff))
+    throw new Error(`dns: cannot parse IPv6 address ${ip}`);
   const out = Buffer.alloc(16);
   groups.forEach((g, i) => out.writeUInt16BE(g, i * 2));
   return out;
@@ -104,13 +105,13 @@ function parseQuery(msg: Buffer): ParsedQuery | { id: number; error: number } | 
       break;
     }
     if (len & 0xc0) return { id, error: RCODE_FORMERR }; // no compression in questions
-    labels.push(msg.subarray(off + 1, off + 1 + len).toString('latin1'));
+    labels.push(msg.subarray(off + 1, off + 1 + len).toString("latin1"));
     off += 1 + len;
   }
   if (off + 4 > msg.length) return { id, error: RCODE_FORMERR };
   const qtype = msg.readUInt16BE(off);
   const qclass = msg.readUInt16BE(off + 2);
-  return { id, flags, name: labels.join('.'), qtype, qclass, question: msg.subarray(12, off + 4) };
+  return { id, flags, name: labels.join("."), qtype, qclass, question: msg.subarray(12, off + 4) };
 }
 
 function response(q: ParsedQuery, rcode: number, answers: Buffer[]): Buffer {
@@ -160,22 +161,32 @@ export async function startDnsServer(zone: DnsZone): Promise<DnsServer> {
 
   const queries: DnsQueryLog[] = [];
 
-  const answer = (msg: Buffer, transport: 'udp' | 'tcp'): Buffer | null => {
+  const answer = (msg: Buffer, transport: "udp" | "tcp"): Buffer | null => {
     const q = parseQuery(msg);
     if (q === null) return null;
-    if ('error' in q) return errorResponse(q.id, q.error);
+    if ("error" in q) return errorResponse(q.id, q.error);
     queries.push({ name: q.name, type: typeName(q.qtype), transport });
     if (((q.flags >> 11) & 0xf) !== 0) return response(q, RCODE_NOTIMP, []);
     const rec = records.get(normalise(q.name));
     if (rec === undefined) return response(q, RCODE_NXDOMAIN, []);
     if (q.qclass !== CLASS_IN) return response(q, 0, []);
-    if (q.qtype === TYPE_A) return response(q, 0, (rec.A ?? []).map((ip) => answerRecord(TYPE_A, ipv4Bytes(ip))));
-    if (q.qtype === TYPE_AAAA) return response(q, 0, (rec.AAAA ?? []).map((ip) => answerRecord(TYPE_AAAA, ipv6Bytes(ip))));
+    if (q.qtype === TYPE_A)
+      return response(
+        q,
+        0,
+        (rec.A ?? []).map((ip) => answerRecord(TYPE_A, ipv4Bytes(ip))),
+      );
+    if (q.qtype === TYPE_AAAA)
+      return response(
+        q,
+        0,
+        (rec.AAAA ?? []).map((ip) => answerRecord(TYPE_AAAA, ipv6Bytes(ip))),
+      );
     return response(q, 0, []);
   };
 
   for (let attempt = 0; ; attempt++) {
-    const port = await freePort('127.0.0.1');
+    const port = await freePort("127.0.0.1");
     try {
       return await listenBoth(port, answer, queries, set);
     } catch (err) {
@@ -186,26 +197,26 @@ export async function startDnsServer(zone: DnsZone): Promise<DnsServer> {
 
 function listenBoth(
   port: number,
-  answer: (msg: Buffer, transport: 'udp' | 'tcp') => Buffer | null,
+  answer: (msg: Buffer, transport: "udp" | "tcp") => Buffer | null,
   queries: DnsQueryLog[],
   set: (name: string, rec: DnsRecords | undefined) => void,
 ): Promise<DnsServer> {
   return new Promise((resolve, reject) => {
-    const udp = dgram.createSocket('udp4');
+    const udp = dgram.createSocket("udp4");
     const tcpSockets = new Set<net.Socket>();
     const tcp = net.createServer((sock) => {
       tcpSockets.add(sock);
-      sock.on('close', () => tcpSockets.delete(sock));
-      sock.on('error', () => undefined);
+      sock.on("close", () => tcpSockets.delete(sock));
+      sock.on("error", () => undefined);
       sock.setTimeout(10_000, () => sock.destroy());
       let buf = Buffer.alloc(0);
-      sock.on('data', (d: Buffer) => {
+      sock.on("data", (d: Buffer) => {
         buf = Buffer.concat([buf, d]);
         // RFC 1035 4.2.2: each TCP message is prefixed with a two-byte length.
         while (buf.length >= 2) {
           const len = buf.readUInt16BE(0);
           if (buf.length < 2 + len) break;
-          const reply = answer(buf.subarray(2, 2 + len), 'tcp');
+          const reply = answer(buf.subarray(2, 2 + len), "tcp");
           buf = buf.subarray(2 + len);
           if (reply) {
             const prefix = Buffer.alloc(2);
@@ -215,8 +226,8 @@ function listenBoth(
         }
       });
     });
-    udp.on('message', (msg, rinfo) => {
-      const reply = answer(msg, 'udp');
+    udp.on("message", (msg, rinfo) => {
+      const reply = answer(msg, "udp");
       if (reply) udp.send(reply, rinfo.port, rinfo.address);
     });
     const fail = (err: Error): void => {
@@ -224,16 +235,16 @@ function listenBoth(
       tcp.close();
       reject(err);
     };
-    udp.once('error', fail);
-    udp.bind(port, '127.0.0.1', () => {
-      tcp.once('error', fail);
-      tcp.listen({ port, host: '127.0.0.1', exclusive: true }, () => {
-        udp.off('error', fail);
-        tcp.off('error', fail);
-        udp.on('error', () => undefined);
+    udp.once("error", fail);
+    udp.bind(port, "127.0.0.1", () => {
+      tcp.once("error", fail);
+      tcp.listen({ port, host: "127.0.0.1", exclusive: true }, () => {
+        udp.off("error", fail);
+        tcp.off("error", fail);
+        udp.on("error", () => undefined);
         let stopped: Promise<void> | undefined;
         resolve({
-          host: '127.0.0.1',
+          host: "127.0.0.1",
           port,
           queries,
           set,

@@ -7,12 +7,12 @@
  * FTP_DOCTOR_DEPS_DIR). Nothing here falls back to another location: CI must use what the script
  * installs, so a missing install step fails loudly instead of passing by accident.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, chmodSync } from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { execFileSync, spawn } from "node:child_process";
+import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, chmodSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 
 // ---------------------------------------------------------------------------------------------
 // Repository and dependency locations
@@ -20,11 +20,11 @@ import { fileURLToPath } from 'node:url';
 function findRepoRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (;;) {
-    const pkg = path.join(dir, 'package.json');
+    const pkg = path.join(dir, "package.json");
     if (existsSync(pkg)) {
       try {
-        const parsed = JSON.parse(readFileSync(pkg, 'utf8')) as { name?: unknown };
-        if (parsed.name === 'ftp-doctor') return dir;
+        const parsed = JSON.parse(readFileSync(pkg, "utf8")) as { name?: unknown };
+        if (parsed.name === "ftp-doctor") return dir;
       } catch {
         // not ours; keep walking up
       }
@@ -40,31 +40,32 @@ export const repoRoot: string = findRepoRoot();
 
 /** Root of the unpacked proftpd / pure-ftpd packages (`$FTP_DOCTOR_DEPS_DIR` or `<repo>/.deps/root`). */
 export function depsDir(env: NodeJS.ProcessEnv = process.env): string {
-  const fromEnv = env['FTP_DOCTOR_DEPS_DIR'];
-  return fromEnv !== undefined && fromEnv !== '' ? path.resolve(fromEnv) : path.join(repoRoot, '.deps', 'root');
+  const fromEnv = env["FTP_DOCTOR_DEPS_DIR"];
+  return fromEnv !== undefined && fromEnv !== "" ? path.resolve(fromEnv) : path.join(repoRoot, ".deps", "root");
 }
 
-export const INSTALL_HINT = 'run `sudo bash scripts/install-deps.sh` (installs vsftpd/curl/lftp/iptables via apt, unpacks proftpd and pure-ftpd into .deps/root)';
+export const INSTALL_HINT =
+  "run `sudo bash scripts/install-deps.sh` (installs vsftpd/curl/lftp/iptables via apt, unpacks proftpd and pure-ftpd into .deps/root)";
 
 // ---------------------------------------------------------------------------------------------
 // Tools
 
 /** Binaries the harness knows how to find. */
-export const TOOL_NAMES = ['vsftpd', 'proftpd', 'pure-ftpd', 'pure-pw', 'curl', 'lftp', 'openssl', 'ip', 'iptables', 'unshare'] as const;
+export const TOOL_NAMES = ["vsftpd", "proftpd", "pure-ftpd", "pure-pw", "curl", "lftp", "openssl", "ip", "iptables", "unshare"] as const;
 export type ToolName = (typeof TOOL_NAMES)[number];
 
 /** Things a test can need besides a binary. */
-export type Requirement = ToolName | 'root';
+export type Requirement = ToolName | "root";
 
 /** Where the unpacked daemons live relative to depsDir(). Everything else is looked up on PATH. */
 const DEPS_TOOLS: Partial<Record<ToolName, string>> = {
-  proftpd: 'usr/sbin/proftpd',
-  'pure-ftpd': 'usr/sbin/pure-ftpd',
-  'pure-pw': 'usr/bin/pure-pw',
+  proftpd: "usr/sbin/proftpd",
+  "pure-ftpd": "usr/sbin/pure-ftpd",
+  "pure-pw": "usr/bin/pure-pw",
 };
 
 export class MissingToolError extends Error {
-  override readonly name = 'MissingToolError';
+  override readonly name = "MissingToolError";
   constructor(
     readonly requirement: Requirement,
     detail: string,
@@ -84,8 +85,8 @@ function isExecutable(file: string): boolean {
 
 function searchPath(name: string): string | null {
   // sbin directories are often missing from PATH for non-login shells; the daemons live there.
-  const dirs = (process.env['PATH'] ?? '').split(path.delimiter).filter(Boolean);
-  for (const extra of ['/usr/local/sbin', '/usr/sbin', '/sbin', '/usr/local/bin', '/usr/bin', '/bin']) {
+  const dirs = (process.env["PATH"] ?? "").split(path.delimiter).filter(Boolean);
+  for (const extra of ["/usr/local/sbin", "/usr/sbin", "/sbin", "/usr/local/bin", "/usr/bin", "/bin"]) {
     if (!dirs.includes(extra)) dirs.push(extra);
   }
   for (const dir of dirs) {
@@ -110,21 +111,21 @@ export function requireTool(name: ToolName): string {
   const found = findTool(name);
   if (found === null) {
     const rel = DEPS_TOOLS[name];
-    throw new MissingToolError(name, rel !== undefined ? `expected ${path.join(depsDir(), rel)}` : 'not on PATH');
+    throw new MissingToolError(name, rel !== undefined ? `expected ${path.join(depsDir(), rel)}` : "not on PATH");
   }
   return found;
 }
 
 export function isRoot(): boolean {
-  return typeof process.getuid === 'function' && process.getuid() === 0;
+  return typeof process.getuid === "function" && process.getuid() === 0;
 }
 
 /** The requirements from `needs` that this machine lacks, each with a reason. */
 export function missingRequirements(needs: readonly Requirement[]): string[] {
   const missing: string[] = [];
   for (const need of needs) {
-    if (need === 'root') {
-      if (!isRoot()) missing.push('root (the daemons, users, namespaces and iptables need uid 0)');
+    if (need === "root") {
+      if (!isRoot()) missing.push("root (the daemons, users, namespaces and iptables need uid 0)");
     } else if (findTool(need) === null) {
       const rel = DEPS_TOOLS[need];
       missing.push(rel !== undefined ? `${need} (${path.join(depsDir(), rel)})` : `${need} (not on PATH)`);
@@ -134,8 +135,8 @@ export function missingRequirements(needs: readonly Requirement[]): string[] {
 }
 
 function inCi(env: NodeJS.ProcessEnv = process.env): boolean {
-  const v = env['CI'];
-  return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
+  const v = env["CI"];
+  return v !== undefined && v !== "" && v !== "0" && v.toLowerCase() !== "false";
 }
 
 /**
@@ -148,7 +149,7 @@ function inCi(env: NodeJS.ProcessEnv = process.env): boolean {
 export function requirementsOptions(needs: readonly Requirement[]): { skip?: string } {
   const missing = missingRequirements(needs);
   if (missing.length === 0 || inCi()) return {};
-  return { skip: `missing ${missing.join(', ')}; ${INSTALL_HINT}` };
+  return { skip: `missing ${missing.join(", ")}; ${INSTALL_HINT}` };
 }
 
 /** The part of node:test's TestContext that needRequirements uses. */
@@ -165,8 +166,8 @@ export interface SkippableContext {
 export function needRequirements(t: SkippableContext, needs: readonly Requirement[]): boolean {
   const missing = missingRequirements(needs);
   if (missing.length === 0) return true;
-  const message = `missing ${missing.join(', ')}; ${INSTALL_HINT}`;
-  if (inCi()) throw new MissingToolError(needs[0] ?? 'root', message);
+  const message = `missing ${missing.join(", ")}; ${INSTALL_HINT}`;
+  if (inCi()) throw new MissingToolError(needs[0] ?? "root", message);
   t.skip(message);
   return false;
 }
@@ -197,8 +198,8 @@ function runExitCleanups(): void {
 export function onProcessExit(fn: SyncCleanup): () => void {
   if (!exitHooksInstalled) {
     exitHooksInstalled = true;
-    process.on('exit', runExitCleanups);
-    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on("exit", runExitCleanups);
+    for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
       // Only take over the signal while we have something to clean up, then re-raise it so the
       // exit status is the usual one for that signal.
       process.once(sig, () => {
@@ -226,7 +227,7 @@ export interface CleanupRegistrar {
  * (nobody, ftp) can traverse it. Removed by the registrar's after() when given, else on process exit;
  * `remove()` removes it at once.
  */
-export function makeTempDir(registrar?: CleanupRegistrar, prefix = 'ftpd-'): { path: string; remove(): void } {
+export function makeTempDir(registrar?: CleanupRegistrar, prefix = "ftpd-"): { path: string; remove(): void } {
   const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
   chmodSync(dir, 0o755);
   const remove = (): void => {
@@ -239,7 +240,7 @@ export function makeTempDir(registrar?: CleanupRegistrar, prefix = 'ftpd-'): { p
 }
 
 /** Same as makeTempDir(registrar).path: a per-test directory removed after the test. */
-export function tempDir(registrar: CleanupRegistrar, prefix = 'ftpd-'): string {
+export function tempDir(registrar: CleanupRegistrar, prefix = "ftpd-"): string {
   return makeTempDir(registrar, prefix).path;
 }
 
@@ -253,7 +254,7 @@ export function tempDir(registrar: CleanupRegistrar, prefix = 'ftpd-'): string {
  */
 function ephemeralRangeStart(): number {
   try {
-    const [lo] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/);
+    const [lo] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/);
     const n = Number(lo);
     if (Number.isInteger(n) && n > 2000) return n;
   } catch {
@@ -273,7 +274,7 @@ function canBind(port: number, host: string): Promise<boolean> {
       srv.close();
       resolve(false);
     }, 2000);
-    srv.once('error', () => {
+    srv.once("error", () => {
       clearTimeout(timer);
       resolve(false);
     });
@@ -290,7 +291,7 @@ function randomPort(span: number): number {
 }
 
 /** A TCP port that was free on `host` a moment ago (bind-and-release check). */
-export async function freePort(host = '127.0.0.1'): Promise<number> {
+export async function freePort(host = "127.0.0.1"): Promise<number> {
   for (let attempt = 0; attempt < 200; attempt++) {
     const port = randomPort(1);
     if (handedOut.has(port)) continue;
@@ -303,7 +304,7 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
 }
 
 /** `count` consecutive TCP ports, all free on `host` a moment ago; returns [first, last] inclusive. */
-export async function freePortRange(count: number, host = '127.0.0.1'): Promise<[number, number]> {
+export async function freePortRange(count: number, host = "127.0.0.1"): Promise<[number, number]> {
   if (!Number.isInteger(count) || count < 1 || count > 1000) throw new RangeError(`freePortRange: bad count ${count}`);
   outer: for (let attempt = 0; attempt < 100; attempt++) {
     const first = randomPort(count);
@@ -327,7 +328,12 @@ export function sleep(ms: number): Promise<void> {
  * Polls `check` until it returns a value other than undefined/false, or throws after `timeoutMs`
  * with `what` in the message. `check` may also throw to abort early.
  */
-export async function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000, intervalMs = 50): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 10_000,
+  intervalMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -338,18 +344,24 @@ export async function waitFor<T>(what: string, check: () => T | undefined | fals
 }
 
 /** Runs a command synchronously; returns stdout. Throws with stderr on a non-zero exit. */
-export function runSync(cmd: string, args: readonly string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): string {
+export function runSync(
+  cmd: string,
+  args: readonly string[],
+  opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): string {
   try {
     return execFileSync(cmd, args, {
       input: opts.input,
       timeout: opts.timeoutMs ?? 15_000,
       env: opts.env ?? process.env,
-      encoding: 'utf8',
-      stdio: ['pipe', 'pipe', 'pipe'],
+      encoding: "utf8",
+      stdio: ["pipe", "pipe", "pipe"],
     });
   } catch (err) {
     const e = err as { stderr?: string; stdout?: string; status?: number | null; message: string };
-    throw new Error(`${cmd} ${args.join(' ')} failed (status ${String(e.status)}): ${(e.stderr ?? '').trim() || (e.stdout ?? '').trim() || e.message}`);
+    throw new Error(
+      `${cmd} ${args.join(" ")} failed (status ${String(e.status)}): ${(e.stderr ?? "").trim() || (e.stdout ?? "").trim() || e.message}`,
+    );
   }
 }
 
@@ -365,42 +377,50 @@ export interface CommandResult {
  * Runs a command to completion with a deadline (SIGKILL on timeout), never throws for a non-zero
  * exit: the caller decides. Rejects only when the command cannot be started.
  */
-export function runCommand(cmd: string, args: readonly string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv; maxBuffer?: number } = {}): Promise<CommandResult> {
+export function runCommand(
+  cmd: string,
+  args: readonly string[],
+  opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv; maxBuffer?: number } = {},
+): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, [...args], { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, [...args], { env: opts.env ?? process.env, stdio: ["pipe", "pipe", "pipe"] });
     const max = opts.maxBuffer ?? 16 * 1024 * 1024;
-    let stdout = '';
-    let stderr = '';
+    let stdout = "";
+    let stderr = "";
     let timedOut = false;
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    child.stdout.setEncoding("utf8").on("data", (d: string) => {
       if (stdout.length < max) stdout += d;
     });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    child.stderr.setEncoding("utf8").on("data", (d: string) => {
       if (stderr.length < max) stderr += d;
     });
     const timer = setTimeout(() => {
       timedOut = true;
-      child.kill('SIGKILL');
+      child.kill("SIGKILL");
     }, opts.timeoutMs ?? 30_000);
-    child.once('error', (err) => {
+    child.once("error", (err) => {
       clearTimeout(timer);
       reject(err);
     });
-    child.once('close', (code, signal) => {
+    child.once("close", (code, signal) => {
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr, timedOut });
     });
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(opts.input ?? '');
+    child.stdin.on("error", () => undefined);
+    child.stdin.end(opts.input ?? "");
   });
 }
 
 /** runCommand that rejects unless the exit code is 0, with the command's stderr in the message. */
-export async function runChecked(cmd: string, args: readonly string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+export async function runChecked(
+  cmd: string,
+  args: readonly string[],
+  opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<string> {
   const r = await runCommand(cmd, args, opts);
   if (r.code !== 0) {
-    const why = r.timedOut ? `timed out after ${opts.timeoutMs ?? 30_000} ms` : `exit ${String(r.code)}${r.signal ? ` (${r.signal})` : ''}`;
-    throw new Error(`${cmd} ${args.join(' ')}: ${why}: ${r.stderr.trim() || r.stdout.trim()}`);
+    const why = r.timedOut ? `timed out after ${opts.timeoutMs ?? 30_000} ms` : `exit ${String(r.code)}${r.signal ? ` (${r.signal})` : ""}`;
+    throw new Error(`${cmd} ${args.join(" ")}: ${why}: ${r.stderr.trim() || r.stdout.trim()}`);
   }
   return r.stdout;
 }

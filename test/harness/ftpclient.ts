@@ -3,9 +3,9 @@
  * exact reply texts a daemon sends (curl hides most of them). No data connections, no parsing
  * beyond RFC 959 §4.2 multi-line replies ("123-..." up to "123 ...").
  */
-import net from 'node:net';
-import tls from 'node:tls';
-import { requireTool, runCommand, type CommandResult } from './env.js';
+import net from "node:net";
+import tls from "node:tls";
+import { requireTool, runCommand, type CommandResult } from "./env.js";
 
 export interface FtpReply {
   code: number;
@@ -15,15 +15,15 @@ export interface FtpReply {
 }
 
 export class FtpTimeoutError extends Error {
-  override readonly name = 'FtpTimeoutError';
+  override readonly name = "FtpTimeoutError";
 }
 
 export class FtpClosedError extends Error {
-  override readonly name = 'FtpClosedError';
+  override readonly name = "FtpClosedError";
 }
 
 export class RawFtpClient {
-  private buffer = '';
+  private buffer = "";
   private lines: string[] = [];
   private waiters: Array<() => void> = [];
   private closedWith: Error | null = null;
@@ -36,7 +36,11 @@ export class RawFtpClient {
   }
 
   /** Connects and reads the greeting. */
-  static async connect(host: string, port: number, opts: { timeoutMs?: number; implicitTls?: tls.ConnectionOptions } = {}): Promise<{ client: RawFtpClient; greeting: FtpReply }> {
+  static async connect(
+    host: string,
+    port: number,
+    opts: { timeoutMs?: number; implicitTls?: tls.ConnectionOptions } = {},
+  ): Promise<{ client: RawFtpClient; greeting: FtpReply }> {
     const timeoutMs = opts.timeoutMs ?? 5000;
     const socket = await new Promise<net.Socket>((resolve, reject) => {
       const s: net.Socket = opts.implicitTls ? tls.connect({ host, port, ...opts.implicitTls }) : net.connect({ host, port });
@@ -44,11 +48,11 @@ export class RawFtpClient {
         s.destroy();
         reject(new FtpTimeoutError(`connect to ${host}:${port} timed out after ${timeoutMs} ms`));
       }, timeoutMs);
-      s.once(opts.implicitTls ? 'secureConnect' : 'connect', () => {
+      s.once(opts.implicitTls ? "secureConnect" : "connect", () => {
         clearTimeout(timer);
         resolve(s);
       });
-      s.once('error', (err) => {
+      s.once("error", (err) => {
         clearTimeout(timer);
         reject(err);
       });
@@ -64,22 +68,22 @@ export class RawFtpClient {
   }
 
   private attach(socket: net.Socket): void {
-    socket.setEncoding('utf8');
-    socket.on('data', (d: string) => {
+    socket.setEncoding("utf8");
+    socket.on("data", (d: string) => {
       this.buffer += d;
       let nl: number;
-      while ((nl = this.buffer.indexOf('\n')) >= 0) {
-        this.lines.push(this.buffer.slice(0, nl).replace(/\r$/, ''));
+      while ((nl = this.buffer.indexOf("\n")) >= 0) {
+        this.lines.push(this.buffer.slice(0, nl).replace(/\r$/, ""));
         this.buffer = this.buffer.slice(nl + 1);
       }
       this.wake();
     });
-    socket.on('error', (err) => {
+    socket.on("error", (err) => {
       this.closedWith ??= err;
       this.wake();
     });
-    socket.on('close', () => {
-      this.closedWith ??= new FtpClosedError('connection closed by server');
+    socket.on("close", () => {
+      this.closedWith ??= new FtpClosedError("connection closed by server");
       this.wake();
     });
   }
@@ -114,14 +118,14 @@ export class RawFtpClient {
     const m = /^(\d{3})([ -])/.exec(first);
     if (!m) return { code: 0, text: first, lines: [first] };
     const lines = [first];
-    if (m[2] === '-') {
+    if (m[2] === "-") {
       for (;;) {
         const line = await this.nextLine(deadline);
         lines.push(line);
         if (line.startsWith(`${m[1]} `)) break;
       }
     }
-    return { code: Number(m[1]), text: lines.join('\n'), lines };
+    return { code: Number(m[1]), text: lines.join("\n"), lines };
   }
 
   /** Sends a command and reads its reply. */
@@ -134,18 +138,18 @@ export class RawFtpClient {
   /** After a `234` to AUTH TLS: TLS handshake on the control connection. */
   async upgradeTls(opts: tls.ConnectionOptions = {}): Promise<tls.TLSSocket> {
     const raw = this.socket;
-    raw.removeAllListeners('data');
+    raw.removeAllListeners("data");
     const secure = await new Promise<tls.TLSSocket>((resolve, reject) => {
       const s = tls.connect({ socket: raw, ...opts });
       const timer = setTimeout(() => {
         s.destroy();
         reject(new FtpTimeoutError(`TLS handshake timed out after ${this.timeoutMs} ms`));
       }, this.timeoutMs);
-      s.once('secureConnect', () => {
+      s.once("secureConnect", () => {
         clearTimeout(timer);
         resolve(s);
       });
-      s.once('error', (err) => {
+      s.once("error", (err) => {
         clearTimeout(timer);
         reject(err);
       });
@@ -162,7 +166,7 @@ export class RawFtpClient {
   /** Sends QUIT (best effort) and closes. */
   async quit(): Promise<FtpReply | null> {
     try {
-      return await this.send('QUIT', 2000);
+      return await this.send("QUIT", 2000);
     } catch {
       return null;
     } finally {
@@ -209,7 +213,7 @@ export async function ftpTranscript(host: string, port: number, commands: readon
 function describeError(err: unknown): string {
   if (err instanceof Error) {
     const code = (err as NodeJS.ErrnoException).code;
-    return `${err.name}${code ? ` ${code}` : ''}: ${err.message}`;
+    return `${err.name}${code ? ` ${code}` : ""}: ${err.message}`;
   }
   return String(err);
 }
@@ -219,6 +223,8 @@ function describeError(err: unknown): string {
  * PASV address problems (--ftp-skip-pasv-ip is on): it always connects to the control peer.
  */
 export async function curl(args: readonly string[], timeoutMs = 15_000): Promise<CommandResult> {
-  const bin = requireTool('curl');
-  return runCommand(bin, ['--silent', '--show-error', '--max-time', String(Math.ceil(timeoutMs / 1000)), ...args], { timeoutMs: timeoutMs + 5000 });
+  const bin = requireTool("curl");
+  return runCommand(bin, ["--silent", "--show-error", "--max-time", String(Math.ceil(timeoutMs / 1000)), ...args], {
+    timeoutMs: timeoutMs + 5000,
+  });
 }

@@ -8,18 +8,27 @@
  * dns: authoritative test DNS · scripted: fake servers · ftpclient: raw FTP transcripts, curl ·
  * proc: process plumbing.
  */
-export * from './env.js';
-export * from './certs.js';
-export * from './daemons.js';
-export * from './dns.js';
-export * from './netns.js';
-export * from './scripted.js';
-export * from './ftpclient.js';
-export { cleanupStaleDaemons, descendantsOf, isAlive, isListening, processGroupMembers, spawnDaemon, type DaemonProcess, type SpawnDaemonOptions } from './proc.js';
-export { stopAndAssertNoStrays } from './daemon-checks.js';
+export * from "./env.js";
+export * from "./certs.js";
+export * from "./daemons.js";
+export * from "./dns.js";
+export * from "./netns.js";
+export * from "./scripted.js";
+export * from "./ftpclient.js";
+export {
+  cleanupStaleDaemons,
+  descendantsOf,
+  isAlive,
+  isListening,
+  processGroupMembers,
+  spawnDaemon,
+  type DaemonProcess,
+  type SpawnDaemonOptions,
+} from "./proc.js";
+export { stopAndAssertNoStrays } from "./daemon-checks.js";
 
-import { cleanupStaleNetns } from './netns.js';
-import { cleanupStaleDaemons } from './proc.js';
+import { cleanupStaleNetns } from "./netns.js";
+import { cleanupStaleDaemons } from "./proc.js";
 
 /** Removes everything a crashed earlier run left: daemons, namespaces, host rules, locks. */
 export function cleanupStale(): { daemons: number[]; namespaces: string[] } {

@@ -11,14 +11,14 @@
  *
  * Needs root (CAP_NET_ADMIN) and `ip`, `iptables` (nf_tables backend is fine).
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { onProcessExit, requireTool, runCommand, type CommandResult } from './env.js';
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { onProcessExit, requireTool, runCommand, type CommandResult } from "./env.js";
 
-export const NETNS_PREFIX = 'ftpd-';
+export const NETNS_PREFIX = "ftpd-";
 
 export interface Netns {
   /** `ftpd-<creator pid>-<X>` */
@@ -50,7 +50,7 @@ export interface Netns {
   destroy(): Promise<void>;
 }
 
-const LOCK_DIR = path.join(os.tmpdir(), 'ftpd-netns-locks');
+const LOCK_DIR = path.join(os.tmpdir(), "ftpd-netns-locks");
 const MAX_INDEX = 512;
 
 function addressesFor(index: number): { host: string; ns: string; prefix: string } {
@@ -61,9 +61,9 @@ function addressesFor(index: number): { host: string; ns: string; prefix: string
 }
 
 function inBenchmarkRange(ip: string): boolean {
-  const bare = ip.replace(/\/\d+$/, '');
+  const bare = ip.replace(/\/\d+$/, "");
   if (net.isIPv4(bare) === false) return false;
-  const [a, b] = bare.split('.').map(Number);
+  const [a, b] = bare.split(".").map(Number);
   return a === 198 && (b === 18 || b === 19);
 }
 
@@ -72,7 +72,7 @@ function pidAlive(pid: number): boolean {
     process.kill(pid, 0);
     return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
@@ -84,14 +84,14 @@ function claimIndex(): number {
     const index = (start + i) % MAX_INDEX;
     const lock = path.join(LOCK_DIR, `${index}.lock`);
     try {
-      writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      writeFileSync(lock, String(process.pid), { flag: "wx" });
       return index;
     } catch {
-      const owner = Number(readFileOr(lock, ''));
+      const owner = Number(readFileOr(lock, ""));
       if (Number.isInteger(owner) && owner > 0 && !pidAlive(owner)) {
         rmSync(lock, { force: true });
         try {
-          writeFileSync(lock, String(process.pid), { flag: 'wx' });
+          writeFileSync(lock, String(process.pid), { flag: "wx" });
           return index;
         } catch {
           // another process reclaimed it first
@@ -104,7 +104,7 @@ function claimIndex(): number {
 
 function readFileOr(file: string, fallback: string): string {
   try {
-    return readFileSync(file, 'utf8');
+    return readFileSync(file, "utf8");
   } catch {
     return fallback;
   }
@@ -112,25 +112,28 @@ function readFileOr(file: string, fallback: string): string {
 
 async function run(cmd: string, args: readonly string[], timeoutMs = 15_000): Promise<string> {
   const r = await runCommand(cmd, args, { timeoutMs });
-  if (r.code !== 0) throw new Error(`${path.basename(cmd)} ${args.join(' ')} failed${r.timedOut ? ' (timeout)' : ''}: ${r.stderr.trim() || r.stdout.trim()}`);
+  if (r.code !== 0)
+    throw new Error(
+      `${path.basename(cmd)} ${args.join(" ")} failed${r.timedOut ? " (timeout)" : ""}: ${r.stderr.trim() || r.stdout.trim()}`,
+    );
   return r.stdout;
 }
 
 function runSyncQuiet(cmd: string, args: readonly string[]): string {
   try {
-    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 });
+    return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 10_000 });
   } catch {
-    return '';
+    return "";
   }
 }
 
 /** Rewrites an -A/-I rule into its -D twin; null for anything that is not an add. */
 function deletionOf(args: readonly string[]): string[] | null {
   const out = [...args];
-  const i = out.findIndex((a) => a === '-A' || a === '--append' || a === '-I' || a === '--insert');
+  const i = out.findIndex((a) => a === "-A" || a === "--append" || a === "-I" || a === "--insert");
   if (i < 0) return null;
-  const insert = out[i] === '-I' || out[i] === '--insert';
-  out[i] = '-D';
+  const insert = out[i] === "-I" || out[i] === "--insert";
+  out[i] = "-D";
   // `-I CHAIN 3 ...`: the rule number is not part of the rule.
   if (insert && out[i + 2] !== undefined && /^\d+$/.test(out[i + 2]!)) out.splice(i + 2, 1);
   return out;
@@ -141,25 +144,25 @@ function splitRule(line: string): string[] {
   const out: string[] = [];
   const re = /"((?:[^"\\]|\\.)*)"|(\S+)/g;
   let m: RegExpExecArray | null;
-  while ((m = re.exec(line)) !== null) out.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : (m[2] ?? ''));
+  while ((m = re.exec(line)) !== null) out.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, "$1") : (m[2] ?? ""));
   return out;
 }
 
-const IPTABLES_TABLES = ['filter', 'nat', 'mangle', 'raw'] as const;
+const IPTABLES_TABLES = ["filter", "nat", "mangle", "raw"] as const;
 
 /** Deletes root-namespace iptables rules whose comment is one of `names` (or matches `match`). Sync. */
 function deleteTaggedRulesSync(iptables: string, match: (comment: string) => boolean): number {
   let removed = 0;
   for (const table of IPTABLES_TABLES) {
-    const listing = runSyncQuiet(iptables, ['-t', table, '-S']);
-    for (const line of listing.split('\n')) {
-      if (!line.startsWith('-A ')) continue;
+    const listing = runSyncQuiet(iptables, ["-t", table, "-S"]);
+    for (const line of listing.split("\n")) {
+      if (!line.startsWith("-A ")) continue;
       const args = splitRule(line);
-      const ci = args.indexOf('--comment');
+      const ci = args.indexOf("--comment");
       const comment = ci >= 0 ? args[ci + 1] : undefined;
       if (comment === undefined || !match(comment)) continue;
-      args[0] = '-D';
-      runSyncQuiet(iptables, ['-t', table, ...args]);
+      args[0] = "-D";
+      runSyncQuiet(iptables, ["-t", table, ...args]);
       removed++;
     }
   }
@@ -167,8 +170,8 @@ function deleteTaggedRulesSync(iptables: string, match: (comment: string) => boo
 }
 
 function nsPidsSync(ip: string, name: string): number[] {
-  return runSyncQuiet(ip, ['netns', 'pids', name])
-    .split('\n')
+  return runSyncQuiet(ip, ["netns", "pids", name])
+    .split("\n")
     .map((s) => Number(s.trim()))
     .filter((n) => Number.isInteger(n) && n > 0);
 }
@@ -179,14 +182,14 @@ function destroySync(ip: string, iptables: string, name: string, hostInterface: 
   // ours (started in this namespace by a test), so they go first.
   for (const pid of nsPidsSync(ip, name)) {
     try {
-      process.kill(pid, 'SIGKILL');
+      process.kill(pid, "SIGKILL");
     } catch {
       // already gone
     }
   }
   deleteTaggedRulesSync(iptables, (c) => c === name);
-  if (hostInterface !== null) runSyncQuiet(ip, ['link', 'del', hostInterface]);
-  runSyncQuiet(ip, ['netns', 'del', name]);
+  if (hostInterface !== null) runSyncQuiet(ip, ["link", "del", hostInterface]);
+  runSyncQuiet(ip, ["netns", "del", name]);
   if (index !== null) rmSync(path.join(LOCK_DIR, `${index}.lock`), { force: true });
 }
 
@@ -199,8 +202,8 @@ let staleChecked = false;
  * call in a process also runs cleanupStaleNetns().
  */
 export async function createNetns(): Promise<Netns> {
-  const ip = requireTool('ip');
-  const iptables = requireTool('iptables');
+  const ip = requireTool("ip");
+  const iptables = requireTool("iptables");
   if (!staleChecked) {
     // Once per process: namespaces of test processes that died without cleaning up.
     staleChecked = true;
@@ -218,11 +221,11 @@ export async function createNetns(): Promise<Netns> {
 
   const destroy = async (): Promise<void> => {
     const errors: string[] = [];
-    for (const pid of (await runCommand(ip, ['netns', 'pids', name], { timeoutMs: 10_000 })).stdout.split('\n')) {
+    for (const pid of (await runCommand(ip, ["netns", "pids", name], { timeoutMs: 10_000 })).stdout.split("\n")) {
       const n = Number(pid.trim());
       if (Number.isInteger(n) && n > 0) {
         try {
-          process.kill(n, 'SIGKILL');
+          process.kill(n, "SIGKILL");
         } catch {
           // gone
         }
@@ -232,32 +235,32 @@ export async function createNetns(): Promise<Netns> {
       const del = deletionOf(rule);
       if (del === null) continue;
       const r = await runCommand(iptables, del, { timeoutMs: 10_000 });
-      if (r.code !== 0) errors.push(`iptables ${del.join(' ')}: ${r.stderr.trim()}`);
+      if (r.code !== 0) errors.push(`iptables ${del.join(" ")}: ${r.stderr.trim()}`);
     }
     for (const { table, chain } of hostChains.splice(0).reverse()) {
-      await runCommand(iptables, [...table, '-F', chain], { timeoutMs: 10_000 });
-      const r = await runCommand(iptables, [...table, '-X', chain], { timeoutMs: 10_000 });
+      await runCommand(iptables, [...table, "-F", chain], { timeoutMs: 10_000 });
+      const r = await runCommand(iptables, [...table, "-X", chain], { timeoutMs: 10_000 });
       if (r.code !== 0) errors.push(`iptables -X ${chain}: ${r.stderr.trim()}`);
     }
-    await runCommand(ip, ['link', 'del', hostInterface], { timeoutMs: 10_000 });
-    const del = await runCommand(ip, ['netns', 'del', name], { timeoutMs: 10_000 });
+    await runCommand(ip, ["link", "del", hostInterface], { timeoutMs: 10_000 });
+    const del = await runCommand(ip, ["netns", "del", name], { timeoutMs: 10_000 });
     if (del.code !== 0 && !/No such file/.test(del.stderr)) errors.push(`ip netns del ${name}: ${del.stderr.trim()}`);
     rmSync(path.join(LOCK_DIR, `${index}.lock`), { force: true });
     live.delete(name);
     unregister();
-    if (errors.length > 0) throw new Error(`netns ${name}: cleanup problems:\n${errors.join('\n')}`);
+    if (errors.length > 0) throw new Error(`netns ${name}: cleanup problems:\n${errors.join("\n")}`);
   };
 
   try {
-    await run(ip, ['netns', 'add', name]);
-    await run(ip, ['link', 'add', hostInterface, 'type', 'veth', 'peer', 'name', nsInterface, 'netns', name]);
-    await run(ip, ['addr', 'add', `${addr.host}/24`, 'dev', hostInterface]);
-    await run(ip, ['link', 'set', hostInterface, 'up']);
-    await run(ip, ['-n', name, 'addr', 'add', `${addr.ns}/24`, 'dev', nsInterface]);
-    await run(ip, ['-n', name, 'link', 'set', nsInterface, 'up']);
-    await run(ip, ['-n', name, 'link', 'set', 'lo', 'up']);
+    await run(ip, ["netns", "add", name]);
+    await run(ip, ["link", "add", hostInterface, "type", "veth", "peer", "name", nsInterface, "netns", name]);
+    await run(ip, ["addr", "add", `${addr.host}/24`, "dev", hostInterface]);
+    await run(ip, ["link", "set", hostInterface, "up"]);
+    await run(ip, ["-n", name, "addr", "add", `${addr.ns}/24`, "dev", nsInterface]);
+    await run(ip, ["-n", name, "link", "set", nsInterface, "up"]);
+    await run(ip, ["-n", name, "link", "set", "lo", "up"]);
     // Replies to extra host addresses outside the /24 (addHostAddress) go back the same way.
-    await run(ip, ['-n', name, 'route', 'add', 'default', 'via', addr.host]);
+    await run(ip, ["-n", name, "route", "add", "default", "via", addr.host]);
   } catch (err) {
     await destroy().catch(() => undefined);
     throw err;
@@ -266,9 +269,9 @@ export async function createNetns(): Promise<Netns> {
   const isOurs = (args: readonly string[]): boolean => {
     for (let i = 0; i < args.length - 1; i++) {
       const a = args[i];
-      const v = args[i + 1] ?? '';
-      if ((a === '-d' || a === '--destination' || a === '-s' || a === '--source') && v.split(',').every(inBenchmarkRange)) return true;
-      if ((a === '-i' || a === '--in-interface' || a === '-o' || a === '--out-interface') && v === hostInterface) return true;
+      const v = args[i + 1] ?? "";
+      if ((a === "-d" || a === "--destination" || a === "-s" || a === "--source") && v.split(",").every(inBenchmarkRange)) return true;
+      if ((a === "-i" || a === "--in-interface" || a === "-o" || a === "--out-interface") && v === hostInterface) return true;
     }
     return false;
   };
@@ -281,41 +284,41 @@ export async function createNetns(): Promise<Netns> {
     hostInterface,
     nsInterface,
     exec(cmd, args = [], opts = {}) {
-      return runCommand(ip, ['netns', 'exec', name, cmd, ...args], { timeoutMs: opts.timeoutMs ?? 30_000, input: opts.input });
+      return runCommand(ip, ["netns", "exec", name, cmd, ...args], { timeoutMs: opts.timeoutMs ?? 30_000, input: opts.input });
     },
     async iptables(args) {
-      await run(ip, ['netns', 'exec', name, iptables, ...args]);
+      await run(ip, ["netns", "exec", name, iptables, ...args]);
     },
     async addNsAddress(address) {
       // Outside 198.18.0.0/15 the host route below would divert real traffic into the namespace.
       if (!inBenchmarkRange(address)) throw new Error(`netns ${name}: namespace address ${address} must be inside 198.18.0.0/15`);
       const prefix = address.startsWith(`${addr.prefix}.`) ? 24 : 32;
-      await run(ip, ['-n', name, 'addr', 'add', `${address}/${prefix}`, 'dev', nsInterface]);
-      if (prefix === 32) await run(ip, ['route', 'add', `${address}/32`, 'via', addr.ns, 'dev', hostInterface]);
+      await run(ip, ["-n", name, "addr", "add", `${address}/${prefix}`, "dev", nsInterface]);
+      if (prefix === 32) await run(ip, ["route", "add", `${address}/32`, "via", addr.ns, "dev", hostInterface]);
     },
     async addHostAddress(address) {
       if (!inBenchmarkRange(address)) throw new Error(`netns ${name}: host address ${address} must be inside 198.18.0.0/15`);
       const prefix = address.startsWith(`${addr.prefix}.`) ? 24 : 32;
       // Removed with the host veth in destroy().
-      await run(ip, ['addr', 'add', `${address}/${prefix}`, 'dev', hostInterface]);
+      await run(ip, ["addr", "add", `${address}/${prefix}`, "dev", hostInterface]);
     },
     async hostIptables(args, opts = {}) {
       const tableArgs: string[] = [];
-      const ti = args.findIndex((a) => a === '-t' || a === '--table');
-      if (ti >= 0 && args[ti + 1] !== undefined) tableArgs.push('-t', args[ti + 1]!);
-      const addAt = args.findIndex((a) => a === '-A' || a === '--append' || a === '-I' || a === '--insert');
-      const newChainAt = args.findIndex((a) => a === '-N' || a === '--new-chain');
+      const ti = args.findIndex((a) => a === "-t" || a === "--table");
+      if (ti >= 0 && args[ti + 1] !== undefined) tableArgs.push("-t", args[ti + 1]!);
+      const addAt = args.findIndex((a) => a === "-A" || a === "--append" || a === "-I" || a === "--insert");
+      const newChainAt = args.findIndex((a) => a === "-N" || a === "--new-chain");
       if (addAt >= 0) {
         if (opts.unscoped !== true && !isOurs(args)) {
           throw new Error(
-            `netns ${name}: host rule ${args.join(' ')} is not scoped to the namespace; add -d/-s in 198.18.0.0/15 or -o/-i ${hostInterface}, or pass { unscoped: true }`,
+            `netns ${name}: host rule ${args.join(" ")} is not scoped to the namespace; add -d/-s in 198.18.0.0/15 or -o/-i ${hostInterface}, or pass { unscoped: true }`,
           );
         }
         // Tag the rule right after the chain (and rule number): found again by cleanupStaleNetns.
         const rule = [...args];
         let at = addAt + 2;
-        if ((rule[addAt] === '-I' || rule[addAt] === '--insert') && rule[at] !== undefined && /^\d+$/.test(rule[at]!)) at++;
-        rule.splice(at, 0, '-m', 'comment', '--comment', name);
+        if ((rule[addAt] === "-I" || rule[addAt] === "--insert") && rule[at] !== undefined && /^\d+$/.test(rule[at]!)) at++;
+        rule.splice(at, 0, "-m", "comment", "--comment", name);
         await run(iptables, rule);
         hostRules.push(rule);
         return;
@@ -338,12 +341,12 @@ export function liveNetns(): string[] {
  * `ftpd-*` namespace except this process's own live ones (use before a CI run). Returns the names removed.
  */
 export function cleanupStaleNetns(opts: { all?: boolean } = {}): string[] {
-  const ip = requireTool('ip');
-  const iptables = requireTool('iptables');
+  const ip = requireTool("ip");
+  const iptables = requireTool("iptables");
   const removed: string[] = [];
-  const names = runSyncQuiet(ip, ['netns', 'list'])
-    .split('\n')
-    .map((l) => l.trim().split(/\s+/)[0] ?? '')
+  const names = runSyncQuiet(ip, ["netns", "list"])
+    .split("\n")
+    .map((l) => l.trim().split(/\s+/)[0] ?? "")
     .filter((n) => n.startsWith(NETNS_PREFIX));
   const isStale = (n: string): boolean => {
     if (live.has(n)) return false;
@@ -357,16 +360,25 @@ export function cleanupStaleNetns(opts: { all?: boolean } = {}): string[] {
     const index = m ? Number(m[2]) : null;
     destroySync(ip, iptables, n, index !== null ? `fdv${index}h` : null, null);
     // Only drop the lock if it still belongs to the dead creator.
-    if (index !== null && m && readFileOr(path.join(LOCK_DIR, `${index}.lock`), '') === m[1]) rmSync(path.join(LOCK_DIR, `${index}.lock`), { force: true });
+    if (index !== null && m && readFileOr(path.join(LOCK_DIR, `${index}.lock`), "") === m[1])
+      rmSync(path.join(LOCK_DIR, `${index}.lock`), { force: true });
     removed.push(n);
   }
   // Host rules whose namespace is already gone (crash between rule and namespace teardown).
-  deleteTaggedRulesSync(iptables, (c) => /^ftpd-\d+-\d+$/.test(c) && !live.has(c) && !names.some((n) => n === c && !isStale(n)) && (opts.all === true || !pidAlive(Number(c.split('-')[1]))));
+  deleteTaggedRulesSync(
+    iptables,
+    (c) =>
+      /^ftpd-\d+-\d+$/.test(c) &&
+      !live.has(c) &&
+      !names.some((n) => n === c && !isStale(n)) &&
+      (opts.all === true || !pidAlive(Number(c.split("-")[1]))),
+  );
   // Locks of dead processes.
   try {
     for (const f of readdirSync(LOCK_DIR)) {
-      const owner = Number(readFileOr(path.join(LOCK_DIR, f), ''));
-      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && !pidAlive(owner)) rmSync(path.join(LOCK_DIR, f), { force: true });
+      const owner = Number(readFileOr(path.join(LOCK_DIR, f), ""));
+      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && !pidAlive(owner))
+        rmSync(path.join(LOCK_DIR, f), { force: true });
     }
   } catch {
     // no lock dir yet

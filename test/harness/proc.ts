@@ -3,11 +3,11 @@
  * inside a network namespace), wait until the port is listening, stop by PID with SIGTERM then
  * SIGKILL, and never leave a child behind (FTP daemons fork one process per session).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { onProcessExit, requireTool, sleep } from './env.js';
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { onProcessExit, requireTool, sleep } from "./env.js";
 
 export interface DaemonProcess {
   readonly pid: number;
@@ -36,11 +36,11 @@ interface ProcStat {
 
 function readStat(pid: number): ProcStat | null {
   try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
     // comm (field 2) may contain spaces and parentheses: split after the last ')'.
-    const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    const rest = text.slice(text.lastIndexOf(")") + 2).split(" ");
     // rest[0]=state, [1]=ppid, [2]=pgrp, ..., [19]=starttime (field 22)
-    return { pid, ppid: Number(rest[1]), pgrp: Number(rest[2]), startTime: rest[19] ?? '' };
+    return { pid, ppid: Number(rest[1]), pgrp: Number(rest[2]), startTime: rest[19] ?? "" };
   } catch {
     return null;
   }
@@ -48,7 +48,7 @@ function readStat(pid: number): ProcStat | null {
 
 function allStats(): ProcStat[] {
   const out: ProcStat[] = [];
-  for (const name of readdirSync('/proc')) {
+  for (const name of readdirSync("/proc")) {
     if (!/^\d+$/.test(name)) continue;
     const st = readStat(Number(name));
     if (st) out.push(st);
@@ -102,7 +102,7 @@ function anyAlive(family: readonly ProcStat[]): boolean {
     if (now === null || now.startTime !== m.startTime) return false;
     // A zombie still has a /proc entry; count only processes that are not zombies.
     try {
-      return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${m.pid}/stat`, 'utf8'));
+      return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${m.pid}/stat`, "utf8"));
     } catch {
       return false;
     }
@@ -122,24 +122,25 @@ export function spawnDaemon(cmd: string, args: readonly string[], opts: SpawnDae
     staleChecked = true;
     cleanupStaleDaemons();
   }
-  const argv = opts.netns !== undefined ? [requireTool('ip'), ['netns', 'exec', opts.netns, cmd, ...args]] as const : ([cmd, [...args]] as const);
-  const child = spawn(argv[0], argv[1], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env, cwd: opts.cwd });
-  let stdout = '';
-  let stderr = '';
+  const argv =
+    opts.netns !== undefined ? ([requireTool("ip"), ["netns", "exec", opts.netns, cmd, ...args]] as const) : ([cmd, [...args]] as const);
+  const child = spawn(argv[0], argv[1], { detached: true, stdio: ["ignore", "pipe", "pipe"], env: opts.env ?? process.env, cwd: opts.cwd });
+  let stdout = "";
+  let stderr = "";
   const cap = 1024 * 1024;
-  child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+  child.stdout?.setEncoding("utf8").on("data", (d: string) => {
     if (stdout.length < cap) stdout += d;
   });
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+  child.stderr?.setEncoding("utf8").on("data", (d: string) => {
     if (stderr.length < cap) stderr += d;
   });
   let exitStatus: { code: number | null; signal: NodeJS.Signals | null } | null = null;
   const exitedPromise = new Promise<void>((resolve) => {
-    child.once('exit', (code, signal) => {
+    child.once("exit", (code, signal) => {
       exitStatus = { code, signal };
       resolve();
     });
-    child.once('error', (err) => {
+    child.once("error", (err) => {
       stderr += `\nspawn error: ${err.message}`;
       exitStatus = { code: -1, signal: null };
       resolve();
@@ -147,11 +148,11 @@ export function spawnDaemon(cmd: string, args: readonly string[], opts: SpawnDae
   });
   const pid = child.pid;
   if (pid === undefined) {
-    throw new Error(`could not spawn ${argv[0]} ${argv[1].join(' ')}`);
+    throw new Error(`could not spawn ${argv[0]} ${argv[1].join(" ")}`);
   }
-  const registryFile = register(pid, [argv[0], ...argv[1]].join(' '), opts.cwd);
+  const registryFile = register(pid, [argv[0], ...argv[1]].join(" "), opts.cwd);
   const unregisterExit = onProcessExit(() => {
-    signalFamily(familyOf(pid), pid, 'SIGKILL');
+    signalFamily(familyOf(pid), pid, "SIGKILL");
     rmSync(registryFile, { force: true });
   });
   const unregister = (): void => {
@@ -163,12 +164,12 @@ export function spawnDaemon(cmd: string, args: readonly string[], opts: SpawnDae
   const stop = (graceMs = 2000): Promise<void> => {
     stopping ??= (async () => {
       const family = familyOf(pid);
-      signalFamily(family, pid, 'SIGTERM');
+      signalFamily(family, pid, "SIGTERM");
       const deadline = Date.now() + graceMs;
       while (Date.now() < deadline && (exitStatus === null || anyAlive(family))) await sleep(25);
       if (exitStatus === null || anyAlive(family)) {
         // Children forked after our snapshot are in the group: signal the group once more too.
-        signalFamily([...family, ...familyOf(pid)], pid, 'SIGKILL');
+        signalFamily([...family, ...familyOf(pid)], pid, "SIGKILL");
       }
       const hardDeadline = Date.now() + 3000;
       // A cleared timer: an uncleared 3 s sleep would keep every test process alive after stop().
@@ -220,21 +221,21 @@ function socketInodes(pid: number): Set<string> {
  * a test counting sessions or per-IP limits sees none from us.
  */
 export function isListening(pid: number, port: number): boolean {
-  const hexPort = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const hexPort = `:${port.toString(16).toUpperCase().padStart(4, "0")}`;
   let mine: Set<string> | null = null;
-  for (const file of ['tcp', 'tcp6']) {
+  for (const file of ["tcp", "tcp6"]) {
     let text: string;
     try {
-      text = readFileSync(`/proc/${pid}/net/${file}`, 'utf8');
+      text = readFileSync(`/proc/${pid}/net/${file}`, "utf8");
     } catch {
       continue;
     }
-    for (const line of text.split('\n').slice(1)) {
+    for (const line of text.split("\n").slice(1)) {
       const cols = line.trim().split(/\s+/);
       // cols: sl local rem st tx:rx tr:when retrnsmt uid timeout inode ...
-      if (cols.length > 9 && cols[1]?.endsWith(hexPort) && cols[3] === '0A') {
+      if (cols.length > 9 && cols[1]?.endsWith(hexPort) && cols[3] === "0A") {
         mine ??= socketInodes(pid);
-        if (mine.has(cols[9] ?? '')) return true;
+        if (mine.has(cols[9] ?? "")) return true;
       }
     }
   }
@@ -248,7 +249,7 @@ export function processGroupMembers(pgid: number): number[] {
     .map((s) => s.pid)
     .filter((p) => {
       try {
-        return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${p}/stat`, 'utf8'));
+        return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${p}/stat`, "utf8"));
       } catch {
         return false;
       }
@@ -265,7 +266,7 @@ export function descendantsOf(pid: number): number[] {
 /** True when `pid` is a live (non-zombie) process. */
 export function isAlive(pid: number): boolean {
   try {
-    return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
   } catch {
     return false;
   }
@@ -275,7 +276,7 @@ export function isAlive(pid: number): boolean {
 // Registry of daemons we started, for cleanup after a crash (SIGKILL of the test process leaves
 // no chance to stop them; the next run's cleanupStaleDaemons() does).
 
-const REGISTRY_DIR = path.join(os.tmpdir(), 'ftpd-daemons');
+const REGISTRY_DIR = path.join(os.tmpdir(), "ftpd-daemons");
 
 interface RegistryEntry {
   pid: number;
@@ -291,9 +292,9 @@ function register(pid: number, command: string, dir: string | undefined): string
   const file = path.join(REGISTRY_DIR, `${pid}.json`);
   const entry: RegistryEntry = {
     pid,
-    startTime: readStat(pid)?.startTime ?? '',
+    startTime: readStat(pid)?.startTime ?? "",
     owner: process.pid,
-    ownerStartTime: readStat(process.pid)?.startTime ?? '',
+    ownerStartTime: readStat(process.pid)?.startTime ?? "",
     command,
     ...(dir !== undefined ? { dir } : {}),
   };
@@ -319,7 +320,7 @@ export function cleanupStaleDaemons(): number[] {
     const file = path.join(REGISTRY_DIR, f);
     let entry: RegistryEntry;
     try {
-      entry = JSON.parse(readFileSync(file, 'utf8')) as RegistryEntry;
+      entry = JSON.parse(readFileSync(file, "utf8")) as RegistryEntry;
     } catch {
       rmSync(file, { force: true });
       continue;
@@ -328,10 +329,10 @@ export function cleanupStaleDaemons(): number[] {
     if (owner !== null && owner.startTime === entry.ownerStartTime) continue; // its test process still runs
     const now = readStat(entry.pid);
     if (now !== null && now.startTime === entry.startTime) {
-      signalFamily(familyOf(entry.pid), entry.pid, 'SIGKILL');
+      signalFamily(familyOf(entry.pid), entry.pid, "SIGKILL");
       killed.push(entry.pid);
     }
-    if (entry.dir !== undefined && path.basename(entry.dir).startsWith('ftpd-') && path.dirname(entry.dir) === os.tmpdir()) {
+    if (entry.dir !== undefined && path.basename(entry.dir).startsWith("ftpd-") && path.dirname(entry.dir) === os.tmpdir()) {
       rmSync(entry.dir, { recursive: true, force: true });
     }
     rmSync(file, { force: true });

@@ -6,9 +6,9 @@
  * startScriptedServer gives full control of each socket; startFakeFtp is a line-based FTP-ish
  * responder driven by a greeting and a map of command → reply.
  */
-import net from 'node:net';
-import tls from 'node:tls';
-import type { TlsMaterial } from './certs.js';
+import net from "node:net";
+import tls from "node:tls";
+import type { TlsMaterial } from "./certs.js";
 
 export interface ScriptedServer {
   host: string;
@@ -29,23 +29,23 @@ export interface ScriptedServerOptions {
 }
 
 function secureContextOf(material: TlsMaterial): tls.SecureContext {
-  return tls.createSecureContext({ cert: material.certPem + (material.chainPem ?? ''), key: material.keyPem });
+  return tls.createSecureContext({ cert: material.certPem + (material.chainPem ?? ""), key: material.keyPem });
 }
 
 /** A TCP (or implicit-TLS) server that hands every accepted socket to `handler`. */
 export function startScriptedServer(handler: (socket: net.Socket) => void, opts: ScriptedServerOptions = {}): Promise<ScriptedServer> {
-  const host = opts.host ?? '127.0.0.1';
+  const host = opts.host ?? "127.0.0.1";
   const sockets = new Set<net.Socket>();
   let accepted = 0;
   const track = (socket: net.Socket): void => {
     accepted++;
     sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+    socket.once("close", () => sockets.delete(socket));
     // A peer reset must not crash the test process; handlers can still listen for 'error'.
-    socket.on('error', () => undefined);
+    socket.on("error", () => undefined);
   };
   const server: net.Server = opts.tls
-    ? tls.createServer({ cert: opts.tls.certPem + (opts.tls.chainPem ?? ''), key: opts.tls.keyPem }, (s) => {
+    ? tls.createServer({ cert: opts.tls.certPem + (opts.tls.chainPem ?? ""), key: opts.tls.keyPem }, (s) => {
         track(s);
         handler(s);
       })
@@ -55,17 +55,17 @@ export function startScriptedServer(handler: (socket: net.Socket) => void, opts:
       });
   if (opts.tls) {
     // Raw TCP sockets under TLS: track them too, so stop() also ends stalled handshakes.
-    server.on('connection', (raw: net.Socket) => {
+    server.on("connection", (raw: net.Socket) => {
       sockets.add(raw);
-      raw.once('close', () => sockets.delete(raw));
-      raw.on('error', () => undefined);
+      raw.once("close", () => sockets.delete(raw));
+      raw.on("error", () => undefined);
     });
-    server.on('tlsClientError', () => undefined);
+    server.on("tlsClientError", () => undefined);
   }
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    server.once("error", reject);
     server.listen({ host, port: opts.port ?? 0, exclusive: true }, () => {
-      server.off('error', reject);
+      server.off("error", reject);
       const addr = server.address() as net.AddressInfo;
       let stopped: Promise<void> | undefined;
       resolve({
@@ -148,9 +148,9 @@ export interface FakeFtpServer extends ScriptedServer {
 
 /** Turns `a\nb` into `a\r\nb\r\n`; leaves text that already has CRLF alone. */
 export function crlf(text: string): string {
-  if (text === '') return '';
-  const lines = text.replace(/\r\n/g, '\n').replace(/\n$/, '').split('\n');
-  return lines.map((l) => `${l}\r\n`).join('');
+  if (text === "") return "";
+  const lines = text.replace(/\r\n/g, "\n").replace(/\n$/, "").split("\n");
+  return lines.map((l) => `${l}\r\n`).join("");
 }
 
 function writeBig(socket: net.Socket, data: Buffer): void {
@@ -162,7 +162,7 @@ function writeBig(socket: net.Socket, data: Buffer): void {
       const part = data.subarray(offset, offset + chunk);
       offset += part.length;
       if (!socket.write(part)) {
-        socket.once('drain', pump);
+        socket.once("drain", pump);
         return;
       }
     }
@@ -175,7 +175,7 @@ export async function startFakeFtp(spec: FakeFtpSpec): Promise<FakeFtpServer> {
   const received: string[] = [];
   const replies = new Map<string, FakeAction>();
   for (const [verb, action] of Object.entries(spec.replies ?? {})) replies.set(verb.toUpperCase(), action);
-  const fallback: FakeAction = spec.fallback ?? '502 Command not implemented.';
+  const fallback: FakeAction = spec.fallback ?? "502 Command not implemented.";
 
   const handler = (socket: net.Socket): void => {
     const session: FakeSession = {
@@ -183,22 +183,22 @@ export async function startFakeFtp(spec: FakeFtpSpec): Promise<FakeFtpServer> {
       socket,
       state: {},
       send(text: string) {
-        if (!session.socket.destroyed && text !== '') session.socket.write(crlf(text));
+        if (!session.socket.destroyed && text !== "") session.socket.write(crlf(text));
       },
     };
     if (spec.idleCloseMs !== undefined) setTimeout(() => session.socket.end(), spec.idleCloseMs).unref();
 
-    let buffered = '';
+    let buffered = "";
     let busy = Promise.resolve();
     let stalled = false;
 
     const perform = async (action: FakeAction | undefined, arg: string): Promise<void> => {
       if (action === undefined) return;
-      if (typeof action === 'function') {
+      if (typeof action === "function") {
         await perform(await action(arg, session), arg);
         return;
       }
-      if (typeof action === 'string') {
+      if (typeof action === "string") {
         session.send(action);
         return;
       }
@@ -219,40 +219,42 @@ export async function startFakeFtp(spec: FakeFtpSpec): Promise<FakeFtpServer> {
       }
       if (action.startTls) {
         const raw = session.socket;
-        raw.removeListener('data', onData);
+        raw.removeListener("data", onData);
         const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: secureContextOf(action.startTls) });
-        secure.on('error', () => undefined);
-        secure.setEncoding('latin1');
-        secure.on('data', onData);
+        secure.on("error", () => undefined);
+        secure.setEncoding("latin1");
+        secure.on("data", onData);
         session.socket = secure;
       }
     };
 
     const onData = (chunk: string | Buffer): void => {
       if (stalled) return;
-      buffered += typeof chunk === 'string' ? chunk : chunk.toString('latin1');
+      buffered += typeof chunk === "string" ? chunk : chunk.toString("latin1");
       if (buffered.length > 64 * 1024) {
         session.socket.destroy(); // a client that never sends CRLF; not an FTP client
         return;
       }
       let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, nl).replace(/\r$/, '');
+      while ((nl = buffered.indexOf("\n")) >= 0) {
+        const line = buffered.slice(0, nl).replace(/\r$/, "");
         buffered = buffered.slice(nl + 1);
         received.push(line);
         session.received.push(line);
-        const space = line.indexOf(' ');
+        const space = line.indexOf(" ");
         const verb = (space < 0 ? line : line.slice(0, space)).toUpperCase();
-        const arg = space < 0 ? '' : line.slice(space + 1);
+        const arg = space < 0 ? "" : line.slice(space + 1);
         const action = replies.has(verb) ? replies.get(verb) : fallback;
-        busy = busy.then(() => perform(action, arg)).catch(() => {
-          session.socket.destroy();
-        });
+        busy = busy
+          .then(() => perform(action, arg))
+          .catch(() => {
+            session.socket.destroy();
+          });
       }
     };
 
-    socket.setEncoding('latin1');
-    socket.on('data', onData);
+    socket.setEncoding("latin1");
+    socket.on("data", onData);
     if (spec.greeting === null) return;
     if (Buffer.isBuffer(spec.greeting)) writeBig(socket, spec.greeting);
     else session.send(spec.greeting);
@@ -273,15 +275,15 @@ export function silentHandler(): (socket: net.Socket) => void {
 }
 
 /** Accepts and closes at once, no bytes (load balancer without a healthy backend). */
-export function closeAtOnceHandler(mode: 'fin' | 'rst' = 'fin'): (socket: net.Socket) => void {
+export function closeAtOnceHandler(mode: "fin" | "rst" = "fin"): (socket: net.Socket) => void {
   return (socket) => {
-    if (mode === 'rst') socket.resetAndDestroy();
+    if (mode === "rst") socket.resetAndDestroy();
     else socket.end();
   };
 }
 
 /** An SSH server's banner (the FTP host is really SFTP-only). */
-export function sshBannerHandler(banner = 'SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3'): (socket: net.Socket) => void {
+export function sshBannerHandler(banner = "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3"): (socket: net.Socket) => void {
   return (socket) => {
     socket.write(`${banner}\r\n`);
     socket.resume();
@@ -293,13 +295,13 @@ export function sshBannerHandler(banner = 'SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u
  * closes. FTP clients send nothing before the greeting, so they see silence; a probe that sends
  * `USER` gets an HTTP reply.
  */
-export function httpHandler(status = '400 Bad Request', body = '<html><body>Bad Request</body></html>'): (socket: net.Socket) => void {
+export function httpHandler(status = "400 Bad Request", body = "<html><body>Bad Request</body></html>"): (socket: net.Socket) => void {
   return (socket) => {
-    let seen = '';
-    socket.setEncoding('latin1');
-    socket.on('data', (d: string) => {
+    let seen = "";
+    socket.setEncoding("latin1");
+    socket.on("data", (d: string) => {
       seen += d;
-      if (seen.includes('\n')) {
+      if (seen.includes("\n")) {
         socket.end(
           `HTTP/1.1 ${status}\r\nServer: nginx/1.22.1\r\nContent-Type: text/html\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
         );
@@ -310,10 +312,10 @@ export function httpHandler(status = '400 Bad Request', body = '<html><body>Bad 
 
 /** A greeting of `bytes` bytes (a `220-` multi-line reply that never ends by default). */
 export function hugeGreetingHandler(bytes = 10 * 1024 * 1024, terminate = false): (socket: net.Socket) => void {
-  const line = Buffer.from('220-' + 'x'.repeat(74) + '\r\n'); // 80 bytes
+  const line = Buffer.from("220-" + "x".repeat(74) + "\r\n"); // 80 bytes
   const count = Math.ceil(bytes / line.length);
   const parts: Buffer[] = new Array<Buffer>(count).fill(line);
-  if (terminate) parts.push(Buffer.from('220 ready\r\n'));
+  if (terminate) parts.push(Buffer.from("220 ready\r\n"));
   const data = Buffer.concat(parts);
   return (socket) => {
     socket.resume();

@@ -25,7 +25,12 @@ const at = (s: ScriptedServer) => `127.0.0.1:${s.port}`;
 describe("hostile control connection", () => {
   test("10 MB greeting (a 220- reply that never ends) → PROTOCOL_VIOLATION, cut early", async () => {
     const s = await keep(startScriptedServer(hugeGreetingHandler(10 * 1024 * 1024)));
-    const r = await expectContained("10 MB multi-line greeting", await runCheckCli(at(s), ["--timeout", "8000"]), "PROTOCOL_VIOLATION", 8000);
+    const r = await expectContained(
+      "10 MB multi-line greeting",
+      await runCheckCli(at(s), ["--timeout", "8000"]),
+      "PROTOCOL_VIOLATION",
+      8000,
+    );
     assert.match(r.verdict.title, /oversized greeting/);
   });
 
@@ -109,22 +114,30 @@ describe("hostile control connection", () => {
 
   function assertSafeEverywhere(name: string, report: NonNullable<Awaited<ReturnType<typeof runCheckCli>>["report"]>, text: string): void {
     // The terminal: no control character at all besides line breaks.
-    assert.ok(!CONTROL_CHARS.test(text), `${name}: control character in CLI text output: ${JSON.stringify(text.match(new RegExp(CONTROL_CHARS.source, "g")))}`);
+    assert.ok(
+      !CONTROL_CHARS.test(text),
+      `${name}: control character in CLI text output: ${JSON.stringify(text.match(new RegExp(CONTROL_CHARS.source, "g")))}`,
+    );
     // JSON report strings: same rule (they end up in terminals via jq, in logs, in Slack).
     const strings: string[] = [];
     JSON.stringify(report, (_k, v: unknown) => (typeof v === "string" && strings.push(v), v));
-    for (const s of strings) assert.ok(!CONTROL_CHARS.test(s.replace(/\n/g, "")), `${name}: control character in report string ${JSON.stringify(s)}`);
+    for (const s of strings)
+      assert.ok(!CONTROL_CHARS.test(s.replace(/\n/g, "")), `${name}: control character in report string ${JSON.stringify(s)}`);
     // Slack: every text field, verdict and transcript messages.
     for (const msg of [verdictBlocks(report, { resultId: "r1" }), transcriptBlocks(report)]) {
       const fields: { type: string; text: string }[] = [];
       JSON.stringify(msg.blocks, (_k, v: unknown) => {
-        if (v && typeof v === "object" && "type" in v && "text" in v && typeof (v as { text: unknown }).text === "string") fields.push(v as { type: string; text: string });
+        if (v && typeof v === "object" && "type" in v && "text" in v && typeof (v as { text: unknown }).text === "string")
+          fields.push(v as { type: string; text: string });
         return v;
       });
       fields.push({ type: "mrkdwn", text: msg.text });
       assert.ok(fields.length >= 2);
       for (const f of fields) {
-        assert.ok(!CONTROL_CHARS.test(f.text.replace(/\n/g, "")), `${name}: control character in Slack ${f.type}: ${JSON.stringify(f.text)}`);
+        assert.ok(
+          !CONTROL_CHARS.test(f.text.replace(/\n/g, "")),
+          `${name}: control character in Slack ${f.type}: ${JSON.stringify(f.text)}`,
+        );
         if (f.type === "mrkdwn") {
           assert.ok(!/[<>]/.test(f.text), `${name}: unescaped < or > in Slack mrkdwn: ${f.text}`);
           assert.ok(!/&(?!(amp|lt|gt);)/.test(f.text), `${name}: unescaped & in Slack mrkdwn: ${f.text}`);

@@ -38,7 +38,9 @@ describe("hostile data channel", () => {
   ];
   for (const [what, reply] of malformed) {
     test(`malformed 227 (${what}), EPSV refused → PROTOCOL_VIOLATION`, async () => {
-      const s = await keep(startFakeFtp({ greeting: "220 FTP ready", replies: { ...LOGIN, EPSV: "500 EPSV not understood", PASV: reply } }));
+      const s = await keep(
+        startFakeFtp({ greeting: "220 FTP ready", replies: { ...LOGIN, EPSV: "500 EPSV not understood", PASV: reply } }),
+      );
       const r = await expectContained(`malformed 227: ${what}`, await runCheckCli(at(s), PLAIN), "PROTOCOL_VIOLATION", 8000);
       assert.match(r.verdict.evidence.join(" "), /PASV/);
     });
@@ -46,10 +48,15 @@ describe("hostile data channel", () => {
 
   test("malformed 227 while EPSV works → PROTOCOL_VIOLATION (PASV clients fail), listing still tested", async () => {
     const p = passive("ok");
-    const s = await keep(startFakeFtp({ greeting: "220 FTP ready", replies: { ...LOGIN, ...p, PASV: "227 Entering Passive Mode (127,0,0,1,4,1000)" } }));
+    const s = await keep(
+      startFakeFtp({ greeting: "220 FTP ready", replies: { ...LOGIN, ...p, PASV: "227 Entering Passive Mode (127,0,0,1,4,1000)" } }),
+    );
     const run = await runCheckCli(at(s), [...PLAIN, "--verbose"]);
     const r = await expectContained("malformed 227, EPSV fine", run, "PROTOCOL_VIOLATION", 8000);
-    assert.ok(r.steps.some((st) => st.id === "data" && st.status === "ok"), "EPSV listing worked");
+    assert.ok(
+      r.steps.some((st) => st.id === "data" && st.status === "ok"),
+      "EPSV listing worked",
+    );
   });
 
   for (const epsv of ["works", "refused"] as const) {
@@ -72,12 +79,19 @@ describe("hostile data channel", () => {
       }
       assert.ok(trap, "no port free on both 127.1.2.3 and 127.0.0.1");
       try {
-        const p = passive("ok", { pasvHost: "127.1.2.3", pasvPort: port, ...(epsv === "refused" ? { epsv: "500 EPSV not understood" as FakeAction } : {}) });
+        const p = passive("ok", {
+          pasvHost: "127.1.2.3",
+          pasvPort: port,
+          ...(epsv === "refused" ? { epsv: "500 EPSV not understood" as FakeAction } : {}),
+        });
         const s = await keep(startFakeFtp({ greeting: "220 FTP ready", replies: { ...LOGIN, ...p } }));
         const r = await expectContained(`PASV → third host (EPSV ${epsv})`, await runCheckCli(at(s), PLAIN), "PASV_ADDRESS_WRONG", 8000);
         assert.match(r.verdict.explanation, /does not connect to third addresses/);
         assert.equal(trap.connections(), 0, "the third host got a connection");
-        assert.ok(!r.transcript.some((l) => /data connection to 127\.1\.2\.3/.test(l.text)), "transcript shows a connection to the third host");
+        assert.ok(
+          !r.transcript.some((l) => /data connection to 127\.1\.2\.3/.test(l.text)),
+          "transcript shows a connection to the third host",
+        );
       } finally {
         await trap.close();
       }
@@ -93,13 +107,27 @@ describe("hostile data channel", () => {
     ],
     [
       "234, then a ServerHello at one byte per second",
-      (socket) => socket.once("data", () => dribble(socket, Buffer.from([0x16, 0x03, 0x03, 0x00, 0x7a, 0x02, 0x00, 0x00, 0x76, 0x03, 0x03, ...Array<number>(32).fill(7)]), 1000)).resume(),
+      (socket) =>
+        socket
+          .once("data", () =>
+            dribble(
+              socket,
+              Buffer.from([0x16, 0x03, 0x03, 0x00, 0x7a, 0x02, 0x00, 0x00, 0x76, 0x03, 0x03, ...Array<number>(32).fill(7)]),
+              1000,
+            ),
+          )
+          .resume(),
     ],
   ];
   for (const [what, afterAuth] of stalls) {
     test(`TLS stalls after 234 (${what}) → TLS_HANDSHAKE_STALL, plain FTP shown to work`, async () => {
       const s = await keep(startScriptedServer(tlsAfterAuthHandler(afterAuth)));
-      const r = await expectContained(`TLS stall: ${what}`, await runCheckCli(at(s), ["--tls", "explicit", "--timeout", "8000"]), "TLS_HANDSHAKE_STALL", 8000);
+      const r = await expectContained(
+        `TLS stall: ${what}`,
+        await runCheckCli(at(s), ["--tls", "explicit", "--timeout", "8000"]),
+        "TLS_HANDSHAKE_STALL",
+        8000,
+      );
       assert.match(r.verdict.explanation, /plain FTP on another connection works/);
     });
   }
@@ -112,7 +140,12 @@ describe("hostile data channel", () => {
 
   test("500 OOPS in plain text inside the TLS session at PASV (vsftpd under load) → SERVER_CONFIG_ERROR quoting it", async () => {
     const s = await keep(startScriptedServer(ftpsOopsHandler(tlsOf(certFixtures().valid), "PASV")));
-    const r = await expectContained("500 OOPS inside TLS at PASV", await runCheckCli(at(s), ["--tls", "explicit", "--timeout", "8000", "--ca", caFile()]), "SERVER_CONFIG_ERROR", 8000);
+    const r = await expectContained(
+      "500 OOPS inside TLS at PASV",
+      await runCheckCli(at(s), ["--tls", "explicit", "--timeout", "8000", "--ca", caFile()]),
+      "SERVER_CONFIG_ERROR",
+      8000,
+    );
     assert.match(r.verdict.explanation, /priv_sock_get_int/);
     assert.match(r.verdict.title, /aborted the session during session setup/);
   });
@@ -120,7 +153,16 @@ describe("hostile data channel", () => {
   // The last pipelined command: a server that closes with commands still unread sends a reset,
   // and a reset may destroy the OOPS before the client reads it (then CONNECTION_RESET is all there is).
   test("500 OOPS answering EPSV on a plain session, then close → SERVER_CONFIG_ERROR", async () => {
-    const s = await keep(startFakeFtp({ greeting: "220 FTP ready", replies: { ...LOGIN, PASV: "227 Entering Passive Mode (127,0,0,1,4,1).", EPSV: { reply: "500 OOPS: vsf_sysutil_bind", close: true } } }));
+    const s = await keep(
+      startFakeFtp({
+        greeting: "220 FTP ready",
+        replies: {
+          ...LOGIN,
+          PASV: "227 Entering Passive Mode (127,0,0,1,4,1).",
+          EPSV: { reply: "500 OOPS: vsf_sysutil_bind", close: true },
+        },
+      }),
+    );
     const r = await expectContained("500 OOPS at EPSV, plain", await runCheckCli(at(s), PLAIN), "SERVER_CONFIG_ERROR", 8000);
     assert.match(r.verdict.explanation, /vsf_sysutil_bind/);
   });

@@ -24,7 +24,13 @@ let baseline: Promise<number> | undefined;
 /** Peak RSS of `ftp-doctor check 127.0.0.1:1 --json` (refused at once): the CLI's own footprint. */
 export function baselineHwmKb(): Promise<number> {
   baseline ??= runCheckCli("127.0.0.1:1").then((r) => {
-    rows.push({ case: "baseline: closed port", code: r.report?.verdict.code ?? "?", checkMs: r.report?.durationMs ?? -1, wallMs: Math.round(r.wallMs), hwmMb: Math.round(r.hwmKb / 102.4) / 10 });
+    rows.push({
+      case: "baseline: closed port",
+      code: r.report?.verdict.code ?? "?",
+      checkMs: r.report?.durationMs ?? -1,
+      wallMs: Math.round(r.wallMs),
+      hwmMb: Math.round(r.hwmKb / 102.4) / 10,
+    });
     return r.hwmKb;
   });
   return baseline;
@@ -46,20 +52,28 @@ export interface CliRun {
 }
 
 /** `ftp-doctor check <target> ...args` as a child process, with its peak memory. */
-export async function runCheckCli(target: string, args: string[] = [], opts: { json?: boolean; env?: Record<string, string>; killAfterMs?: number } = {}): Promise<CliRun> {
+export async function runCheckCli(
+  target: string,
+  args: string[] = [],
+  opts: { json?: boolean; env?: Record<string, string>; killAfterMs?: number } = {},
+): Promise<CliRun> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "ftpd-hwm-"));
   const hwmFile = path.join(dir, "hwm");
   const json = opts.json ?? true;
   const argv = ["--import", PRELOAD, BIN, "check", target, ...args, ...(json ? ["--json"] : [])];
   const t0 = performance.now();
-  const child = spawn(process.execPath, argv, { env: { PATH: process.env.PATH ?? "", NO_COLOR: "1", FTPD_HWM_FILE: hwmFile, ...opts.env } });
+  const child = spawn(process.execPath, argv, {
+    env: { PATH: process.env.PATH ?? "", NO_COLOR: "1", FTPD_HWM_FILE: hwmFile, ...opts.env },
+  });
   let stdout = "";
   let stderr = "";
   child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
   child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
   // A hung child must not hang the test: far past any budget, kill it (and the assertions say so).
   const killer = setTimeout(() => child.kill("SIGKILL"), opts.killAfterMs ?? 60_000);
-  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on("close", (c, s) => resolve([c, s])));
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    child.on("close", (c, s) => resolve([c, s])),
+  );
   clearTimeout(killer);
   const wallMs = performance.now() - t0;
   let hwmKb = Number.NaN;
@@ -101,14 +115,30 @@ export async function expectContained(name: string, run: CliRun, expected: strin
   const report = run.report;
   assert.ok(report, `no JSON report: ${why}`);
   const transcript = report.transcript.map((l) => `${l.t} ${l.conn} ${l.dir} ${l.text}`).join("\n");
-  assert.equal(report.verdict.code, expected, `${name}: expected ${expected}, got ${report.verdict.code}: ${report.verdict.title}\n${report.verdict.evidence.join("\n")}\n${transcript}`);
+  assert.equal(
+    report.verdict.code,
+    expected,
+    `${name}: expected ${expected}, got ${report.verdict.code}: ${report.verdict.title}\n${report.verdict.evidence.join("\n")}\n${transcript}`,
+  );
   assert.ok(report.durationMs <= budgetMs + 1000, `${name}: the check took ${report.durationMs} ms, budget ${budgetMs} ms`);
-  assert.ok(run.wallMs <= budgetMs + 1000 + PROCESS_OVERHEAD_MS, `${name}: the process took ${Math.round(run.wallMs)} ms (check ${report.durationMs} ms), budget ${budgetMs} ms`);
+  assert.ok(
+    run.wallMs <= budgetMs + 1000 + PROCESS_OVERHEAD_MS,
+    `${name}: the process took ${Math.round(run.wallMs)} ms (check ${report.durationMs} ms), budget ${budgetMs} ms`,
+  );
   assert.ok(Number.isFinite(run.hwmKb), `${name}: peak memory not recorded`);
   assert.ok(run.hwmKb < MAX_HWM_KB, `${name}: peak RSS ${(run.hwmKb / 1024).toFixed(1)} MB ≥ ${MAX_HWM_KB / 1024} MB`);
   const base = await baselineHwmKb();
-  assert.ok(run.hwmKb - base < MAX_HWM_GROWTH_KB, `${name}: peak RSS ${(run.hwmKb / 1024).toFixed(1)} MB, ${((run.hwmKb - base) / 1024).toFixed(1)} MB above the closed-port baseline`);
-  rows.push({ case: name, code: report.verdict.code, checkMs: report.durationMs, wallMs: Math.round(run.wallMs), hwmMb: Math.round(run.hwmKb / 102.4) / 10 });
+  assert.ok(
+    run.hwmKb - base < MAX_HWM_GROWTH_KB,
+    `${name}: peak RSS ${(run.hwmKb / 1024).toFixed(1)} MB, ${((run.hwmKb - base) / 1024).toFixed(1)} MB above the closed-port baseline`,
+  );
+  rows.push({
+    case: name,
+    code: report.verdict.code,
+    checkMs: report.durationMs,
+    wallMs: Math.round(run.wallMs),
+    hwmMb: Math.round(run.hwmKb / 102.4) / 10,
+  });
   return report;
 }
 
@@ -120,7 +150,10 @@ export function printRows(title: string): void {
 }
 
 /** A listener that must never be connected to (a third host named by a hostile PASV reply). */
-export async function trapListener(host: string, port = 0): Promise<{ port: number; connections: () => number; close: () => Promise<void> }> {
+export async function trapListener(
+  host: string,
+  port = 0,
+): Promise<{ port: number; connections: () => number; close: () => Promise<void> }> {
   let n = 0;
   const srv = net.createServer((s) => {
     n++;
@@ -140,4 +173,3 @@ export async function trapListener(host: string, port = 0): Promise<{ port: numb
 /** Every C0 control except LF (and TAB), DEL, every C1 control. */
 // eslint-disable-next-line no-control-regex
 export const CONTROL_CHARS = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
-

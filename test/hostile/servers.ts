@@ -60,7 +60,10 @@ export type ListMode = "ok" | "data-reset" | "all-reset" | "data-close-early" | 
  * `pasvHost`/`pasvPort`: what PASV advertises (the data listener itself is always on 127.0.0.1,
  * on `pasvPort` when given).
  */
-export function passive(mode: ListMode = "ok", opts: { pasvHost?: string; pasvPort?: number; epsv?: FakeAction } = {}): Record<string, FakeAction> {
+export function passive(
+  mode: ListMode = "ok",
+  opts: { pasvHost?: string; pasvPort?: number; epsv?: FakeAction } = {},
+): Record<string, FakeAction> {
   const body = "-rw-r--r-- 1 ftp ftp 6 Jan 01 00:00 readme.txt\r\n";
   const open = async (session: FakeSession, port = 0): Promise<number> => {
     const srv = net.createServer();
@@ -148,7 +151,11 @@ export function tlsAfterAuthHandler(afterAuth: (socket: net.Socket) => void): (s
  * privileged helper fails under load: writes "500 OOPS: …" in plain text into the TLS session
  * and closes.
  */
-export function ftpsOopsHandler(material: { certPem: string; keyPem: string; chainPem?: string }, failAt: string, words = "priv_sock_get_int"): (socket: net.Socket) => void {
+export function ftpsOopsHandler(
+  material: { certPem: string; keyPem: string; chainPem?: string },
+  failAt: string,
+  words = "priv_sock_get_int",
+): (socket: net.Socket) => void {
   const ctx = tls.createSecureContext({ cert: material.certPem + (material.chainPem ?? ""), key: material.keyPem });
   return tlsAfterAuthHandler((raw) => {
     const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: ctx });
@@ -164,7 +171,16 @@ export function ftpsOopsHandler(material: { certPem: string; keyPem: string; cha
           raw.end(`500 OOPS: ${words}\r\n`);
           return;
         }
-        const answer: Record<string, string> = { USER: "331 Please specify the password.", PASS: "230 Login successful.", PBSZ: "200 PBSZ set to 0.", PROT: "200 PROT now Private.", SYST: "215 UNIX Type: L8", PWD: '257 "/" is the current directory', TYPE: "200 Switching to Binary mode.", QUIT: "221 Goodbye." };
+        const answer: Record<string, string> = {
+          USER: "331 Please specify the password.",
+          PASS: "230 Login successful.",
+          PBSZ: "200 PBSZ set to 0.",
+          PROT: "200 PROT now Private.",
+          SYST: "215 UNIX Type: L8",
+          PWD: '257 "/" is the current directory',
+          TYPE: "200 Switching to Binary mode.",
+          QUIT: "221 Goodbye.",
+        };
         secure.write(`${answer[verb] ?? "502 Command not implemented."}\r\n`);
       }
     });

@@ -47,7 +47,12 @@ after(async () => {
 
 describe("deployment files (static)", () => {
   test("docker-compose.yml: Redis without eviction and with AOF, the bot, two zone workers; commands exist; variables documented", () => {
-    const compose = parseYaml(read("docker-compose.yml")) as { services: Record<string, { image?: string; build?: string; command?: string[]; environment?: Record<string, string>; env_file?: string; volumes?: string[] }> };
+    const compose = parseYaml(read("docker-compose.yml")) as {
+      services: Record<
+        string,
+        { image?: string; build?: string; command?: string[]; environment?: Record<string, string>; env_file?: string; volumes?: string[] }
+      >;
+    };
     const s = compose.services;
     assert.ok(s.redis && s.bot && s["worker-dmz"] && s["worker-office"], "services redis, bot, worker-dmz, worker-office");
     assert.match(s.redis.image!, /^redis:7/);
@@ -63,13 +68,28 @@ describe("deployment files (static)", () => {
     }
     const example = read(".env.example");
     const documented = new Set([...example.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]!));
-    for (const svc of Object.values(s)) for (const k of Object.keys(svc.environment ?? {})) assert.ok(documented.has(k), `${k} used in compose but not in .env.example`);
+    for (const svc of Object.values(s))
+      for (const k of Object.keys(svc.environment ?? {})) assert.ok(documented.has(k), `${k} used in compose but not in .env.example`);
     const inCode = variablesInCode();
     for (const k of documented) if (k !== "FTP_PASSWORD_OPS") assert.ok(inCode.has(k), `.env.example documents ${k}, which no code reads`);
     for (const k of Object.keys(RuntimeEnv.shape)) assert.ok(documented.has(k), `${k} (RuntimeEnv) missing from .env.example`);
-    for (const k of ["SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL", "PORT", "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL"]) assert.ok(documented.has(k), `${k} missing from .env.example`);
+    for (const k of [
+      "SLACK_BOT_TOKEN",
+      "SLACK_APP_TOKEN",
+      "SLACK_SIGNING_SECRET",
+      "SLACK_API_URL",
+      "PORT",
+      "OPENAI_API_KEY",
+      "OPENAI_BASE_URL",
+      "OPENAI_MODEL",
+    ])
+      assert.ok(documented.has(k), `${k} missing from .env.example`);
     for (const v of [...(s.bot.volumes ?? [])]) assert.ok(existsSync(path.join(repoRoot, v.split(":")[0]!)), `volume source ${v} exists`);
-    assert.equal(cli(["config", "check", path.join(repoRoot, "config", "ftp-doctor.yaml")], { FTP_PASSWORD_OPS: "x" }).status, 0, "the shipped example configuration is valid");
+    assert.equal(
+      cli(["config", "check", path.join(repoRoot, "config", "ftp-doctor.yaml")], { FTP_PASSWORD_OPS: "x" }).status,
+      0,
+      "the shipped example configuration is valid",
+    );
   });
 
   test("Dockerfile: multi-stage, Node LTS slim, non-root, production dependencies only, COPY sources exist", () => {
@@ -81,7 +101,8 @@ describe("deployment files (static)", () => {
     assert.match(final, /npm ci --omit=dev/);
     assert.match(final, /^USER (?!root)\w+/m);
     assert.match(final, /ENTRYPOINT \["node", "bin\/ftp-doctor.js"\]/);
-    for (const m of df.matchAll(/^COPY (?!--from)(.+) \S+$/gm)) for (const src of m[1]!.split(/\s+/)) assert.ok(existsSync(path.join(repoRoot, src)), `COPY source ${src} exists`);
+    for (const m of df.matchAll(/^COPY (?!--from)(.+) \S+$/gm))
+      for (const src of m[1]!.split(/\s+/)) assert.ok(existsSync(path.join(repoRoot, src)), `COPY source ${src} exists`);
     assert.ok(read(".dockerignore").includes("node_modules"));
   });
 });
@@ -113,14 +134,20 @@ describe("ftp-doctor config check", () => {
     assert.equal(r.status, 2);
     assert.match(r.stderr, /targets\.allow\[1\]: "10\.0\.0\.0\/33" is not a valid CIDR/);
     assert.match(r.stderr, /digest\.cron: must be a cron expression/);
-    assert.match(r.stderr, /digest\.targets\[0\]: unknown zone "mars" \(zones: dmz\)\n    fix: add a zone named mars under zones, or change "from mars"/);
+    assert.match(
+      r.stderr,
+      /digest\.targets\[0\]: unknown zone "mars" \(zones: dmz\)\n    fix: add a zone named mars under zones, or change "from mars"/,
+    );
     assert.match(r.stderr, /digest\.profile: unknown profile "nobody"\n    fix: define profiles\.nobody, or remove the digest's profile/);
   });
 
   test("a profile whose password variable is not set on this host", () => {
     const r = cli(["config", "check", fx("missing-password.yaml")]);
     assert.equal(r.status, 2);
-    assert.match(r.stderr, /profiles\.ops\.passwordEnv: environment variable FTP_DOCTOR_TEST_UNSET_PASSWORD is not set on this host\n    fix: export FTP_DOCTOR_TEST_UNSET_PASSWORD=… where the worker runs \(or use passwordFile\)/);
+    assert.match(
+      r.stderr,
+      /profiles\.ops\.passwordEnv: environment variable FTP_DOCTOR_TEST_UNSET_PASSWORD is not set on this host\n    fix: export FTP_DOCTOR_TEST_UNSET_PASSWORD=… where the worker runs \(or use passwordFile\)/,
+    );
     assert.equal(cli(["config", "check", fx("missing-password.yaml")], { FTP_DOCTOR_TEST_UNSET_PASSWORD: "set" }).status, 0);
   });
 
@@ -130,7 +157,11 @@ describe("ftp-doctor config check", () => {
   });
 
   test("the worker refuses to start on a broken configuration, with the same messages", () => {
-    const r = spawnSync(process.execPath, [BIN, "worker", "--zone", "dmz"], { encoding: "utf8", env: { PATH: process.env.PATH ?? "", FTP_DOCTOR_CONFIG: fx("bad-refs.yaml"), REDIS_URL }, timeout: 15_000 });
+    const r = spawnSync(process.execPath, [BIN, "worker", "--zone", "dmz"], {
+      encoding: "utf8",
+      env: { PATH: process.env.PATH ?? "", FTP_DOCTOR_CONFIG: fx("bad-refs.yaml"), REDIS_URL },
+      timeout: 15_000,
+    });
     assert.equal(r.status, 2);
     assert.match(r.stderr, /digest\.targets\[0\]: unknown zone "mars"/);
   });
@@ -148,7 +179,10 @@ describe("metrics and health", () => {
     const scrape = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     const before = await scrape();
     assert.doesNotMatch(before, /ftp_doctor_checks_total\{code="HEALTHY",zone="dmz"\}/);
-    for (const args of [["--tls", "off"], ["--tls", "explicit"]]) {
+    for (const args of [
+      ["--tls", "off"],
+      ["--tls", "explicit"],
+    ]) {
       const r = cli(["check", `127.0.0.1:${vs.port}`, ...args, "--zone", "dmz", "--json"], { REDIS_URL, FTP_DOCTOR_REDIS_PREFIX: prefix });
       assert.ok(r.status === 0 || r.status === 1, r.stderr);
     }
@@ -164,14 +198,23 @@ describe("metrics and health", () => {
     if (!spawnSync("which", ["redis-server"]).stdout.toString().trim()) return t.skip("redis-server not installed");
     const redisPort = await freePort();
     const startRedis = () => {
-      const p: ChildProcess = spawn("redis-server", ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+      const p: ChildProcess = spawn(
+        "redis-server",
+        ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        { stdio: "ignore" },
+      );
       return p;
     };
     let redis = startRedis();
     cleanups.push(() => void redis.kill("SIGKILL"));
     await waitUntil(() => tcpOpen(redisPort));
     const port = await freePort();
-    const w = spawnWorker({ zone: "dmz", prefix: uniquePrefix(), redisUrl: `redis://127.0.0.1:${redisPort}`, env: { METRICS_PORT: String(port) } });
+    const w = spawnWorker({
+      zone: "dmz",
+      prefix: uniquePrefix(),
+      redisUrl: `redis://127.0.0.1:${redisPort}`,
+      env: { METRICS_PORT: String(port) },
+    });
     cleanups.push(() => stopWorker(w));
     await w.waitFor(/metrics listening/);
     const health = async () => {
@@ -189,7 +232,9 @@ describe("metrics and health", () => {
   test("every metric and every configuration key is in the README", () => {
     const readme = read("README.md");
     const m = createMetrics();
-    for (const metric of m.registry.getMetricsAsArray()) if (metric.name.startsWith("ftp_doctor_") && !metric.name.startsWith("ftp_doctor_process_")) assert.ok(readme.includes(`\`${metric.name}\``), `README lacks ${metric.name}`);
+    for (const metric of m.registry.getMetricsAsArray())
+      if (metric.name.startsWith("ftp_doctor_") && !metric.name.startsWith("ftp_doctor_process_"))
+        assert.ok(readme.includes(`\`${metric.name}\``), `README lacks ${metric.name}`);
     for (const key of configKeys(ConfigFile)) assert.ok(readme.includes(`\`${key}\``), `README configuration reference lacks \`${key}\``);
   });
 });
@@ -202,7 +247,11 @@ function configKeys(schema: z.ZodTypeAny, prefix = ""): string[] {
     else if (s instanceof z.ZodDefault || s instanceof z.ZodOptional) s = s._def.innerType;
     else break;
   }
-  if (s instanceof z.ZodObject) return Object.entries(s.shape as Record<string, z.ZodTypeAny>).flatMap(([k, v]) => [`${prefix}${k}`, ...configKeys(v, `${prefix}${k}.`)]);
+  if (s instanceof z.ZodObject)
+    return Object.entries(s.shape as Record<string, z.ZodTypeAny>).flatMap(([k, v]) => [
+      `${prefix}${k}`,
+      ...configKeys(v, `${prefix}${k}.`),
+    ]);
   if (s instanceof z.ZodRecord) return configKeys(s.valueSchema, `${prefix}<name>.`);
   if (s instanceof z.ZodArray) return configKeys(s.element, `${prefix.replace(/\.$/, "")}[].`);
   if (s instanceof z.ZodUnion) return [...new Set((s.options as z.ZodTypeAny[]).flatMap((o) => configKeys(o, prefix)))];

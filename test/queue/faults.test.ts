@@ -51,7 +51,11 @@ async function slowServer(delayMs: number, replyMs = 0): Promise<ScriptedServer>
 
 /** Our own redis-server (no persistence): restartable by PID without touching the machine's Redis. */
 async function startRedis(port: number): Promise<{ child: ChildProcess; pid: number; url: string; stop: () => Promise<void> }> {
-  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no"], { stdio: "ignore" });
+  const child = spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no"],
+    { stdio: "ignore" },
+  );
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
   const url = `redis://127.0.0.1:${port}`;
   await waitFor(`redis-server on ${port}`, async () => {
@@ -111,7 +115,11 @@ describe("queue under infrastructure faults", () => {
       try {
         // Stored exactly once, under the job's id, in the restarted Redis.
         const h = await history(r, prefix, "127.0.0.1", slow.port, 10);
-        assert.deepEqual(h.map((x) => x.jobId), [job.jobId], "stored exactly once");
+        assert.deepEqual(
+          h.map((x) => x.jobId),
+          [job.jobId],
+          "stored exactly once",
+        );
         // Fetched by id: the job is gone with the old Redis, the stored result is not.
         const fetched = await q.result("dmz", job.jobId, 5_000);
         assert.equal(fetched.verdict.code, "HEALTHY", "a slow greeting, anonymous refused: out of scope, not a fault");
@@ -156,7 +164,14 @@ describe("queue under infrastructure faults", () => {
     await q.connect();
     try {
       const jobs = await Promise.all(
-        Array.from({ length: 50 }, (_, i) => q.enqueue({ v: 1, target: `127.0.0.1:${servers[i % 5]!.port}`, zone: "dmz", options: jobOptions({ tls: "off", timeout: 5000 + i }) })),
+        Array.from({ length: 50 }, (_, i) =>
+          q.enqueue({
+            v: 1,
+            target: `127.0.0.1:${servers[i % 5]!.port}`,
+            zone: "dmz",
+            options: jobOptions({ tls: "off", timeout: 5000 + i }),
+          }),
+        ),
       );
       assert.equal(new Set(jobs.map((j) => j.jobId)).size, 50, "no deduplication");
       assert.ok(jobs.every((j) => !j.deduplicated));
@@ -172,14 +187,19 @@ describe("queue under infrastructure faults", () => {
       assert.ok(finishedByA < 50, "the kill happened mid-batch");
       // History per target: exactly one entry per job, no job twice, none missing.
       for (let k = 0; k < 5; k++) {
-        const mine = jobs.filter((_, i) => i % 5 === k).map((j) => j.jobId).sort();
+        const mine = jobs
+          .filter((_, i) => i % 5 === k)
+          .map((j) => j.jobId)
+          .sort();
         const h = await history(redis, prefix, "127.0.0.1", servers[k]!.port, 100);
         assert.deepEqual(h.map((x) => x.jobId).sort(), mine, `history of target ${k}`);
       }
       await waitFor("every completion event", () => jobs.every((j) => completed.has(j.jobId)), 10_000);
       const twice = [...completed].filter(([, n]) => n > 1);
       assert.deepEqual(twice, [], "a job completed twice");
-      console.log(`# kill -9 batch: worker A finished ${finishedByA} of 50 before SIGKILL, worker B the other ${50 - finishedByA}; ${completed.size} completions, none twice`);
+      console.log(
+        `# kill -9 batch: worker A finished ${finishedByA} of 50 before SIGKILL, worker B the other ${50 - finishedByA}; ${completed.size} completions, none twice`,
+      );
     } finally {
       await q.close();
       await events.close();

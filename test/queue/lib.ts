@@ -22,7 +22,14 @@ export interface WorkerProc {
   kill(signal: NodeJS.Signals): void;
 }
 
-export function spawnWorker(opts: { zone: string; prefix: string; concurrency?: number; env?: Record<string, string>; netns?: string; redisUrl?: string }): WorkerProc {
+export function spawnWorker(opts: {
+  zone: string;
+  prefix: string;
+  concurrency?: number;
+  env?: Record<string, string>;
+  netns?: string;
+  redisUrl?: string;
+}): WorkerProc {
   const args = [BIN, "worker", "--zone", opts.zone, "--concurrency", String(opts.concurrency ?? 4)];
   const env = {
     PATH: process.env.PATH ?? "",
@@ -33,7 +40,9 @@ export function spawnWorker(opts: { zone: string; prefix: string; concurrency?: 
     LOG_LEVEL: "info",
     ...opts.env,
   };
-  const child = opts.netns ? spawn("ip", ["netns", "exec", opts.netns, process.execPath, ...args], { env }) : spawn(process.execPath, args, { env });
+  const child = opts.netns
+    ? spawn("ip", ["netns", "exec", opts.netns, process.execPath, ...args], { env })
+    : spawn(process.execPath, args, { env });
   let out = "";
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (out += d));

@@ -48,7 +48,8 @@ async function slowServer(delayMs: number): Promise<ScriptedServer> {
   const s = await startScriptedServer((sock) => {
     sock.setEncoding("latin1");
     sock.on("data", (d: string) => {
-      for (const line of d.split("\n").filter((l) => l.trim())) if (!sock.destroyed) sock.write(/^QUIT/i.test(line) ? "221 Bye.\r\n" : "530 Not logged in.\r\n");
+      for (const line of d.split("\n").filter((l) => l.trim()))
+        if (!sock.destroyed) sock.write(/^QUIT/i.test(line) ? "221 Bye.\r\n" : "530 Not logged in.\r\n");
     });
     setTimeout(() => !sock.destroyed && sock.write("220 slow\r\n"), delayMs);
   });
@@ -98,7 +99,12 @@ describe("queue and workers (real Redis)", () => {
         assert.equal(inline.verdict.code, expected, `inline ${target} ${JSON.stringify(o)}`);
         assert.equal(queued.verdict.code, expected, `queued ${target} ${JSON.stringify(o)}`);
         assert.equal(queued.zone, "dmz");
-        assert.deepEqual(Object.keys(queued).filter((k) => k !== "zone").sort(), Object.keys(inline).sort());
+        assert.deepEqual(
+          Object.keys(queued)
+            .filter((k) => k !== "zone")
+            .sort(),
+          Object.keys(inline).sort(),
+        );
       }
       const h = await history(redis, p, "127.0.0.1", vs.port, 10);
       assert.equal(h.length, 3, "each queued check stored once in history");
@@ -108,29 +114,39 @@ describe("queue and workers (real Redis)", () => {
     }
   });
 
-  test("two zones, one cut off by its network namespace → PATH_BLOCKED cross-zone verdict", requirementsOptions(["vsftpd", "root", "ip"]), async () => {
-    const p = prefix();
-    // The server lives in its own namespace; "office" runs in another one with no route to it.
-    const serverNs: Netns = await createNetns();
-    cleanups.push(() => serverNs.destroy());
-    const officeNs: Netns = await createNetns();
-    cleanups.push(() => officeNs.destroy());
-    const server = await startVsftpd({ netns: serverNs.name, listenAddress: serverNs.nsAddress });
-    cleanups.push(() => server.stop());
-    const relay = await redisRelay(officeNs.hostAddress);
-    cleanups.push(() => relay.close());
-    const dmz = worker({ zone: "dmz", prefix: p });
-    const office = worker({ zone: "office", prefix: p, netns: officeNs.name, redisUrl: relay.url });
-    await Promise.all([dmz.waitFor(/worker started/), office.waitFor(/worker started/, 15_000)]);
-    const out = await runCli(["check", `${serverNs.nsAddress}:${server.port}`, "--tls", "off", "--zone", "dmz", "--zone", "office", "--json"], { FTP_DOCTOR_REDIS_PREFIX: p });
-    assert.equal(out.code, 1, out.stderr);
-    const j = JSON.parse(out.stdout) as { crossZone: { code: string; title: string }; results: { zone: string; verdict: { code: string } }[] };
-    const byZone = Object.fromEntries(j.results.map((r) => [r.zone, r.verdict.code]));
-    assert.equal(byZone.dmz, "HEALTHY");
-    assert.match(byZone.office!, /^TCP_(UNREACHABLE|TIMEOUT|REFUSED)$/);
-    assert.equal(j.crossZone.code, "PATH_BLOCKED");
-    assert.match(j.crossZone.title, /works from dmz but not from office/);
-  });
+  test(
+    "two zones, one cut off by its network namespace → PATH_BLOCKED cross-zone verdict",
+    requirementsOptions(["vsftpd", "root", "ip"]),
+    async () => {
+      const p = prefix();
+      // The server lives in its own namespace; "office" runs in another one with no route to it.
+      const serverNs: Netns = await createNetns();
+      cleanups.push(() => serverNs.destroy());
+      const officeNs: Netns = await createNetns();
+      cleanups.push(() => officeNs.destroy());
+      const server = await startVsftpd({ netns: serverNs.name, listenAddress: serverNs.nsAddress });
+      cleanups.push(() => server.stop());
+      const relay = await redisRelay(officeNs.hostAddress);
+      cleanups.push(() => relay.close());
+      const dmz = worker({ zone: "dmz", prefix: p });
+      const office = worker({ zone: "office", prefix: p, netns: officeNs.name, redisUrl: relay.url });
+      await Promise.all([dmz.waitFor(/worker started/), office.waitFor(/worker started/, 15_000)]);
+      const out = await runCli(
+        ["check", `${serverNs.nsAddress}:${server.port}`, "--tls", "off", "--zone", "dmz", "--zone", "office", "--json"],
+        { FTP_DOCTOR_REDIS_PREFIX: p },
+      );
+      assert.equal(out.code, 1, out.stderr);
+      const j = JSON.parse(out.stdout) as {
+        crossZone: { code: string; title: string };
+        results: { zone: string; verdict: { code: string } }[];
+      };
+      const byZone = Object.fromEntries(j.results.map((r) => [r.zone, r.verdict.code]));
+      assert.equal(byZone.dmz, "HEALTHY");
+      assert.match(byZone.office!, /^TCP_(UNREACHABLE|TIMEOUT|REFUSED)$/);
+      assert.equal(j.crossZone.code, "PATH_BLOCKED");
+      assert.match(j.crossZone.title, /works from dmz but not from office/);
+    },
+  );
 
   test("a burst of 20 identical requests runs one probe", async () => {
     const p = prefix();
@@ -175,7 +191,11 @@ describe("queue and workers (real Redis)", () => {
       await b.waitFor(/"check finished"/);
       assert.match(b.output(), /stalled|check started/);
       const h = await history(redis, p, "127.0.0.1", slow.port, 10);
-      assert.deepEqual(h.map((x) => x.jobId), [job.jobId], "stored exactly once");
+      assert.deepEqual(
+        h.map((x) => x.jobId),
+        [job.jobId],
+        "stored exactly once",
+      );
       assert.equal((b.output().match(/"check finished"/g) ?? []).length, 1);
     } finally {
       await q.close();
@@ -213,7 +233,10 @@ describe("queue and workers (real Redis)", () => {
     const q = new CheckQueue(REDIS_URL, p);
     await q.connect();
     const t0 = performance.now();
-    await assert.rejects(q.enqueue({ v: 1, target: "127.0.0.1:21", zone: "nowhere", options: jobOptions() }), (e: unknown) => e instanceof NoWorkerError && /ftp-doctor worker --zone nowhere/.test((e as Error).message));
+    await assert.rejects(
+      q.enqueue({ v: 1, target: "127.0.0.1:21", zone: "nowhere", options: jobOptions() }),
+      (e: unknown) => e instanceof NoWorkerError && /ftp-doctor worker --zone nowhere/.test((e as Error).message),
+    );
     assert.ok(performance.now() - t0 < 1000);
     await q.close();
     const out = await runCli(["check", "127.0.0.1:21", "--zone", "nowhere"], { FTP_DOCTOR_REDIS_PREFIX: p });
@@ -225,8 +248,14 @@ describe("queue and workers (real Redis)", () => {
     const q = new CheckQueue(REDIS_URL, prefix());
     await q.connect();
     try {
-      await assert.rejects(q.enqueue({ v: 1, target: "ftp://u:secret@h", zone: "dmz", options: jobOptions() }), /must not contain a password/);
-      await assert.rejects(q.enqueue({ v: 1, target: "h", zone: "dmz", options: { ...jobOptions(), passwordEnv: "X" } as never }), /Unrecognized key/);
+      await assert.rejects(
+        q.enqueue({ v: 1, target: "ftp://u:secret@h", zone: "dmz", options: jobOptions() }),
+        /must not contain a password/,
+      );
+      await assert.rejects(
+        q.enqueue({ v: 1, target: "h", zone: "dmz", options: { ...jobOptions(), passwordEnv: "X" } as never }),
+        /Unrecognized key/,
+      );
       await assert.rejects(q.enqueue({ v: 1, target: "h", zone: "bad zone!", options: jobOptions() }), /zone/);
     } finally {
       await q.close();
@@ -244,7 +273,10 @@ describe("queue and workers (real Redis)", () => {
     writeFileSync(config, `profiles:\n  ops:\n    user: ${VSFTPD_USER.user}\n    passwordEnv: CANARY_PW\n`);
     const w = worker({ zone: "dmz", prefix: p, env: { CANARY_PW: canary, FTP_DOCTOR_CONFIG: config, LOG_LEVEL: "trace" } });
     await w.waitFor(/worker started/);
-    const out = await runCli(["check", `127.0.0.1:${local.port}`, "--tls", "off", "--zone", "dmz", "--profile", "ops", "--json"], { FTP_DOCTOR_REDIS_PREFIX: p, FTP_DOCTOR_CONFIG: config });
+    const out = await runCli(["check", `127.0.0.1:${local.port}`, "--tls", "off", "--zone", "dmz", "--profile", "ops", "--json"], {
+      FTP_DOCTOR_REDIS_PREFIX: p,
+      FTP_DOCTOR_CONFIG: config,
+    });
     const report = JSON.parse(out.stdout) as { verdict: { code: string } };
     // The canary is the wrong password: the server says so, and nobody ever sees the canary.
     assert.equal(report.verdict.code, "AUTH_FAILED");
@@ -259,7 +291,9 @@ describe("queue and workers (real Redis)", () => {
 
 function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [path.join(repoRoot, "bin", "ftp-doctor.js"), ...args], { env: { PATH: process.env.PATH ?? "", REDIS_URL, ...env } });
+    const p = spawn(process.execPath, [path.join(repoRoot, "bin", "ftp-doctor.js"), ...args], {
+      env: { PATH: process.env.PATH ?? "", REDIS_URL, ...env },
+    });
     let stdout = "";
     let stderr = "";
     p.stdout.on("data", (d) => (stdout += d));

@@ -41,7 +41,10 @@ describe("DNS", requirementsOptions(["vsftpd", "root"]), () => {
     const r = await check(at("nope"), { tls: "off", resolver: resolver() });
     expectVerdict("NXDOMAIN", "vsftpd", r, "DNS_NXDOMAIN");
     assert.equal(r.observations.dns?.status, "nxdomain");
-    assert.ok(dns.queries.some((q) => q.name === `nope.${ZONE}`), "the check asked our resolver");
+    assert.ok(
+      dns.queries.some((q) => q.name === `nope.${ZONE}`),
+      "the check asked our resolver",
+    );
     assert.equal(r.observations.connects.length, 0, "nothing past DNS was tried");
   });
 
@@ -54,7 +57,10 @@ describe("DNS", requirementsOptions(["vsftpd", "root"]), () => {
   test("A record only, server healthy → HEALTHY with NO_IPV6", async () => {
     const r = await check(at("v4only"), { tls: "off", resolver: resolver() });
     expectVerdict("A only (no AAAA)", "vsftpd", r, "HEALTHY", { findings: ["ANON_ENABLED", "NO_IPV6"] });
-    assert.ok(dns.queries.some((q) => q.name === `v4only.${ZONE}` && q.type === "AAAA"), "AAAA was asked for");
+    assert.ok(
+      dns.queries.some((q) => q.name === `v4only.${ZONE}` && q.type === "AAAA"),
+      "AAAA was asked for",
+    );
   });
 
   test("A 127.0.0.1 + 127.0.0.2, server only on .1 → DNS_PARTIAL", async () => {
@@ -83,7 +89,10 @@ describe("DNS", requirementsOptions(["vsftpd", "root"]), () => {
     try {
       const r = await check(at("dual"), { tls: "off", resolver: resolver() });
       expectVerdict("A + AAAA, both listening", "vsftpd", r, "HEALTHY", { findings: ["ANON_ENABLED"] });
-      assert.deepEqual(r.observations.connects.map((c) => c.status), ["ok", "ok"]);
+      assert.deepEqual(
+        r.observations.connects.map((c) => c.status),
+        ["ok", "ok"],
+      );
       assert.ok(!r.report.findings.some((f) => f.code === "NO_IPV6"));
     } finally {
       extra.splice(extra.indexOf(s6), 1);
@@ -94,7 +103,10 @@ describe("DNS", requirementsOptions(["vsftpd", "root"]), () => {
   test("AAAA ::1 only, server on IPv4 only → TCP_REFUSED", async () => {
     const r = await check(at("v6only"), { tls: "off", resolver: resolver() });
     expectVerdict("AAAA only, nothing listens on it", "vsftpd", r, "TCP_REFUSED");
-    assert.deepEqual(r.observations.connects.map((c) => [c.address, c.status]), [["::1", "refused"]]);
+    assert.deepEqual(
+      r.observations.connects.map((c) => [c.address, c.status]),
+      [["::1", "refused"]],
+    );
   });
 
   test("resolver port closed → DNS_TIMEOUT at once", async () => {

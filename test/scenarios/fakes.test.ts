@@ -64,7 +64,9 @@ describe("scripted servers", () => {
   });
 
   test("234 then a handshake that never completes → TLS_HANDSHAKE_STALL, plain FTP shown to work", async () => {
-    const s = await keep(startFakeFtp({ greeting: "220 FTP ready", replies: { ...LOGIN, AUTH: { reply: "234 AUTH TLS OK.", stall: true } } }));
+    const s = await keep(
+      startFakeFtp({ greeting: "220 FTP ready", replies: { ...LOGIN, AUTH: { reply: "234 AUTH TLS OK.", stall: true } } }),
+    );
     const r = await check(`127.0.0.1:${s.port}`);
     expectVerdict("tls stall after 234", "node", r, "TLS_HANDSHAKE_STALL");
     assert.equal(r.observations.tls?.plainCheck?.status, "ok");
@@ -93,7 +95,12 @@ describe("scripted servers", () => {
   });
 
   test("malformed 227 → PROTOCOL_VIOLATION", async () => {
-    const s = await keep(startFakeFtp({ greeting: "220 FTP ready", replies: { ...LOGIN, EPSV: "500 EPSV not understood", PASV: "227 Entering Passive Mode (127,0,0,one,2,3)" } }));
+    const s = await keep(
+      startFakeFtp({
+        greeting: "220 FTP ready",
+        replies: { ...LOGIN, EPSV: "500 EPSV not understood", PASV: "227 Entering Passive Mode (127,0,0,one,2,3)" },
+      }),
+    );
     expectVerdict("malformed 227", "node", await check(`127.0.0.1:${s.port}`, { tls: "off" }), "PROTOCOL_VIOLATION");
   });
 
@@ -128,12 +135,16 @@ describe("scripted servers", () => {
 
   test("EPSV refused while PASV works → HEALTHY with EPSV_UNSUPPORTED", async () => {
     const s = await keep(startFakeFtp({ greeting: "220 FTP ready", replies: { ...LOGIN, ...passive(), EPSV: "500 EPSV not understood" } }));
-    expectVerdict("EPSV refused, PASV works", "node", await check(`127.0.0.1:${s.port}`, { tls: "off" }), "HEALTHY", { findings: ["EPSV_UNSUPPORTED"] });
+    expectVerdict("EPSV refused, PASV works", "node", await check(`127.0.0.1:${s.port}`, { tls: "off" }), "HEALTHY", {
+      findings: ["EPSV_UNSUPPORTED"],
+    });
   });
 
   test("vsFTPd 2.3.4 greeting → VULNERABLE_VERSION finding on a working server", async () => {
     const s = await keep(startFakeFtp({ greeting: "220 (vsFTPd 2.3.4)", replies: { ...LOGIN, ...passive() } }));
-    expectVerdict("vsFTPd 2.3.4 banner", "node", await check(`127.0.0.1:${s.port}`, { tls: "off" }), "HEALTHY", { findings: ["VULNERABLE_VERSION", "ANON_ENABLED"] });
+    expectVerdict("vsFTPd 2.3.4 banner", "node", await check(`127.0.0.1:${s.port}`, { tls: "off" }), "HEALTHY", {
+      findings: ["VULNERABLE_VERSION", "ANON_ENABLED"],
+    });
   });
 
   test("slow greeting (1.5 s) that does arrive → HEALTHY with SLOW_GREETING", async () => {
@@ -141,7 +152,20 @@ describe("scripted servers", () => {
       startScriptedServer((sock) => {
         sock.setEncoding("latin1");
         // Answers every command with 530 once it has greeted (like a server after slow reverse DNS).
-        sock.on("data", (d: string) => setTimeout(() => !sock.destroyed && sock.write(d.split("\n").filter(Boolean).map(() => "530 Not logged in.\r\n").join("")), 1600));
+        sock.on("data", (d: string) =>
+          setTimeout(
+            () =>
+              !sock.destroyed &&
+              sock.write(
+                d
+                  .split("\n")
+                  .filter(Boolean)
+                  .map(() => "530 Not logged in.\r\n")
+                  .join(""),
+              ),
+            1600,
+          ),
+        );
         setTimeout(() => !sock.destroyed && sock.write("220 slow hello\r\n"), 1500);
       }),
     );

@@ -50,18 +50,29 @@ export function expectVerdict(
   const { report, wallMs } = result;
   const observed = report.verdict.code;
   const log = process.env.FTP_DOCTOR_SCENARIO_LOG;
-  if (log) appendFileSync(log, `${JSON.stringify({ scenario, daemon, expected, observed, ms: Math.round(wallMs), findings: report.findings.map((f) => f.code) })}\n`);
+  if (log)
+    appendFileSync(
+      log,
+      `${JSON.stringify({ scenario, daemon, expected, observed, ms: Math.round(wallMs), findings: report.findings.map((f) => f.code) })}\n`,
+    );
   if (process.env.FTP_DOCTOR_RECORD_FIXTURES && observed === expected) {
     const dir = path.join(repoRoot, "test", "fixtures", "observations");
     mkdirSync(dir, { recursive: true });
     const file = path.join(dir, `${scenario.replace(/[^a-z0-9]+/gi, "-").toLowerCase()}.json`);
     writeFileSync(file, `${JSON.stringify({ expected, at: report.startedAt, observations: result.observations }, null, 1)}\n`);
   }
-  assert.equal(observed, expected, `${scenario}: expected ${expected}, got ${observed}: ${report.verdict.title}\n${report.verdict.evidence.join("\n")}\n${report.transcript.map((l) => `${l.t} ${l.conn} ${l.dir} ${l.text}`).join("\n")}`);
+  assert.equal(
+    observed,
+    expected,
+    `${scenario}: expected ${expected}, got ${observed}: ${report.verdict.title}\n${report.verdict.evidence.join("\n")}\n${report.transcript.map((l) => `${l.t} ${l.conn} ${l.dir} ${l.text}`).join("\n")}`,
+  );
   const budget = more.budgetMs ?? result.observations.budgetMs;
   assert.ok(wallMs <= budget + 1000, `${scenario}: took ${Math.round(wallMs)} ms, budget ${budget} ms`);
   for (const f of more.findings ?? []) {
-    assert.ok(report.findings.some((x) => x.code === f), `${scenario}: expected finding ${f}, got ${report.findings.map((x) => x.code).join(", ") || "none"}`);
+    assert.ok(
+      report.findings.some((x) => x.code === f),
+      `${scenario}: expected finding ${f}, got ${report.findings.map((x) => x.code).join(", ") || "none"}`,
+    );
   }
   // Redaction: no transcript line carries a password.
   for (const l of report.transcript) assert.ok(!/^PASS (?!\*\*\*\*)/.test(l.text), `unredacted PASS in transcript: ${l.text}`);

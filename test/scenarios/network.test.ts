@@ -22,7 +22,9 @@ after(async () => {
 });
 
 /** A fresh namespace with vsftpd on its address; both torn down by `done()` (and by `after`). */
-async function vsftpdInNetns(opts: VsftpdOptions = {}): Promise<{ ns: Netns; s: RunningServer; target: string; done: () => Promise<void> }> {
+async function vsftpdInNetns(
+  opts: VsftpdOptions = {},
+): Promise<{ ns: Netns; s: RunningServer; target: string; done: () => Promise<void> }> {
   const ns = await createNetns();
   namespaces.push(ns);
   const s = await startVsftpd({ ...opts, netns: ns.name, listenAddress: ns.nsAddress });
@@ -71,7 +73,10 @@ describe("network (namespaces)", requirementsOptions(["vsftpd", "ip", "iptables"
       expectVerdict("SYN dropped", "vsftpd", r, "TCP_TIMEOUT");
       assert.equal(r.observations.connects[0]?.status, "timeout");
       // Our own connect deadline decides, not the OS's 21 s to 2 min.
-      assert.ok(r.observations.connects[0]!.durationMs < LIMITS.connectTimeoutMs + 500, `connect gave up after ${r.observations.connects[0]!.durationMs} ms`);
+      assert.ok(
+        r.observations.connects[0]!.durationMs < LIMITS.connectTimeoutMs + 500,
+        `connect gave up after ${r.observations.connects[0]!.durationMs} ms`,
+      );
       assert.ok(r.wallMs < LIMITS.connectTimeoutMs + LIMITS.sideProbeMs + 1500, `took ${Math.round(r.wallMs)} ms`);
 
       const short = await check(target, { tls: "off", timeout: 2000 });
@@ -150,7 +155,11 @@ describe("network (namespaces)", requirementsOptions(["vsftpd", "ip", "iptables"
         assert.ok(passive.length >= 1 && passive.every((p) => p.connect?.status === status), JSON.stringify(passive));
         // Decided at the data-connect deadline (per passive attempt: EPSV, then PASV), not at the budget.
         const dataDeadline = LIMITS.dataConnectMinMs + 300;
-        for (const p of passive) assert.ok(p.connect!.durationMs <= (status === "timeout" ? dataDeadline : 500), `${p.command} connect took ${p.connect!.durationMs} ms`);
+        for (const p of passive)
+          assert.ok(
+            p.connect!.durationMs <= (status === "timeout" ? dataDeadline : 500),
+            `${p.command} connect took ${p.connect!.durationMs} ms`,
+          );
         assert.ok(r.wallMs < passive.length * dataDeadline + 2000, `took ${Math.round(r.wallMs)} ms, far from the 15 s budget`);
       } finally {
         await done();
@@ -184,7 +193,22 @@ describe("network (namespaces)", requirementsOptions(["vsftpd", "ip", "iptables"
     try {
       const second = ns.hostAddress.replace(/\.1$/, ".3");
       await ns.addHostAddress(second);
-      await ns.hostIptables(["-t", "nat", "-A", "POSTROUTING", "-p", "tcp", "-d", ns.nsAddress, "--dport", range(s), "-j", "SNAT", "--to-source", second]);
+      await ns.hostIptables([
+        "-t",
+        "nat",
+        "-A",
+        "POSTROUTING",
+        "-p",
+        "tcp",
+        "-d",
+        ns.nsAddress,
+        "--dport",
+        range(s),
+        "-j",
+        "SNAT",
+        "--to-source",
+        second,
+      ]);
       const r = await check(target, { tls: "off" });
       expectVerdict("data from a foreign IP (SNAT)", "vsftpd", r, "DATA_FOREIGN_IP");
       assert.match(r.observations.data?.listReply?.text ?? "", /^425 Security: Bad IP connecting/);
@@ -205,7 +229,10 @@ describe("network (namespaces)", requirementsOptions(["vsftpd", "ip", "iptables"
       assert.equal(r.observations.tls?.status, "stall");
       assert.equal(r.observations.tls?.plainCheck?.status, "ok", JSON.stringify(r.observations.tls?.plainCheck));
       assert.match(r.report.verdict.explanation, /plain FTP on another connection works/);
-      assert.ok(r.report.verdict.evidence.some((e) => /plain FTP on a second connection: plain session: "?220/.test(e)), r.report.verdict.evidence.join("\n"));
+      assert.ok(
+        r.report.verdict.evidence.some((e) => /plain FTP on a second connection: plain session: "?220/.test(e)),
+        r.report.verdict.evidence.join("\n"),
+      );
     } finally {
       await done();
     }
@@ -223,7 +250,21 @@ describe("network (namespaces)", requirementsOptions(["vsftpd", "ip", "iptables"
       // "fragmentation needed": the veth drops oversized frames silently. GSO off on the server
       // side, or the veth forwards its super-packets regardless of the MTU. All of it goes with the veth.
       await ip("link", "set", ns.hostInterface, "mtu", "1000");
-      await ip("route", "replace", `${ns.hostAddress.replace(/\.1$/, ".0")}/24`, "dev", ns.hostInterface, "proto", "kernel", "scope", "link", "src", ns.hostAddress, "advmss", "1460");
+      await ip(
+        "route",
+        "replace",
+        `${ns.hostAddress.replace(/\.1$/, ".0")}/24`,
+        "dev",
+        ns.hostInterface,
+        "proto",
+        "kernel",
+        "scope",
+        "link",
+        "src",
+        ns.hostAddress,
+        "advmss",
+        "1460",
+      );
       await ip("-n", ns.name, "link", "set", ns.nsInterface, "gso_max_segs", "1");
       const dropsBefore = Number(readFileSync(`/sys/class/net/${ns.hostInterface}/statistics/rx_dropped`, "utf8"));
       const r = await check(target, { tls: "explicit" });

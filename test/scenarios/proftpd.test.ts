@@ -92,7 +92,7 @@ describe("proftpd", requirementsOptions(["proftpd", "openssl", "root"]), () => {
     expectVerdict("FTPS required (TLSRequired on)", "proftpd", r, "FTPS_REQUIRED");
   });
 
-  test("home directory missing → AUTH_FAILED (ProFTPD says \"530 Login incorrect.\")", async () => {
+  test('home directory missing → AUTH_FAILED (ProFTPD says "530 Login incorrect.")', async () => {
     // ProFTPD accepts the password, fails to enter the home (no DefaultRoot: "alice chdir(...)
     // failed"; DefaultRoot ~: "unable to set DefaultRoot directory"), and answers exactly as to a
     // wrong password, then closes. On the wire that is FAULTS.md's AUTH_FAILED signature (331 then
@@ -125,7 +125,7 @@ describe("proftpd", requirementsOptions(["proftpd", "openssl", "root"]), () => {
     assert.match(s.log(), /Connection from 127\.0\.0\.1 \[127\.0\.0\.1\] denied/);
   });
 
-  test("<Limit LOGIN> DenyUser alice → AUTH_FAILED (331 then \"530 Login incorrect.\")", async () => {
+  test('<Limit LOGIN> DenyUser alice → AUTH_FAILED (331 then "530 Login incorrect.")', async () => {
     // The user is denied by policy, but ProFTPD asks for the password first and answers like a
     // wrong one ("USER alice (Login failed): Limit access denies login" only in its log), so the
     // wire shows FAULTS.md's AUTH_FAILED signature, not a 530 straight after USER.
@@ -159,7 +159,16 @@ describe("proftpd", requirementsOptions(["proftpd", "openssl", "root"]), () => {
       for (const args of [
         ["--create-table", "--type=limit", `--table-path=${limits}`],
         ["--create-table", "--type=tally", `--table-path=${tally}`],
-        ["--add-record", "--type=limit", `--table-path=${limits}`, `--name=${PROFTPD_USER.user}`, "--quota-type=user", "--bytes-upload=10", "--units=Kb", "--limit-type=hard"],
+        [
+          "--add-record",
+          "--type=limit",
+          `--table-path=${limits}`,
+          `--name=${PROFTPD_USER.user}`,
+          "--quota-type=user",
+          "--bytes-upload=10",
+          "--units=Kb",
+          "--limit-type=hard",
+        ],
       ]) {
         const r = await runCommand(ftpquota, args, { timeoutMs: 15_000 });
         assert.equal(r.code, 0, `ftpquota ${args.join(" ")}: ${r.stderr}`);
@@ -169,7 +178,13 @@ describe("proftpd", requirementsOptions(["proftpd", "openssl", "root"]), () => {
       chmodSync(tally, 0o666);
       const s = await proftpd({
         tls,
-        rawConfig: ["LoadModule mod_quotatab.c", "LoadModule mod_quotatab_file.c", "QuotaEngine on", `QuotaLimitTable file:${limits}`, `QuotaTallyTable file:${tally}`].join("\n"),
+        rawConfig: [
+          "LoadModule mod_quotatab.c",
+          "LoadModule mod_quotatab_file.c",
+          "QuotaEngine on",
+          `QuotaLimitTable file:${limits}`,
+          `QuotaTallyTable file:${tally}`,
+        ].join("\n"),
       });
       const r = await check(target(s), { tls: "explicit", ca, write: true, ...alice() }, PROFTPD_USER.password);
       // "150 …" then "552-Transfer aborted. Disk quota exceeded | … | 552 STOR: notice: quota reached: '<file>' removed"

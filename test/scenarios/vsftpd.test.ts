@@ -58,7 +58,12 @@ describe("vsftpd", requirementsOptions(["vsftpd", "root"]), () => {
 
   test("plain login refused: force_local_logins_ssl → FTPS_REQUIRED", async () => {
     const s = await vsftpd({ localUsers: true, tls: tlsOf(certs.valid) });
-    expectVerdict("FTPS required for login", "vsftpd", await check(target(s), { tls: "off", ...local() }, VSFTPD_USER.password), "FTPS_REQUIRED");
+    expectVerdict(
+      "FTPS required for login",
+      "vsftpd",
+      await check(target(s), { tls: "off", ...local() }, VSFTPD_USER.password),
+      "FTPS_REQUIRED",
+    );
   });
 
   test("no TLS configured, explicit TLS asked → FTPS_UNSUPPORTED", async () => {
@@ -97,12 +102,19 @@ describe("vsftpd", requirementsOptions(["vsftpd", "root"]), () => {
 
   test("certificate expiring in 5 days → HEALTHY with TLS_CERT_EXPIRING", async () => {
     const s = await vsftpd({ tls: tlsOf(certs.expiringSoon) });
-    expectVerdict("certificate expiring soon", "vsftpd", await check(target(s), { tls: "explicit", ca }), "HEALTHY", { findings: ["TLS_CERT_EXPIRING"] });
+    expectVerdict("certificate expiring soon", "vsftpd", await check(target(s), { tls: "explicit", ca }), "HEALTHY", {
+      findings: ["TLS_CERT_EXPIRING"],
+    });
   });
 
   test("wrong password → AUTH_FAILED", async () => {
     const s = await vsftpd({ localUsers: true, tls: tlsOf(certs.valid) });
-    expectVerdict("wrong password", "vsftpd", await check(target(s), { tls: "explicit", ca, ...local() }, "not-the-password"), "AUTH_FAILED");
+    expectVerdict(
+      "wrong password",
+      "vsftpd",
+      await check(target(s), { tls: "explicit", ca, ...local() }, "not-the-password"),
+      "AUTH_FAILED",
+    );
   });
 
   test("user on the deny list → LOGIN_POLICY_DENIED", async () => {
@@ -110,8 +122,17 @@ describe("vsftpd", requirementsOptions(["vsftpd", "root"]), () => {
     const list = path.join(dir.path, "user_list");
     writeFileSync(list, `${VSFTPD_USER.user}\n`);
     try {
-      const s = await vsftpd({ localUsers: true, tls: tlsOf(certs.valid), extra: { userlist_enable: true, userlist_deny: true, userlist_file: list } });
-      expectVerdict("user in userlist (deny)", "vsftpd", await check(target(s), { tls: "explicit", ca, ...local() }, VSFTPD_USER.password), "LOGIN_POLICY_DENIED");
+      const s = await vsftpd({
+        localUsers: true,
+        tls: tlsOf(certs.valid),
+        extra: { userlist_enable: true, userlist_deny: true, userlist_file: list },
+      });
+      expectVerdict(
+        "user in userlist (deny)",
+        "vsftpd",
+        await check(target(s), { tls: "explicit", ca, ...local() }, VSFTPD_USER.password),
+        "LOGIN_POLICY_DENIED",
+      );
     } finally {
       dir.remove();
     }
@@ -126,7 +147,12 @@ describe("vsftpd", requirementsOptions(["vsftpd", "root"]), () => {
     chmodSync(home, 0o755);
     try {
       const s = await vsftpd({ localUsers: true, localRoot: home, tls: tlsOf(certs.valid), extra: { chroot_local_user: true } });
-      expectVerdict("writable chroot", "vsftpd", await check(target(s), { tls: "explicit", ca, ...local() }, VSFTPD_USER.password), "CHROOT_WRITABLE_ROOT");
+      expectVerdict(
+        "writable chroot",
+        "vsftpd",
+        await check(target(s), { tls: "explicit", ca, ...local() }, VSFTPD_USER.password),
+        "CHROOT_WRITABLE_ROOT",
+      );
     } finally {
       dir.remove();
     }

@@ -78,20 +78,31 @@ const click = (f: Parameters<typeof actionBody>[0]) => {
   const body = actionBody(f);
   return sendToBot(bot!.url, body, "application/x-www-form-urlencoded", sign(SECRET, body));
 };
-const headerOf = (c: ApiCall) => JSON.stringify((c.args.blocks as { type: string; text?: { text: string } }[] | undefined)?.find((b) => b.type === "header")?.text?.text ?? "");
+const headerOf = (c: ApiCall) =>
+  JSON.stringify(
+    (c.args.blocks as { type: string; text?: { text: string } }[] | undefined)?.find((b) => b.type === "header")?.text?.text ?? "",
+  );
 const posts = () => slack.ok("chat.postMessage");
 /** Posts outside the digest channel (the digest scheduler posts there every few seconds). */
 const channelPosts = () => posts().filter((c) => c.args.channel !== "C0DIGEST");
 
 /** Wait for the verdict in the thread of a parent message, and the parent's update. */
 async function verdictFor(parentTs: string, code: string) {
-  const verdict = await slack.waitFor((c) => c.method === "chat.postMessage" && c.args.thread_ts === parentTs && headerOf(c).includes(code), 30_000, `verdict ${code} in thread ${parentTs}`);
+  const verdict = await slack.waitFor(
+    (c) => c.method === "chat.postMessage" && c.args.thread_ts === parentTs && headerOf(c).includes(code),
+    30_000,
+    `verdict ${code} in thread ${parentTs}`,
+  );
   const update = await slack.waitFor((c) => c.method === "chat.update" && c.args.ts === parentTs, 10_000, `update of ${parentTs}`);
   return { verdict, update };
 }
 
 async function parentFor(host: string, after = 0): Promise<ApiCall> {
-  return slack.waitFor((c) => c.method === "chat.postMessage" && c.at >= after && String(c.args.text).includes(`Checking ${host}`), 10_000, `parent message for ${host}`);
+  return slack.waitFor(
+    (c) => c.method === "chat.postMessage" && c.at >= after && String(c.args.text).includes(`Checking ${host}`),
+    10_000,
+    `parent message for ${host}`,
+  );
 }
 
 describe("Slack bot end to end", () => {
@@ -187,7 +198,11 @@ describe("Slack bot end to end", () => {
     const before = channelPosts().length;
     const r = await slash(`127.0.0.1:${vs.port} from office`);
     assert.equal(r.status, 200);
-    const eph = await slack.waitFor((c) => c.method === "chat.postEphemeral" && /no live worker in zone "office"/.test(String(c.args.text)), 5_000, "ephemeral no-worker");
+    const eph = await slack.waitFor(
+      (c) => c.method === "chat.postEphemeral" && /no live worker in zone "office"/.test(String(c.args.text)),
+      5_000,
+      "ephemeral no-worker",
+    );
     assert.equal(eph.args.user, "U0OK");
     assert.equal(channelPosts().length, before);
   });
@@ -196,7 +211,11 @@ describe("Slack bot end to end", () => {
     const body = slashBody({ text: `127.0.0.1:${vs.port}` });
     assert.equal((await sendToBot(bot!.url, body, "application/x-www-form-urlencoded", {})).status, 401);
     assert.equal((await sendToBot(bot!.url, body, "application/x-www-form-urlencoded", sign("wrong-secret", body))).status, 401);
-    assert.equal((await sendToBot(bot!.url, body, "application/x-www-form-urlencoded", sign(SECRET, body, Math.floor(Date.now() / 1000) - 600))).status, 401);
+    assert.equal(
+      (await sendToBot(bot!.url, body, "application/x-www-form-urlencoded", sign(SECRET, body, Math.floor(Date.now() / 1000) - 600)))
+        .status,
+      401,
+    );
   });
 
   test("retried deliveries never produce two checks or two replies", async () => {
@@ -219,9 +238,17 @@ describe("Slack bot end to end", () => {
     slack.seed("C0INC", "1700000001.000001", `incident: uploads to 127.0.0.1:${busy.port} failing since 03:00`);
     const t0 = Date.now();
     await mention({ text: "", channel: "C0INC", ts: "1700000001.000009", threadTs: "1700000001.000001" });
-    const parent = await slack.waitFor((c) => c.method === "chat.postMessage" && c.at >= t0 && c.args.channel === "C0INC" && /Checking/.test(String(c.args.text)), 10_000, "parent in thread");
+    const parent = await slack.waitFor(
+      (c) => c.method === "chat.postMessage" && c.at >= t0 && c.args.channel === "C0INC" && /Checking/.test(String(c.args.text)),
+      10_000,
+      "parent in thread",
+    );
     assert.equal(parent.args.thread_ts, "1700000001.000001");
-    const verdict = await slack.waitFor((c) => c.method === "chat.postMessage" && c.args.channel === "C0INC" && headerOf(c).includes("SERVER_BUSY"), 30_000, "verdict in incident thread");
+    const verdict = await slack.waitFor(
+      (c) => c.method === "chat.postMessage" && c.args.channel === "C0INC" && headerOf(c).includes("SERVER_BUSY"),
+      30_000,
+      "verdict in incident thread",
+    );
     assert.equal(verdict.args.thread_ts, "1700000001.000001");
   });
 
@@ -230,18 +257,32 @@ describe("Slack bot end to end", () => {
     await slash(`127.0.0.1:${vs.port}`);
     const parent = await parentFor(`127.0.0.1:${vs.port}`, t0);
     const { verdict } = await verdictFor(tsOf(parent), "HEALTHY");
-    const actions = (verdict.args.blocks as { type: string; elements?: { action_id: string; value: string }[] }[]).find((b) => b.type === "actions")!;
+    const actions = (verdict.args.blocks as { type: string; elements?: { action_id: string; value: string }[] }[]).find(
+      (b) => b.type === "actions",
+    )!;
     const value = actions.elements!.find((e) => e.action_id === "ftp_rerun")!.value;
     const verdictTs = tsOf(verdict);
     const t1 = Date.now();
     assert.equal((await click({ actionId: "ftp_transcript", value, messageTs: verdictTs, threadTs: tsOf(parent) })).status, 200);
-    const tr = await slack.waitFor((c) => c.method === "chat.postMessage" && c.at >= t1 && /Transcript/.test(String(c.args.text)), 10_000, "transcript");
+    const tr = await slack.waitFor(
+      (c) => c.method === "chat.postMessage" && c.at >= t1 && /Transcript/.test(String(c.args.text)),
+      10_000,
+      "transcript",
+    );
     assert.equal(tr.args.thread_ts, tsOf(parent));
     assert.match(JSON.stringify(tr.args.blocks), /USER anonymous/);
     assert.equal((await click({ actionId: "ftp_rerun", value, messageTs: verdictTs, threadTs: tsOf(parent) })).status, 200);
-    const again = await slack.waitFor((c) => c.method === "chat.postMessage" && c.at >= t1 && c.args.thread_ts === tsOf(parent) && /Checking/.test(String(c.args.text)), 10_000, "re-run parent");
+    const again = await slack.waitFor(
+      (c) => c.method === "chat.postMessage" && c.at >= t1 && c.args.thread_ts === tsOf(parent) && /Checking/.test(String(c.args.text)),
+      10_000,
+      "re-run parent",
+    );
     // The fresh verdict goes into the same thread; the re-run's own status line is updated.
-    await slack.waitFor((c) => c.method === "chat.postMessage" && c.at > again.at && c.args.thread_ts === tsOf(parent) && headerOf(c).includes("HEALTHY"), 30_000, "re-run verdict");
+    await slack.waitFor(
+      (c) => c.method === "chat.postMessage" && c.at > again.at && c.args.thread_ts === tsOf(parent) && headerOf(c).includes("HEALTHY"),
+      30_000,
+      "re-run verdict",
+    );
     await slack.waitFor((c) => c.method === "chat.update" && c.args.ts === tsOf(again), 10_000, "re-run status update");
   });
 
@@ -251,12 +292,22 @@ describe("Slack bot end to end", () => {
     await slash(`127.0.0.1:${port}`);
     const parent = await parentFor(`127.0.0.1:${port}`, t0);
     const { verdict } = await verdictFor(tsOf(parent), "TCP_REFUSED");
-    const value = (verdict.args.blocks as { type: string; elements?: { action_id: string; value: string }[] }[]).find((b) => b.type === "actions")!.elements![0]!.value;
+    const value = (verdict.args.blocks as { type: string; elements?: { action_id: string; value: string }[] }[]).find(
+      (b) => b.type === "actions",
+    )!.elements![0]!.value;
     await click({ actionId: "ftp_watch", value, messageTs: tsOf(verdict), threadTs: tsOf(parent) });
     await slack.waitFor((c) => c.method === "chat.postMessage" && /Watching 127\.0\.0\.1/.test(String(c.args.text)), 10_000, "watch ack");
-    const up = await startFakeFtp({ greeting: "220 back", port, replies: { USER: "530 no", AUTH: "500 no", FEAT: "500 no", QUIT: { reply: "221 bye", close: true } } });
+    const up = await startFakeFtp({
+      greeting: "220 back",
+      port,
+      replies: { USER: "530 no", AUTH: "500 no", FEAT: "500 no", QUIT: { reply: "221 bye", close: true } },
+    });
     try {
-      const rec = await slack.waitFor((c) => c.method === "chat.postMessage" && /recovered after/.test(String(c.args.text)), 20_000, "recovery message");
+      const rec = await slack.waitFor(
+        (c) => c.method === "chat.postMessage" && /recovered after/.test(String(c.args.text)),
+        20_000,
+        "recovery message",
+      );
       assert.equal(rec.args.thread_ts, tsOf(parent));
       assert.match(String(rec.args.text), /was TCP_REFUSED/);
     } finally {
@@ -271,7 +322,9 @@ describe("Slack bot end to end", () => {
     await slash(`127.0.0.1:${busy.port}`);
     const parent = await parentFor(`127.0.0.1:${busy.port}`, t0);
     await verdictFor(tsOf(parent), "SERVER_BUSY");
-    const parents = posts().filter((c) => c.at >= t0 && c.args.channel === "C0OPS" && String(c.args.text).includes(`Checking 127.0.0.1:${busy.port}`));
+    const parents = posts().filter(
+      (c) => c.at >= t0 && c.args.channel === "C0OPS" && String(c.args.text).includes(`Checking 127.0.0.1:${busy.port}`),
+    );
     assert.equal(parents.length, 1, "parent posted once");
     const verdicts = posts().filter((c) => c.at >= t0 && c.args.thread_ts === tsOf(parent) && headerOf(c).includes("SERVER_BUSY"));
     assert.equal(verdicts.length, 1, "verdict posted once");
@@ -303,7 +356,11 @@ describe("Slack bot end to end", () => {
     assert.match(t, /SERVER_BUSY/);
     assert.match(t, /HEALTHY/);
     assert.match(t, /Slowest checks/);
-    const second = await slack.waitFor((c) => c.method === "chat.postMessage" && c.args.channel === "C0DIGEST" && c.at > first.at, 20_000, "a second digest");
+    const second = await slack.waitFor(
+      (c) => c.method === "chat.postMessage" && c.args.channel === "C0DIGEST" && c.at > first.at,
+      20_000,
+      "a second digest",
+    );
     assert.match(JSON.stringify(second.args.blocks), /No changes since the last digest/);
   });
 

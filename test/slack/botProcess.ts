@@ -15,7 +15,15 @@ export interface BotProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export function startBotProcess(opts: { port: number; slackApiUrl: string; signingSecret: string; redisUrl: string; prefix: string; configFile: string; env?: Record<string, string> }): Promise<BotProcess> {
+export function startBotProcess(opts: {
+  port: number;
+  slackApiUrl: string;
+  signingSecret: string;
+  redisUrl: string;
+  prefix: string;
+  configFile: string;
+  env?: Record<string, string>;
+}): Promise<BotProcess> {
   const child = spawn(process.execPath, [path.join(repoRoot, "bin", "ftp-doctor.js"), "bot"], {
     env: {
       PATH: process.env.PATH ?? "",

@@ -39,7 +39,8 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     req.on("end", () => {
       const method = (req.url ?? "").replace(/^\/api\//, "").split("?")[0]!;
       let args: Record<string, unknown> = {};
-      if ((req.headers["content-type"] ?? "").includes("application/json")) args = body ? (JSON.parse(body) as Record<string, unknown>) : {};
+      if ((req.headers["content-type"] ?? "").includes("application/json"))
+        args = body ? (JSON.parse(body) as Record<string, unknown>) : {};
       else for (const [k, v] of new URLSearchParams(body)) args[k] = /^[[{]/.test(v) ? safeJson(v) : v;
       const queue = failures.get(method);
       const f = queue?.[0];
@@ -47,7 +48,10 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         f.count--;
         if (f.count === 0) queue!.shift();
         calls.push({ method, args, at: Date.now(), status: f.status });
-        res.writeHead(f.status, { "content-type": "application/json", ...(f.retryAfter !== undefined ? { "retry-after": String(f.retryAfter) } : {}) });
+        res.writeHead(f.status, {
+          "content-type": "application/json",
+          ...(f.retryAfter !== undefined ? { "retry-after": String(f.retryAfter) } : {}),
+        });
         res.end(JSON.stringify({ ok: false, error: f.status === 429 ? "ratelimited" : "internal_error" }));
         return;
       }
@@ -59,22 +63,42 @@ export async function startFakeSlack(): Promise<FakeSlack> {
       const ts = () => `1700000000.${String(seq++).padStart(6, "0")}`;
       switch (method) {
         case "auth.test":
-          return reply({ url: "https://fake.slack.test/", team: "Test", user: "ftp-doctor", team_id: "T0TEST", user_id: "U0BOT", bot_id: "B0BOT" });
+          return reply({
+            url: "https://fake.slack.test/",
+            team: "Test",
+            user: "ftp-doctor",
+            team_id: "T0TEST",
+            user_id: "U0BOT",
+            bot_id: "B0BOT",
+          });
         case "chat.postMessage": {
           const t = ts();
-          messages.push({ channel: String(args.channel), ts: t, text: String(args.text ?? ""), ...(args.thread_ts ? { thread_ts: String(args.thread_ts) } : {}) });
-          return reply({ channel: args.channel, ts: t, message: { text: args.text, ts: t, ...(args.thread_ts ? { thread_ts: args.thread_ts } : {}) } });
+          messages.push({
+            channel: String(args.channel),
+            ts: t,
+            text: String(args.text ?? ""),
+            ...(args.thread_ts ? { thread_ts: String(args.thread_ts) } : {}),
+          });
+          return reply({
+            channel: args.channel,
+            ts: t,
+            message: { text: args.text, ts: t, ...(args.thread_ts ? { thread_ts: args.thread_ts } : {}) },
+          });
         }
         case "chat.update":
           return reply({ channel: args.channel, ts: args.ts, text: args.text });
         case "chat.postEphemeral":
           return reply({ message_ts: ts() });
         case "conversations.replies": {
-          const m = messages.filter((x) => x.channel === args.channel && (x.ts === args.ts || x.thread_ts === args.ts)).sort((a, b) => a.ts.localeCompare(b.ts));
+          const m = messages
+            .filter((x) => x.channel === args.channel && (x.ts === args.ts || x.thread_ts === args.ts))
+            .sort((a, b) => a.ts.localeCompare(b.ts));
           return reply({ messages: m.slice(0, Number(args.limit ?? 100)), has_more: false });
         }
         case "conversations.history": {
-          const m = messages.filter((x) => x.channel === args.channel && !x.thread_ts && x.ts < String(args.latest ?? "9")).sort((a, b) => b.ts.localeCompare(a.ts));
+          const m = messages
+            .filter((x) => x.channel === args.channel && !x.thread_ts && x.ts < String(args.latest ?? "9"))
+            .sort((a, b) => b.ts.localeCompare(a.ts));
           return reply({ messages: m.slice(0, Number(args.limit ?? 100)), has_more: false });
         }
         default:
@@ -104,7 +128,12 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         const tick = () => {
           const hit = calls.find((c) => c.status === 200 && pred(c));
           if (hit) return resolve(hit);
-          if (Date.now() - t0 > timeoutMs) return reject(new Error(`timed out waiting for ${what}; calls so far:\n${calls.map((c) => `${c.status} ${c.method} ${JSON.stringify(c.args).slice(0, 200)}`).join("\n")}`));
+          if (Date.now() - t0 > timeoutMs)
+            return reject(
+              new Error(
+                `timed out waiting for ${what}; calls so far:\n${calls.map((c) => `${c.status} ${c.method} ${JSON.stringify(c.args).slice(0, 200)}`).join("\n")}`,
+              ),
+            );
           setTimeout(tick, 20);
         };
         tick();
@@ -134,7 +163,12 @@ export interface SlackRequestResult {
   ms: number;
 }
 
-export async function sendToBot(url: string, body: string, contentType: string, headers: Record<string, string>): Promise<SlackRequestResult> {
+export async function sendToBot(
+  url: string,
+  body: string,
+  contentType: string,
+  headers: Record<string, string>,
+): Promise<SlackRequestResult> {
   const t0 = performance.now();
   const r = await fetch(url, { method: "POST", body, headers: { "content-type": contentType, ...headers } });
   return { status: r.status, body: await r.text(), ms: performance.now() - t0 };
@@ -159,7 +193,14 @@ export function slashBody(fields: { text: string; user?: string; channel?: strin
 }
 
 let evt = 0;
-export function mentionBody(fields: { text: string; channel?: string; ts: string; threadTs?: string; user?: string; eventId?: string }): string {
+export function mentionBody(fields: {
+  text: string;
+  channel?: string;
+  ts: string;
+  threadTs?: string;
+  user?: string;
+  eventId?: string;
+}): string {
   return JSON.stringify({
     token: "legacy-unused",
     team_id: "T0TEST",
@@ -167,12 +208,27 @@ export function mentionBody(fields: { text: string; channel?: string; ts: string
     type: "event_callback",
     event_id: fields.eventId ?? `Ev${Date.now()}${evt++}`,
     event_time: Math.floor(Date.now() / 1000),
-    event: { type: "app_mention", user: fields.user ?? "U0OK", text: `<@U0BOT> ${fields.text}`, ts: fields.ts, channel: fields.channel ?? "C0OPS", event_ts: fields.ts, ...(fields.threadTs ? { thread_ts: fields.threadTs } : {}) },
+    event: {
+      type: "app_mention",
+      user: fields.user ?? "U0OK",
+      text: `<@U0BOT> ${fields.text}`,
+      ts: fields.ts,
+      channel: fields.channel ?? "C0OPS",
+      event_ts: fields.ts,
+      ...(fields.threadTs ? { thread_ts: fields.threadTs } : {}),
+    },
     authorizations: [{ team_id: "T0TEST", user_id: "U0BOT", is_bot: true }],
   });
 }
 
-export function actionBody(fields: { actionId: string; value: string; channel?: string; messageTs: string; threadTs?: string; user?: string }): string {
+export function actionBody(fields: {
+  actionId: string;
+  value: string;
+  channel?: string;
+  messageTs: string;
+  threadTs?: string;
+  user?: string;
+}): string {
   const payload = {
     type: "block_actions",
     team: { id: "T0TEST", domain: "test" },
@@ -184,7 +240,15 @@ export function actionBody(fields: { actionId: string; value: string; channel?: 
     channel: { id: fields.channel ?? "C0OPS", name: "ops" },
     message: { type: "message", ts: fields.messageTs, ...(fields.threadTs ? { thread_ts: fields.threadTs } : {}), text: "verdict" },
     response_url: "http://127.0.0.1:9/unused",
-    actions: [{ action_id: fields.actionId, block_id: "verdict_actions", value: fields.value, type: "button", action_ts: `${Date.now() / 1000}${trigger++}` }],
+    actions: [
+      {
+        action_id: fields.actionId,
+        block_id: "verdict_actions",
+        value: fields.value,
+        type: "button",
+        action_ts: `${Date.now() / 1000}${trigger++}`,
+      },
+    ],
   };
   return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
 }

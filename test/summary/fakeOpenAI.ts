@@ -54,7 +54,9 @@ export async function startFakeOpenAI(replies: Reply[]): Promise<FakeOpenAI> {
       }
       requests.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, raw, body, at: Date.now() });
       if (req.method !== "POST" || req.url !== "/v1/chat/completions") {
-        res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: { message: `no route ${req.method} ${req.url}`, type: "invalid_request_error" } }));
+        res
+          .writeHead(404, { "content-type": "application/json" })
+          .end(JSON.stringify({ error: { message: `no route ${req.method} ${req.url}`, type: "invalid_request_error" } }));
         return;
       }
       const r = replies[Math.min(n++, replies.length - 1)]!;
@@ -69,15 +71,30 @@ export async function startFakeOpenAI(replies: Reply[]): Promise<FakeOpenAI> {
             object: "chat.completion",
             created: 1_763_900_000 + n,
             model: typeof body.model === "string" ? body.model : "fake-model",
-            choices: [{ index: 0, message: { role: "assistant", content: r.content, refusal: null, annotations: [] }, logprobs: null, finish_reason: r.finishReason ?? "stop" }],
-            usage: { prompt_tokens: Math.ceil(raw.length / 4), completion_tokens: Math.ceil((r.content ?? "").length / 4), total_tokens: Math.ceil(raw.length / 4) + Math.ceil((r.content ?? "").length / 4) },
+            choices: [
+              {
+                index: 0,
+                message: { role: "assistant", content: r.content, refusal: null, annotations: [] },
+                logprobs: null,
+                finish_reason: r.finishReason ?? "stop",
+              },
+            ],
+            usage: {
+              prompt_tokens: Math.ceil(raw.length / 4),
+              completion_tokens: Math.ceil((r.content ?? "").length / 4),
+              total_tokens: Math.ceil(raw.length / 4) + Math.ceil((r.content ?? "").length / 4),
+            },
             system_fingerprint: "fp_fake",
           };
           send(200, {}, JSON.stringify(completion));
           break;
         }
         case "status":
-          send(r.status, r.headers ?? {}, JSON.stringify(r.body ?? { error: { message: `scripted ${r.status}`, type: "server_error", code: null } }));
+          send(
+            r.status,
+            r.headers ?? {},
+            JSON.stringify(r.body ?? { error: { message: `scripted ${r.status}`, type: "server_error", code: null } }),
+          );
           break;
         case "raw":
           responses.push(r.body);

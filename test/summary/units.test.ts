@@ -10,13 +10,26 @@ import { summaryConfigFromEnv } from "../../src/summary/config.js";
 import { PromptError, SummaryConfigError, SUMMARY_FAILURES } from "../../src/summary/errors.js";
 import { authFailedReport, CANARY, CANARY_ENV, CANARY_USER } from "./fixtures.js";
 
-const s = (text: string, severity: Summary["severity"] = "high", nextAction = "Open port 21 in the firewall."): Summary => ({ text, severity, nextAction });
+const s = (text: string, severity: Summary["severity"] = "high", nextAction = "Open port 21 in the firewall."): Summary => ({
+  text,
+  severity,
+  nextAction,
+});
 
 describe("contradiction check", () => {
   test("accepts an answer that explains the verdict, code included", () => {
-    assert.deepEqual(checkSummary(s("TCP_REFUSED: nothing listens on port 21, so nobody can upload."), { code: "TCP_REFUSED" }), { ok: true });
-    assert.deepEqual(checkSummary(s("The server works; logins are sent unencrypted.", "high", "Require FTPS."), { code: "HEALTHY" }, [{ severity: "high" }]), { ok: true });
-    assert.deepEqual(checkSummary(s("The control connection works but file listings time out.", "high"), { code: "PASV_PORTS_BLOCKED" }), { ok: true });
+    assert.deepEqual(checkSummary(s("TCP_REFUSED: nothing listens on port 21, so nobody can upload."), { code: "TCP_REFUSED" }), {
+      ok: true,
+    });
+    assert.deepEqual(
+      checkSummary(s("The server works; logins are sent unencrypted.", "high", "Require FTPS."), { code: "HEALTHY" }, [
+        { severity: "high" },
+      ]),
+      { ok: true },
+    );
+    assert.deepEqual(checkSummary(s("The control connection works but file listings time out.", "high"), { code: "PASV_PORTS_BLOCKED" }), {
+      ok: true,
+    });
   });
 
   test("rejects another root-cause code, in any case, in text or next action", () => {
@@ -28,14 +41,26 @@ describe("contradiction check", () => {
   });
 
   test("rejects healthy language or severity none for a fault", () => {
-    for (const text of ["The server is healthy.", "Everything looks fine.", "No issues were found.", "All good, the service is up and running.", "It is working normally.", "Status: HEALTHY."])
+    for (const text of [
+      "The server is healthy.",
+      "Everything looks fine.",
+      "No issues were found.",
+      "All good, the service is up and running.",
+      "It is working normally.",
+      "Status: HEALTHY.",
+    ])
       assert.equal(checkSummary(s(text), { code: "AUTH_FAILED" }).ok, false, text);
     assert.equal(checkSummary(s("Logins fail.", "high", "No action is needed."), { code: "AUTH_FAILED" }).ok, false);
     assert.equal(checkSummary(s("Logins fail.", "none"), { code: "AUTH_FAILED" }).ok, false);
   });
 
   test("rejects an outage claim or critical severity for a healthy server", () => {
-    for (const text of ["The server is down.", "Users cannot connect.", "There is an ongoing outage.", "The site is currently unreachable."])
+    for (const text of [
+      "The server is down.",
+      "Users cannot connect.",
+      "There is an ongoing outage.",
+      "The site is currently unreachable.",
+    ])
       assert.equal(checkSummary(s(text, "low"), { code: "HEALTHY" }).ok, false, text);
     assert.equal(checkSummary(s("Works.", "critical"), { code: "HEALTHY" }).ok, false);
     assert.equal(checkSummary(s("Works.", "high"), { code: "HEALTHY" }, []).ok, false, "high needs a high finding");
@@ -48,14 +73,19 @@ describe("contradiction check", () => {
   });
 
   test("digest: codes outside the list, 'all fine' on a failing day, 'outage' on a healthy day", () => {
-    const entries = [
-      { code: "HEALTHY", changedFrom: "TCP_TIMEOUT" },
-      { code: "AUTH_FAILED" },
-    ];
-    assert.deepEqual(checkDigestOverview({ text: "One server recovered from TCP_TIMEOUT; logins to another now fail (AUTH_FAILED)." }, entries), { ok: true });
+    const entries = [{ code: "HEALTHY", changedFrom: "TCP_TIMEOUT" }, { code: "AUTH_FAILED" }];
+    assert.deepEqual(
+      checkDigestOverview({ text: "One server recovered from TCP_TIMEOUT; logins to another now fail (AUTH_FAILED)." }, entries),
+      { ok: true },
+    );
     assert.equal(checkDigestOverview({ text: "One target shows DNS_NXDOMAIN." }, entries).ok, false);
     assert.equal(checkDigestOverview({ text: "Everything is fine today." }, entries).ok, false);
-    assert.deepEqual(checkDigestOverview({ text: "All targets are HEALTHY again after yesterday's outage." }, [{ code: "HEALTHY", changedFrom: "TCP_REFUSED" }]), { ok: true });
+    assert.deepEqual(
+      checkDigestOverview({ text: "All targets are HEALTHY again after yesterday's outage." }, [
+        { code: "HEALTHY", changedFrom: "TCP_REFUSED" },
+      ]),
+      { ok: true },
+    );
     assert.equal(checkDigestOverview({ text: "The eu server is still down." }, [{ code: "HEALTHY" }]).ok, false);
   });
 });
@@ -113,7 +143,10 @@ describe("redaction and the input whitelist", () => {
 
   test("digest targets lose their user@", () => {
     const r = createRedactor({});
-    assert.deepEqual(digestInput([{ target: `ftp://${CANARY_USER}@h.example`, zone: "eu", code: "HEALTHY", title: "ok" }], r)[0]!.target, "ftp://****@h.example");
+    assert.deepEqual(
+      digestInput([{ target: `ftp://${CANARY_USER}@h.example`, zone: "eu", code: "HEALTHY", title: "ok" }], r)[0]!.target,
+      "ftp://****@h.example",
+    );
   });
 });
 
@@ -140,7 +173,10 @@ describe("prompt files", () => {
     assert.throws(() => parsePrompt("summary.v1", `${head}## system\n{{a}} {{b}}\n## user\nx`), /undeclared variable\(s\) b/);
     assert.throws(() => parsePrompt("summary.v1", `${head}## system\nnone\n## user\nx`), /never uses: a/);
     assert.throws(() => parsePrompt("summary.v1", `${head}## user\n{{a}}`), /"## system"/);
-    assert.throws(() => parsePrompt("summary.v1", "---\nname: digest\nversion: 1\nvariables: [a]\n---\n## system\n{{a}}\n## user\nx"), /says digest.v1/);
+    assert.throws(
+      () => parsePrompt("summary.v1", "---\nname: digest\nversion: 1\nvariables: [a]\n---\n## system\n{{a}}\n## user\nx"),
+      /says digest.v1/,
+    );
   });
 });
 
@@ -149,18 +185,44 @@ describe("settings", () => {
     assert.deepEqual(summaryConfigFromEnv({}), { enabled: false });
     assert.deepEqual(summaryConfigFromEnv({ OPENAI_API_KEY: "", OPENAI_MODEL: "m" }), { enabled: false });
     const c = summaryConfigFromEnv({ OPENAI_BASE_URL: "http://127.0.0.1:8000/v1", OPENAI_MODEL: "llama3" });
-    assert.deepEqual(c, { enabled: true, model: "llama3", baseURL: "http://127.0.0.1:8000/v1", apiKey: "not-needed", deadlineMs: 20_000, responseFormat: "json_schema" });
-    const k = summaryConfigFromEnv({ OPENAI_API_KEY: "sk-x", FTP_DOCTOR_SUMMARY_DEADLINE_MS: "5000", FTP_DOCTOR_SUMMARY_FORMAT: "json_object" });
-    assert.ok(k.enabled && k.baseURL === undefined && k.model === "gpt-4o-mini" && k.deadlineMs === 5000 && k.responseFormat === "json_object");
+    assert.deepEqual(c, {
+      enabled: true,
+      model: "llama3",
+      baseURL: "http://127.0.0.1:8000/v1",
+      apiKey: "not-needed",
+      deadlineMs: 20_000,
+      responseFormat: "json_schema",
+    });
+    const k = summaryConfigFromEnv({
+      OPENAI_API_KEY: "sk-x",
+      FTP_DOCTOR_SUMMARY_DEADLINE_MS: "5000",
+      FTP_DOCTOR_SUMMARY_FORMAT: "json_object",
+    });
+    assert.ok(
+      k.enabled && k.baseURL === undefined && k.model === "gpt-4o-mini" && k.deadlineMs === 5000 && k.responseFormat === "json_object",
+    );
   });
 
   test("bad settings say what to fix", () => {
-    assert.throws(() => summaryConfigFromEnv({ OPENAI_BASE_URL: "not a url" }), (e: unknown) => e instanceof SummaryConfigError && /OPENAI_BASE_URL: must be an http:\/\/ or https:\/\/ URL/.test(e.message));
+    assert.throws(
+      () => summaryConfigFromEnv({ OPENAI_BASE_URL: "not a url" }),
+      (e: unknown) => e instanceof SummaryConfigError && /OPENAI_BASE_URL: must be an http:\/\/ or https:\/\/ URL/.test(e.message),
+    );
     assert.throws(() => summaryConfigFromEnv({ OPENAI_BASE_URL: "ftp://x/v1" }), SummaryConfigError);
     assert.throws(() => summaryConfigFromEnv({ OPENAI_API_KEY: "k", FTP_DOCTOR_SUMMARY_DEADLINE_MS: "10" }), /at least 500/);
   });
 
   test("failure reasons are a fixed list", () => {
-    assert.deepEqual([...SUMMARY_FAILURES].sort(), ["config", "connection_error", "contradiction", "http_error", "internal", "malformed", "prompt_error", "rate_limited", "timeout"]);
+    assert.deepEqual([...SUMMARY_FAILURES].sort(), [
+      "config",
+      "connection_error",
+      "contradiction",
+      "http_error",
+      "internal",
+      "malformed",
+      "prompt_error",
+      "rate_limited",
+      "timeout",
+    ]);
   });
 });

@@ -19,9 +19,23 @@ test("EPSV replies, including IBM i's ! delimiter", () => {
 });
 
 test("private and unroutable ranges", () => {
-  for (const ip of ["10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.0.1", "100.64.0.1", "169.254.1.1", "127.0.0.1", "0.0.0.0", "fd00::1", "fe80::1", "::1", "::ffff:10.0.0.1"])
+  for (const ip of [
+    "10.1.2.3",
+    "172.16.0.1",
+    "172.31.255.255",
+    "192.168.0.1",
+    "100.64.0.1",
+    "169.254.1.1",
+    "127.0.0.1",
+    "0.0.0.0",
+    "fd00::1",
+    "fe80::1",
+    "::1",
+    "::ffff:10.0.0.1",
+  ])
     assert.equal(isPrivateOrUnroutable(ip), true, ip);
-  for (const ip of ["203.0.113.5", "172.32.0.1", "8.8.8.8", "198.18.0.2", "2001:db8::1"]) assert.equal(isPrivateOrUnroutable(ip), false, ip);
+  for (const ip of ["203.0.113.5", "172.32.0.1", "8.8.8.8", "198.18.0.2", "2001:db8::1"])
+    assert.equal(isPrivateOrUnroutable(ip), false, ip);
 });
 
 test("subnets and allow-lists", () => {

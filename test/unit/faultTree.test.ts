@@ -25,12 +25,29 @@ function base(over: Partial<Observations> = {}): Observations {
     connects: [{ address: "203.0.113.10", family: 4, status: "ok", durationMs: 2 }],
     peer: { address: "203.0.113.10", family: 4, rttMs: 2 },
     greeting: { status: "ok", reply: r(220, "(vsFTPd 3.0.3)"), durationMs: 2 },
-    login: { user: "alice", anonymous: false, defaultAnonymous: false, encrypted: false, status: "ok", userReply: r(331, "Please specify the password."), passReply: r(230, "Login successful.") },
+    login: {
+      user: "alice",
+      anonymous: false,
+      defaultAnonymous: false,
+      encrypted: false,
+      status: "ok",
+      userReply: r(331, "Please specify the password."),
+      passReply: r(230, "Login successful."),
+    },
     syst: r(215, "UNIX Type: L8"),
     pwd: r(257, '"/" is the current directory'),
     data: {
       protected: false,
-      passive: [{ command: "EPSV", reply: r(229, "Entering Extended Passive Mode (|||40001|)"), port: 40001, advertisedHost: "203.0.113.10", connectedHost: "203.0.113.10", connect: { status: "ok", durationMs: 2 } }],
+      passive: [
+        {
+          command: "EPSV",
+          reply: r(229, "Entering Extended Passive Mode (|||40001|)"),
+          port: 40001,
+          advertisedHost: "203.0.113.10",
+          connectedHost: "203.0.113.10",
+          connect: { status: "ok", durationMs: 2 },
+        },
+      ],
       listReply: r(150, "Here comes the directory listing."),
       listFinalReply: r(226, "Directory send OK."),
       status: "ok",
@@ -47,61 +64,565 @@ const tlsOk = (over: Partial<NonNullable<Observations["tls"]>> = {}): NonNullabl
   status: "ok",
   protocol: "TLSv1.3",
   cipher: "TLS_AES_256_GCM_SHA384",
-  chain: [{ subject: "CN=ftp.example.com", issuer: "CN=Test CA", sans: ["DNS:ftp.example.com"], validFrom: "2026-01-01T00:00:00.000Z", validTo: "2027-01-01T00:00:00.000Z", fingerprint256: "AA", selfIssued: false }],
+  chain: [
+    {
+      subject: "CN=ftp.example.com",
+      issuer: "CN=Test CA",
+      sans: ["DNS:ftp.example.com"],
+      validFrom: "2026-01-01T00:00:00.000Z",
+      validTo: "2027-01-01T00:00:00.000Z",
+      fingerprint256: "AA",
+      selfIssued: false,
+    },
+  ],
   checkedName: "ftp.example.com",
   ...over,
 });
 
 const CASES: [string, () => Observations, RootCauseCode][] = [
   ["healthy plain", () => base(), "HEALTHY"],
-  ["NXDOMAIN", () => base({ dns: { status: "nxdomain", resolver: "127.0.0.1:53", addresses: [], aaaaQueried: true, durationMs: 3, error: { kind: "error", code: "ENOTFOUND", message: "queryA ENOTFOUND" } }, connects: [] }), "DNS_NXDOMAIN"],
-  ["no address", () => base({ dns: { status: "nodata", resolver: "x", addresses: [], aaaaQueried: true, durationMs: 3 }, connects: [] }), "DNS_NO_ADDRESS"],
-  ["resolver down", () => base({ dns: { status: "timeout", resolver: "x", addresses: [], aaaaQueried: true, durationMs: 2500 }, connects: [] }), "DNS_TIMEOUT"],
-  ["refused", () => base({ connects: [{ address: "203.0.113.10", family: 4, status: "refused", durationMs: 1, error: { kind: "refused", code: "ECONNREFUSED", message: "" } }], greeting: undefined }), "TCP_REFUSED"],
-  ["timeout", () => base({ connects: [{ address: "203.0.113.10", family: 4, status: "timeout", durationMs: 3000 }], greeting: undefined }), "TCP_TIMEOUT"],
-  ["unreachable", () => base({ connects: [{ address: "203.0.113.10", family: 4, status: "unreachable", durationMs: 1 }], greeting: undefined }), "TCP_UNREACHABLE"],
-  ["partial", () => base({ connects: [{ address: "203.0.113.10", family: 4, status: "ok", durationMs: 2 }, { address: "203.0.113.11", family: 4, status: "refused", durationMs: 1 }] }), "DNS_PARTIAL"],
-  ["silent", () => base({ greeting: { status: "timeout", durationMs: 2000, tlsProbe: { status: "failed", detail: "timeout" }, nudge: { sent: "FEAT", kind: "none" } } }), "BANNER_TIMEOUT"],
-  ["implicit port", () => base({ greeting: { status: "timeout", durationMs: 2000, tlsProbe: { status: "ok", protocol: "TLSv1.3", greeting: r(220, "ready") } } }), "IMPLICIT_TLS_PORT"],
+  [
+    "NXDOMAIN",
+    () =>
+      base({
+        dns: {
+          status: "nxdomain",
+          resolver: "127.0.0.1:53",
+          addresses: [],
+          aaaaQueried: true,
+          durationMs: 3,
+          error: { kind: "error", code: "ENOTFOUND", message: "queryA ENOTFOUND" },
+        },
+        connects: [],
+      }),
+    "DNS_NXDOMAIN",
+  ],
+  [
+    "no address",
+    () => base({ dns: { status: "nodata", resolver: "x", addresses: [], aaaaQueried: true, durationMs: 3 }, connects: [] }),
+    "DNS_NO_ADDRESS",
+  ],
+  [
+    "resolver down",
+    () => base({ dns: { status: "timeout", resolver: "x", addresses: [], aaaaQueried: true, durationMs: 2500 }, connects: [] }),
+    "DNS_TIMEOUT",
+  ],
+  [
+    "refused",
+    () =>
+      base({
+        connects: [
+          {
+            address: "203.0.113.10",
+            family: 4,
+            status: "refused",
+            durationMs: 1,
+            error: { kind: "refused", code: "ECONNREFUSED", message: "" },
+          },
+        ],
+        greeting: undefined,
+      }),
+    "TCP_REFUSED",
+  ],
+  [
+    "timeout",
+    () => base({ connects: [{ address: "203.0.113.10", family: 4, status: "timeout", durationMs: 3000 }], greeting: undefined }),
+    "TCP_TIMEOUT",
+  ],
+  [
+    "unreachable",
+    () => base({ connects: [{ address: "203.0.113.10", family: 4, status: "unreachable", durationMs: 1 }], greeting: undefined }),
+    "TCP_UNREACHABLE",
+  ],
+  [
+    "partial",
+    () =>
+      base({
+        connects: [
+          { address: "203.0.113.10", family: 4, status: "ok", durationMs: 2 },
+          { address: "203.0.113.11", family: 4, status: "refused", durationMs: 1 },
+        ],
+      }),
+    "DNS_PARTIAL",
+  ],
+  [
+    "silent",
+    () =>
+      base({
+        greeting: {
+          status: "timeout",
+          durationMs: 2000,
+          tlsProbe: { status: "failed", detail: "timeout" },
+          nudge: { sent: "FEAT", kind: "none" },
+        },
+      }),
+    "BANNER_TIMEOUT",
+  ],
+  [
+    "implicit port",
+    () =>
+      base({
+        greeting: { status: "timeout", durationMs: 2000, tlsProbe: { status: "ok", protocol: "TLSv1.3", greeting: r(220, "ready") } },
+      }),
+    "IMPLICIT_TLS_PORT",
+  ],
   ["closed at once", () => base({ greeting: { status: "closed", durationMs: 1 } }), "CONNECTION_CLOSED"],
-  ["tcp_wrappers", () => base({ greeting: { status: "reply", reply: r(421, "Connection refused: tcp_wrappers denial."), durationMs: 1 } }), "CONNECTION_CLOSED"],
-  ["vsftpd busy", () => base({ greeting: { status: "reply", reply: r(421, "There are too many connected users, please try later."), durationMs: 1 } }), "SERVER_BUSY"],
-  ["proftpd busy at login", () => base({ login: { user: "alice", anonymous: false, defaultAnonymous: false, encrypted: false, status: "refused", userReply: r(530, "Sorry, the maximum number of clients (1) from your host are already connected.") } }), "SERVER_BUSY"],
+  [
+    "tcp_wrappers",
+    () => base({ greeting: { status: "reply", reply: r(421, "Connection refused: tcp_wrappers denial."), durationMs: 1 } }),
+    "CONNECTION_CLOSED",
+  ],
+  [
+    "vsftpd busy",
+    () => base({ greeting: { status: "reply", reply: r(421, "There are too many connected users, please try later."), durationMs: 1 } }),
+    "SERVER_BUSY",
+  ],
+  [
+    "proftpd busy at login",
+    () =>
+      base({
+        login: {
+          user: "alice",
+          anonymous: false,
+          defaultAnonymous: false,
+          encrypted: false,
+          status: "refused",
+          userReply: r(530, "Sorry, the maximum number of clients (1) from your host are already connected."),
+        },
+      }),
+    "SERVER_BUSY",
+  ],
   ["ssh", () => base({ greeting: { status: "ssh", raw: "SSH-2.0-OpenSSH_9.2", durationMs: 1 } }), "NOT_FTP_SSH"],
   ["http", () => base({ greeting: { status: "http", raw: "HTTP/1.1 400 Bad Request", durationMs: 2000 } }), "NOT_FTP_HTTP"],
-  ["AUTH refused in explicit mode", () => base({ options: { ...base().options, tls: "explicit" }, tls: { mode: "explicit", authReply: r(530, "Please login with USER and PASS."), status: "refused", chain: [], checkedName: "x" }, login: undefined, data: undefined }), "FTPS_UNSUPPORTED"],
-  ["AUTH refused in auto mode is a finding", () => base({ options: { ...base().options, tls: "auto" }, tls: { mode: "explicit", authReply: r(500, "AUTH not understood"), status: "refused", chain: [], checkedName: "x" } }), "HEALTHY"],
-  ["vsftpd requires TLS", () => base({ login: { user: "alice", anonymous: false, defaultAnonymous: false, encrypted: false, status: "refused", userReply: r(530, "Non-anonymous sessions must use encryption.") } }), "FTPS_REQUIRED"],
-  ["pure-ftpd requires TLS", () => base({ login: { user: "bob", anonymous: false, defaultAnonymous: false, encrypted: false, status: "refused", userReply: r(421, "Sorry, cleartext sessions and weak ciphers are not accepted on this server.") } }), "FTPS_REQUIRED"],
-  ["outdated TLS", () => base({ tls: { mode: "explicit", status: "failed", chain: [], checkedName: "x", error: { kind: "tls-error", code: "ERR_SSL_UNSUPPORTED_PROTOCOL", message: "unsupported protocol" }, legacyRetry: { status: "ok", protocol: "TLSv1", cipher: "AES256-SHA" } }, login: undefined, data: undefined }), "TLS_PROTOCOL_OUTDATED"],
-  ["stall", () => base({ tls: { mode: "explicit", status: "stall", chain: [], checkedName: "x", error: { kind: "timeout", code: "TIMEOUT", message: "" }, plainCheck: { status: "ok", detail: "220" } }, login: undefined, data: undefined }), "TLS_HANDSHAKE_STALL"],
-  ["expired", () => base({ tls: tlsOk({ authorizationError: "CERT_HAS_EXPIRED", chain: [{ ...tlsOk().chain[0]!, validTo: "2025-01-01T00:00:00.000Z" }] }) }), "TLS_CERT_EXPIRED"],
+  [
+    "AUTH refused in explicit mode",
+    () =>
+      base({
+        options: { ...base().options, tls: "explicit" },
+        tls: { mode: "explicit", authReply: r(530, "Please login with USER and PASS."), status: "refused", chain: [], checkedName: "x" },
+        login: undefined,
+        data: undefined,
+      }),
+    "FTPS_UNSUPPORTED",
+  ],
+  [
+    "AUTH refused in auto mode is a finding",
+    () =>
+      base({
+        options: { ...base().options, tls: "auto" },
+        tls: { mode: "explicit", authReply: r(500, "AUTH not understood"), status: "refused", chain: [], checkedName: "x" },
+      }),
+    "HEALTHY",
+  ],
+  [
+    "vsftpd requires TLS",
+    () =>
+      base({
+        login: {
+          user: "alice",
+          anonymous: false,
+          defaultAnonymous: false,
+          encrypted: false,
+          status: "refused",
+          userReply: r(530, "Non-anonymous sessions must use encryption."),
+        },
+      }),
+    "FTPS_REQUIRED",
+  ],
+  [
+    "pure-ftpd requires TLS",
+    () =>
+      base({
+        login: {
+          user: "bob",
+          anonymous: false,
+          defaultAnonymous: false,
+          encrypted: false,
+          status: "refused",
+          userReply: r(421, "Sorry, cleartext sessions and weak ciphers are not accepted on this server."),
+        },
+      }),
+    "FTPS_REQUIRED",
+  ],
+  [
+    "outdated TLS",
+    () =>
+      base({
+        tls: {
+          mode: "explicit",
+          status: "failed",
+          chain: [],
+          checkedName: "x",
+          error: { kind: "tls-error", code: "ERR_SSL_UNSUPPORTED_PROTOCOL", message: "unsupported protocol" },
+          legacyRetry: { status: "ok", protocol: "TLSv1", cipher: "AES256-SHA" },
+        },
+        login: undefined,
+        data: undefined,
+      }),
+    "TLS_PROTOCOL_OUTDATED",
+  ],
+  [
+    "stall",
+    () =>
+      base({
+        tls: {
+          mode: "explicit",
+          status: "stall",
+          chain: [],
+          checkedName: "x",
+          error: { kind: "timeout", code: "TIMEOUT", message: "" },
+          plainCheck: { status: "ok", detail: "220" },
+        },
+        login: undefined,
+        data: undefined,
+      }),
+    "TLS_HANDSHAKE_STALL",
+  ],
+  [
+    "expired",
+    () =>
+      base({
+        tls: tlsOk({ authorizationError: "CERT_HAS_EXPIRED", chain: [{ ...tlsOk().chain[0]!, validTo: "2025-01-01T00:00:00.000Z" }] }),
+      }),
+    "TLS_CERT_EXPIRED",
+  ],
   ["self-signed", () => base({ tls: tlsOk({ authorizationError: "DEPTH_ZERO_SELF_SIGNED_CERT" }) }), "TLS_CERT_SELF_SIGNED"],
   ["untrusted", () => base({ tls: tlsOk({ authorizationError: "UNABLE_TO_VERIFY_LEAF_SIGNATURE" }) }), "TLS_CERT_UNTRUSTED"],
-  ["name mismatch", () => base({ tls: tlsOk({ hostnameError: "Host: ftp.example.com. is not in the cert's altnames: DNS:*.hoster.example" }) }), "TLS_HOSTNAME_MISMATCH"],
-  ["wrong password", () => base({ login: { user: "alice", anonymous: false, defaultAnonymous: false, encrypted: true, status: "refused", userReply: r(331, "Please specify the password."), passReply: r(530, "Login incorrect.") } }), "AUTH_FAILED"],
-  ["refused at USER", () => base({ login: { user: "root", anonymous: false, defaultAnonymous: false, encrypted: true, status: "refused", userReply: r(530, "Permission denied.") } }), "LOGIN_POLICY_DENIED"],
-  ["default anonymous refused is not a fault", () => base({ login: { user: "anonymous", anonymous: true, defaultAnonymous: true, encrypted: false, status: "refused", userReply: r(331, "Please specify the password."), passReply: r(530, "Login incorrect.") }, data: undefined }), "HEALTHY"],
-  ["writable chroot", () => base({ login: { user: "alice", anonymous: false, defaultAnonymous: false, encrypted: false, status: "refused", userReply: r(331, "Please specify the password."), passReply: r(500, "OOPS: vsftpd: refusing to run with writable root inside chroot()") } }), "CHROOT_WRITABLE_ROOT"],
-  ["home missing", () => base({ login: { user: "alice", anonymous: false, defaultAnonymous: false, encrypted: false, status: "refused", userReply: r(331, "Please specify the password."), passReply: r(500, "OOPS: cannot change directory:/home/alice") } }), "HOME_DIR_MISSING"],
-  ["other OOPS", () => base({ login: { user: "alice", anonymous: false, defaultAnonymous: false, encrypted: false, status: "refused", userReply: r(331, "Please specify the password."), passReply: r(500, "OOPS: invalid pasv_address") } }), "SERVER_CONFIG_ERROR"],
-  ["PASV private", () => base({ data: { protected: false, passive: [{ command: "EPSV", reply: r(500, "Unknown command.") }, { command: "PASV", reply: r(227, "Entering Passive Mode (10,0,0,5,156,64)"), advertisedHost: "10.0.0.5", connectedHost: "203.0.113.10", port: 40000, connect: { status: "ok", durationMs: 2 } }], pasvAddress: { advertised: "10.0.0.5", controlPeer: "203.0.113.10", same: false, advertisedPrivate: true, peerPrivate: false, permitted: false }, listReply: r(150, "ok"), listFinalReply: r(226, "ok"), status: "ok" } }), "PASV_ADDRESS_PRIVATE"],
-  ["PASV wrong", () => base({ data: { protected: false, passive: [{ command: "EPSV", reply: r(229, "(|||40000|)"), port: 40000, connect: { status: "timeout", durationMs: 1500 } }, { command: "PASV", reply: r(227, "Entering Passive Mode (203,0,113,99,156,64)"), advertisedHost: "203.0.113.99", connectedHost: "203.0.113.99", port: 40000, connect: { status: "refused", durationMs: 2 } }], pasvAddress: { advertised: "203.0.113.99", controlPeer: "203.0.113.10", same: false, advertisedPrivate: false, peerPrivate: false, permitted: true }, status: "failed" } }), "PASV_ADDRESS_WRONG"],
-  ["ports blocked", () => base({ data: { protected: false, passive: [{ command: "EPSV", reply: r(229, "(|||40000|)"), port: 40000, connect: { status: "timeout", durationMs: 1500 } }, { command: "PASV", reply: r(227, "(203,0,113,10,156,65)"), port: 40001, advertisedHost: "203.0.113.10", connectedHost: "203.0.113.10", connect: { status: "timeout", durationMs: 1500 } }], pasvAddress: { advertised: "203.0.113.10", controlPeer: "203.0.113.10", same: true, advertisedPrivate: false, peerPrivate: false, permitted: true }, status: "failed" } }), "PASV_PORTS_BLOCKED"],
-  ["passive disabled", () => base({ data: { protected: false, passive: [{ command: "EPSV", reply: r(550, "Permission denied.") }, { command: "PASV", reply: r(550, "Permission denied.") }], status: "failed" } }), "PASV_DISABLED"],
-  ["EPSV broken", () => base({ data: { protected: false, passive: [{ command: "EPSV", reply: r(229, "(|||40000|)"), port: 40000, connect: { status: "refused", durationMs: 1 } }, { command: "PASV", reply: r(227, "(203,0,113,10,156,65)"), port: 40001, connect: { status: "ok", durationMs: 1 } }], listReply: r(150, "ok"), listFinalReply: r(226, "ok"), status: "ok" } }), "EPSV_BROKEN"],
-  ["foreign IP", () => base({ data: { ...base().data!, listReply: r(425, "Security: Bad IP connecting."), listFinalReply: undefined, status: "failed" } }), "DATA_FOREIGN_IP"],
-  ["session reuse", () => base({ tls: tlsOk(), data: { ...base().data!, protected: true, listReply: r(150, "Here comes the directory listing."), listFinalReply: r(522, "SSL connection failed: session reuse required"), dataTls: { status: "failed", error: { kind: "reset", code: "ECONNRESET", message: "" } }, status: "failed" } }), "TLS_SESSION_REUSE_REQUIRED"],
-  ["session reuse (ProFTPD, after 150)", () => base({ tls: tlsOk(), data: { ...base().data!, protected: true, listReply: r(150, "Opening BINARY mode data connection for file list"), listFinalReply: r(425, "Unable to build data connection: Operation not permitted"), dataTls: { status: "ok", reused: false, protocol: "TLSv1.2" }, status: "failed" } }), "TLS_SESSION_REUSE_REQUIRED"],
-  ["data TLS required", () => base({ data: { ...base().data!, listReply: r(522, "Data connections must be encrypted."), listFinalReply: undefined, status: "failed" } }), "DATA_TLS_REQUIRED"],
-  ["list denied", () => base({ data: { ...base().data!, listReply: r(550, "Permission denied."), listFinalReply: undefined, status: "failed" } }), "PERMISSION_DENIED"],
-  ["reset mid list", () => base({ data: { ...base().data!, listFinalReply: r(426, "Failure writing network stream."), error: { kind: "reset", code: "ECONNRESET", message: "" }, status: "failed" } }), "CONNECTION_RESET"],
-  ["disk full", () => base({ write: { status: "failed", fileName: "x", bytes: 10, storReply: r(150, "Ok to send data."), storFinalReply: r(452, "Insufficient storage space") } }), "STORAGE_FULL"],
-  ["upload denied", () => base({ write: { status: "failed", fileName: "x", bytes: 10, storReply: r(550, "Permission denied.") } }), "PERMISSION_DENIED"],
+  [
+    "name mismatch",
+    () => base({ tls: tlsOk({ hostnameError: "Host: ftp.example.com. is not in the cert's altnames: DNS:*.hoster.example" }) }),
+    "TLS_HOSTNAME_MISMATCH",
+  ],
+  [
+    "wrong password",
+    () =>
+      base({
+        login: {
+          user: "alice",
+          anonymous: false,
+          defaultAnonymous: false,
+          encrypted: true,
+          status: "refused",
+          userReply: r(331, "Please specify the password."),
+          passReply: r(530, "Login incorrect."),
+        },
+      }),
+    "AUTH_FAILED",
+  ],
+  [
+    "refused at USER",
+    () =>
+      base({
+        login: {
+          user: "root",
+          anonymous: false,
+          defaultAnonymous: false,
+          encrypted: true,
+          status: "refused",
+          userReply: r(530, "Permission denied."),
+        },
+      }),
+    "LOGIN_POLICY_DENIED",
+  ],
+  [
+    "default anonymous refused is not a fault",
+    () =>
+      base({
+        login: {
+          user: "anonymous",
+          anonymous: true,
+          defaultAnonymous: true,
+          encrypted: false,
+          status: "refused",
+          userReply: r(331, "Please specify the password."),
+          passReply: r(530, "Login incorrect."),
+        },
+        data: undefined,
+      }),
+    "HEALTHY",
+  ],
+  [
+    "writable chroot",
+    () =>
+      base({
+        login: {
+          user: "alice",
+          anonymous: false,
+          defaultAnonymous: false,
+          encrypted: false,
+          status: "refused",
+          userReply: r(331, "Please specify the password."),
+          passReply: r(500, "OOPS: vsftpd: refusing to run with writable root inside chroot()"),
+        },
+      }),
+    "CHROOT_WRITABLE_ROOT",
+  ],
+  [
+    "home missing",
+    () =>
+      base({
+        login: {
+          user: "alice",
+          anonymous: false,
+          defaultAnonymous: false,
+          encrypted: false,
+          status: "refused",
+          userReply: r(331, "Please specify the password."),
+          passReply: r(500, "OOPS: cannot change directory:/home/alice"),
+        },
+      }),
+    "HOME_DIR_MISSING",
+  ],
+  [
+    "other OOPS",
+    () =>
+      base({
+        login: {
+          user: "alice",
+          anonymous: false,
+          defaultAnonymous: false,
+          encrypted: false,
+          status: "refused",
+          userReply: r(331, "Please specify the password."),
+          passReply: r(500, "OOPS: invalid pasv_address"),
+        },
+      }),
+    "SERVER_CONFIG_ERROR",
+  ],
+  [
+    "PASV private",
+    () =>
+      base({
+        data: {
+          protected: false,
+          passive: [
+            { command: "EPSV", reply: r(500, "Unknown command.") },
+            {
+              command: "PASV",
+              reply: r(227, "Entering Passive Mode (10,0,0,5,156,64)"),
+              advertisedHost: "10.0.0.5",
+              connectedHost: "203.0.113.10",
+              port: 40000,
+              connect: { status: "ok", durationMs: 2 },
+            },
+          ],
+          pasvAddress: {
+            advertised: "10.0.0.5",
+            controlPeer: "203.0.113.10",
+            same: false,
+            advertisedPrivate: true,
+            peerPrivate: false,
+            permitted: false,
+          },
+          listReply: r(150, "ok"),
+          listFinalReply: r(226, "ok"),
+          status: "ok",
+        },
+      }),
+    "PASV_ADDRESS_PRIVATE",
+  ],
+  [
+    "PASV wrong",
+    () =>
+      base({
+        data: {
+          protected: false,
+          passive: [
+            { command: "EPSV", reply: r(229, "(|||40000|)"), port: 40000, connect: { status: "timeout", durationMs: 1500 } },
+            {
+              command: "PASV",
+              reply: r(227, "Entering Passive Mode (203,0,113,99,156,64)"),
+              advertisedHost: "203.0.113.99",
+              connectedHost: "203.0.113.99",
+              port: 40000,
+              connect: { status: "refused", durationMs: 2 },
+            },
+          ],
+          pasvAddress: {
+            advertised: "203.0.113.99",
+            controlPeer: "203.0.113.10",
+            same: false,
+            advertisedPrivate: false,
+            peerPrivate: false,
+            permitted: true,
+          },
+          status: "failed",
+        },
+      }),
+    "PASV_ADDRESS_WRONG",
+  ],
+  [
+    "ports blocked",
+    () =>
+      base({
+        data: {
+          protected: false,
+          passive: [
+            { command: "EPSV", reply: r(229, "(|||40000|)"), port: 40000, connect: { status: "timeout", durationMs: 1500 } },
+            {
+              command: "PASV",
+              reply: r(227, "(203,0,113,10,156,65)"),
+              port: 40001,
+              advertisedHost: "203.0.113.10",
+              connectedHost: "203.0.113.10",
+              connect: { status: "timeout", durationMs: 1500 },
+            },
+          ],
+          pasvAddress: {
+            advertised: "203.0.113.10",
+            controlPeer: "203.0.113.10",
+            same: true,
+            advertisedPrivate: false,
+            peerPrivate: false,
+            permitted: true,
+          },
+          status: "failed",
+        },
+      }),
+    "PASV_PORTS_BLOCKED",
+  ],
+  [
+    "passive disabled",
+    () =>
+      base({
+        data: {
+          protected: false,
+          passive: [
+            { command: "EPSV", reply: r(550, "Permission denied.") },
+            { command: "PASV", reply: r(550, "Permission denied.") },
+          ],
+          status: "failed",
+        },
+      }),
+    "PASV_DISABLED",
+  ],
+  [
+    "EPSV broken",
+    () =>
+      base({
+        data: {
+          protected: false,
+          passive: [
+            { command: "EPSV", reply: r(229, "(|||40000|)"), port: 40000, connect: { status: "refused", durationMs: 1 } },
+            { command: "PASV", reply: r(227, "(203,0,113,10,156,65)"), port: 40001, connect: { status: "ok", durationMs: 1 } },
+          ],
+          listReply: r(150, "ok"),
+          listFinalReply: r(226, "ok"),
+          status: "ok",
+        },
+      }),
+    "EPSV_BROKEN",
+  ],
+  [
+    "foreign IP",
+    () =>
+      base({ data: { ...base().data!, listReply: r(425, "Security: Bad IP connecting."), listFinalReply: undefined, status: "failed" } }),
+    "DATA_FOREIGN_IP",
+  ],
+  [
+    "session reuse",
+    () =>
+      base({
+        tls: tlsOk(),
+        data: {
+          ...base().data!,
+          protected: true,
+          listReply: r(150, "Here comes the directory listing."),
+          listFinalReply: r(522, "SSL connection failed: session reuse required"),
+          dataTls: { status: "failed", error: { kind: "reset", code: "ECONNRESET", message: "" } },
+          status: "failed",
+        },
+      }),
+    "TLS_SESSION_REUSE_REQUIRED",
+  ],
+  [
+    "session reuse (ProFTPD, after 150)",
+    () =>
+      base({
+        tls: tlsOk(),
+        data: {
+          ...base().data!,
+          protected: true,
+          listReply: r(150, "Opening BINARY mode data connection for file list"),
+          listFinalReply: r(425, "Unable to build data connection: Operation not permitted"),
+          dataTls: { status: "ok", reused: false, protocol: "TLSv1.2" },
+          status: "failed",
+        },
+      }),
+    "TLS_SESSION_REUSE_REQUIRED",
+  ],
+  [
+    "data TLS required",
+    () =>
+      base({
+        data: { ...base().data!, listReply: r(522, "Data connections must be encrypted."), listFinalReply: undefined, status: "failed" },
+      }),
+    "DATA_TLS_REQUIRED",
+  ],
+  [
+    "list denied",
+    () => base({ data: { ...base().data!, listReply: r(550, "Permission denied."), listFinalReply: undefined, status: "failed" } }),
+    "PERMISSION_DENIED",
+  ],
+  [
+    "reset mid list",
+    () =>
+      base({
+        data: {
+          ...base().data!,
+          listFinalReply: r(426, "Failure writing network stream."),
+          error: { kind: "reset", code: "ECONNRESET", message: "" },
+          status: "failed",
+        },
+      }),
+    "CONNECTION_RESET",
+  ],
+  [
+    "disk full",
+    () =>
+      base({
+        write: {
+          status: "failed",
+          fileName: "x",
+          bytes: 10,
+          storReply: r(150, "Ok to send data."),
+          storFinalReply: r(452, "Insufficient storage space"),
+        },
+      }),
+    "STORAGE_FULL",
+  ],
+  [
+    "upload denied",
+    () => base({ write: { status: "failed", fileName: "x", bytes: 10, storReply: r(550, "Permission denied.") } }),
+    "PERMISSION_DENIED",
+  ],
   ["idle drop", () => base({ idle: { seconds: 5, status: "dropped", reply: r(421, "Timeout.") } }), "IDLE_TIMEOUT"],
-  ["active refused", () => base({ active: { command: "PORT", status: "refused", reply: r(500, "Illegal PORT command.") } }), "ACTIVE_MODE_BLOCKED"],
-  ["control lost", () => base({ data: undefined, controlLost: { during: "login", error: { kind: "reset", code: "ECONNRESET", message: "" } } }), "CONNECTION_RESET"],
-  ["malformed 227", () => base({ data: { protected: false, passive: [{ command: "EPSV", reply: r(500, "no") }, { command: "PASV", reply: r(227, "Entering Passive Mode (garbage)") }], status: "failed" }, protocolViolation: { during: "PASV", detail: "unparseable PASV reply" } }), "PROTOCOL_VIOLATION"],
+  [
+    "active refused",
+    () => base({ active: { command: "PORT", status: "refused", reply: r(500, "Illegal PORT command.") } }),
+    "ACTIVE_MODE_BLOCKED",
+  ],
+  [
+    "control lost",
+    () => base({ data: undefined, controlLost: { during: "login", error: { kind: "reset", code: "ECONNRESET", message: "" } } }),
+    "CONNECTION_RESET",
+  ],
+  [
+    "malformed 227",
+    () =>
+      base({
+        data: {
+          protected: false,
+          passive: [
+            { command: "EPSV", reply: r(500, "no") },
+            { command: "PASV", reply: r(227, "Entering Passive Mode (garbage)") },
+          ],
+          status: "failed",
+        },
+        protocolViolation: { during: "PASV", detail: "unparseable PASV reply" },
+      }),
+    "PROTOCOL_VIOLATION",
+  ],
   ["hung server", () => base({ data: undefined, replyTimeout: { during: "session setup", command: "PWD" } }), "REPLY_TIMEOUT"],
 ];
 
@@ -127,7 +648,20 @@ test("every root cause code has remediation and a fixture or a scenario", () => 
 
 test("remediation names the detected server's own setting first", () => {
   const busy = (banner: string, refusal = "Sorry, the maximum number of clients (1) from your host are already connected.") =>
-    diagnose(base({ greeting: { status: "ok", reply: r(220, banner), durationMs: 1 }, login: { user: "alice", anonymous: false, defaultAnonymous: false, encrypted: false, status: "refused", userReply: r(530, refusal) } }), NOW).verdict;
+    diagnose(
+      base({
+        greeting: { status: "ok", reply: r(220, banner), durationMs: 1 },
+        login: {
+          user: "alice",
+          anonymous: false,
+          defaultAnonymous: false,
+          encrypted: false,
+          status: "refused",
+          userReply: r(530, refusal),
+        },
+      }),
+      NOW,
+    ).verdict;
   assert.match(busy("ProFTPD 1.3.8 Server (Debian)").remediation[0]!, /MaxClients/);
   assert.match(busy("(vsFTPd 3.0.3)").remediation[0]!, /max_clients/);
   // Unknown software: the general advice, then every server's own setting.
@@ -141,28 +675,69 @@ test("remediation names the detected server's own setting first", () => {
 test("a session fault outranks a partially dead DNS set; the other is kept as secondary", () => {
   const d = diagnose(
     base({
-      connects: [{ address: "203.0.113.10", family: 4, status: "ok", durationMs: 2 }, { address: "203.0.113.11", family: 4, status: "timeout", durationMs: 3000 }],
-      login: { user: "alice", anonymous: false, defaultAnonymous: false, encrypted: true, status: "refused", userReply: r(331, "p"), passReply: r(530, "Login incorrect.") },
+      connects: [
+        { address: "203.0.113.10", family: 4, status: "ok", durationMs: 2 },
+        { address: "203.0.113.11", family: 4, status: "timeout", durationMs: 3000 },
+      ],
+      login: {
+        user: "alice",
+        anonymous: false,
+        defaultAnonymous: false,
+        encrypted: true,
+        status: "refused",
+        userReply: r(331, "p"),
+        passReply: r(530, "Login incorrect."),
+      },
     }),
     NOW,
   );
   assert.equal(d.verdict.code, "AUTH_FAILED");
-  assert.deepEqual(d.secondary.map((s) => s.code), ["DNS_PARTIAL"]);
+  assert.deepEqual(
+    d.secondary.map((s) => s.code),
+    ["DNS_PARTIAL"],
+  );
 });
 
 test("findings: anonymous, cleartext, expiring, legacy TLS, vulnerable version, no IPv6", () => {
-  const codes = (o: Observations) => diagnose(o, NOW).findings.map((f) => f.code).sort();
-  assert.deepEqual(codes(base({ login: { ...base().login!, anonymous: true, user: "anonymous", defaultAnonymous: true } })), ["ANON_ENABLED"]);
+  const codes = (o: Observations) =>
+    diagnose(o, NOW)
+      .findings.map((f) => f.code)
+      .sort();
+  assert.deepEqual(codes(base({ login: { ...base().login!, anonymous: true, user: "anonymous", defaultAnonymous: true } })), [
+    "ANON_ENABLED",
+  ]);
   assert.deepEqual(codes(base()), ["CLEARTEXT_AUTH_ALLOWED"]);
   const soon = tlsOk({ legacyAccepted: true, chain: [{ ...tlsOk().chain[0]!, validTo: "2026-06-10T00:00:00.000Z" }] });
   assert.deepEqual(codes(base({ tls: soon, login: { ...base().login!, encrypted: true } })), ["TLS_CERT_EXPIRING", "TLS_LEGACY_ACCEPTED"]);
-  assert.deepEqual(codes(base({ greeting: { status: "ok", reply: r(220, "(vsFTPd 2.3.4)"), durationMs: 1 }, login: { ...base().login!, encrypted: true } })), ["VULNERABLE_VERSION"]);
-  assert.deepEqual(codes(base({ dns: { status: "ok", resolver: "127.0.0.1:53", addresses: [{ address: "203.0.113.10", family: 4 }], aaaaQueried: true, durationMs: 1 }, login: { ...base().login!, encrypted: true } })), ["NO_IPV6"]);
+  assert.deepEqual(
+    codes(
+      base({ greeting: { status: "ok", reply: r(220, "(vsFTPd 2.3.4)"), durationMs: 1 }, login: { ...base().login!, encrypted: true } }),
+    ),
+    ["VULNERABLE_VERSION"],
+  );
+  assert.deepEqual(
+    codes(
+      base({
+        dns: {
+          status: "ok",
+          resolver: "127.0.0.1:53",
+          addresses: [{ address: "203.0.113.10", family: 4 }],
+          aaaaQueried: true,
+          durationMs: 1,
+        },
+        login: { ...base().login!, encrypted: true },
+      }),
+    ),
+    ["NO_IPV6"],
+  );
 });
 
 test("server identification from greetings", () => {
   assert.deepEqual(identifyServer("220 (vsFTPd 3.0.3)", undefined), { software: "vsftpd", version: "3.0.3" });
-  assert.deepEqual(identifyServer("220 ProFTPD 1.3.8 Server (Debian) [::ffff:127.0.0.1]", undefined), { software: "proftpd", version: "1.3.8" });
+  assert.deepEqual(identifyServer("220 ProFTPD 1.3.8 Server (Debian) [::ffff:127.0.0.1]", undefined), {
+    software: "proftpd",
+    version: "1.3.8",
+  });
   assert.equal(identifyServer("220---------- Welcome to Pure-FTPd [privsep] [TLS] ----------", undefined).software, "pure-ftpd");
   assert.equal(identifyServer("220-FileZilla Server 1.8.0", undefined).software, "filezilla");
   assert.equal(identifyServer("220 Microsoft FTP Service", undefined).software, "iis");
@@ -176,7 +751,11 @@ const fixtureDir = new URL("../../../test/fixtures/observations/", import.meta.u
 if (existsSync(fixtureDir)) {
   for (const f of readdirSync(fixtureDir).filter((n) => n.endsWith(".json"))) {
     test(`recorded transcript ${f}`, () => {
-      const { expected, observations, at } = JSON.parse(readFileSync(new URL(f, fixtureDir), "utf8")) as { expected: RootCauseCode; observations: Observations; at: string };
+      const { expected, observations, at } = JSON.parse(readFileSync(new URL(f, fixtureDir), "utf8")) as {
+        expected: RootCauseCode;
+        observations: Observations;
+        at: string;
+      };
       assert.equal(diagnose(observations, new Date(at)).verdict.code, expected);
     });
   }

@@ -17,7 +17,25 @@ const RUNS = Number(process.env.FTPD_PROPERTY_RUNS ?? 2000);
 const CONTROL = /[\x00-\x1f\x7f-\x9f]/;
 
 /** Characters that matter to these parsers, mixed with anything at all. */
-const interesting = fc.constantFrom(..."ftpsFTPes:/@[]<>|%.-_0123456789 \t\n\r\u00a0\u0000\u001b\u2028\u202eaz".split(""), "%0d%0a", "%00", "%3a", "%40", "://", "ftp://", "ftps://", "ftpes://", "sftp://", "[::1]", "127.0.0.1", "localhost", ":21", ":990", ":65536", "****");
+const interesting = fc.constantFrom(
+  ..."ftpsFTPes:/@[]<>|%.-_0123456789 \t\n\r\u00a0\u0000\u001b\u2028\u202eaz".split(""),
+  "%0d%0a",
+  "%00",
+  "%3a",
+  "%40",
+  "://",
+  "ftp://",
+  "ftps://",
+  "ftpes://",
+  "sftp://",
+  "[::1]",
+  "127.0.0.1",
+  "localhost",
+  ":21",
+  ":990",
+  ":65536",
+  "****",
+);
 const anyText = fc.oneof(
   fc.string({ maxLength: 80 }),
   fc.string({ unit: "binary", maxLength: 80 }),
@@ -72,7 +90,11 @@ const hostArb = fc.oneof(
   fc.ipV6().map((ip) => ({ typed: `[${ip}]`, host: ip })),
   fc.constantFrom({ typed: "LOCALHOST", host: "localhost" }, { typed: "ftp.example.com.", host: "ftp.example.com" }),
 );
-const userArb = fc.oneof(fc.constant(undefined), fc.stringMatching(/^[a-z][a-z0-9._-]{0,15}$/), fc.string({ maxLength: 12 }).map(encodeURIComponent));
+const userArb = fc.oneof(
+  fc.constant(undefined),
+  fc.stringMatching(/^[a-z][a-z0-9._-]{0,15}$/),
+  fc.string({ maxLength: 12 }).map(encodeURIComponent),
+);
 
 test("parseTarget: well-formed URLs and host:port read back exactly what was meant", () => {
   fc.assert(
@@ -112,14 +134,43 @@ test("parseTarget: well-formed URLs and host:port read back exactly what was mea
 });
 
 test("parseTarget: a user name that decodes to CR/LF (FTP command injection) is refused", () => {
-  for (const t of ["ftp://a%0d%0aDELE%20x@host", "ftp://%0aUSER%20root@host:21", "ftpes://u%00@host", "ftp://x%0D%0APORT%201,2,3,4,5,6@127.0.0.1"]) {
+  for (const t of [
+    "ftp://a%0d%0aDELE%20x@host",
+    "ftp://%0aUSER%20root@host:21",
+    "ftpes://u%00@host",
+    "ftp://x%0D%0APORT%201,2,3,4,5,6@127.0.0.1",
+  ]) {
     assert.throws(() => parseTarget(t), TargetParseError, t);
   }
   assert.throws(() => parseCommandText("ftp://a%0d%0aDELE%20x@host"), CommandTextError);
 });
 
 const word = fc.oneof(
-  fc.constantFrom("from", "FROM", "in", "zone", "as", "profile", "write", "--write", "check", "help", "?", "-h", "dmz", "ops", "ftp.example.com", "127.0.0.1:21", "[::1]:2121", "<ftp://ftp.example.com|ftp.example.com>", "ftp://u:pw@h", "ftp://u@h", "sftp://h", "bad zone!", "a".repeat(40)),
+  fc.constantFrom(
+    "from",
+    "FROM",
+    "in",
+    "zone",
+    "as",
+    "profile",
+    "write",
+    "--write",
+    "check",
+    "help",
+    "?",
+    "-h",
+    "dmz",
+    "ops",
+    "ftp.example.com",
+    "127.0.0.1:21",
+    "[::1]:2121",
+    "<ftp://ftp.example.com|ftp.example.com>",
+    "ftp://u:pw@h",
+    "ftp://u@h",
+    "sftp://h",
+    "bad zone!",
+    "a".repeat(40),
+  ),
   fc.string({ minLength: 1, maxLength: 20 }),
   fc.string({ unit: "binary", minLength: 1, maxLength: 20 }),
 );
@@ -137,7 +188,10 @@ test("parseCommandText: any text → help, a valid check request, or a CommandTe
       try {
         r = parseCommandText(text);
       } catch (err) {
-        assert.ok(err instanceof CommandTextError, `parseCommandText(${JSON.stringify(text)}) threw ${(err as Error)?.name}: ${(err as Error)?.message}`);
+        assert.ok(
+          err instanceof CommandTextError,
+          `parseCommandText(${JSON.stringify(text)}) threw ${(err as Error)?.name}: ${(err as Error)?.message}`,
+        );
         assert.ok((err as Error).message.length > 0);
         return;
       }
@@ -155,9 +209,18 @@ test("parseCommandText: any text → help, a valid check request, or a CommandTe
 
 test("parseCommandText: a URL with a password never becomes a check, wherever it sits", () => {
   fc.assert(
-    fc.property(fc.stringMatching(/^[a-z]{1,8}$/), fc.stringMatching(/^[A-Za-z0-9!$*+]{6,12}$/).map((p) => `pw9${p}`), fc.constantFrom("", " from dmz", " as ops", " write"), (u, pw, rest) => {
-      assert.throws(() => parseCommandText(`ftp://${u}:${pw}@ftp.example.com${rest}`), (e: unknown) => e instanceof CommandTextError && /never paste passwords/.test((e as Error).message) && !(e as Error).message.includes(pw));
-    }),
+    fc.property(
+      fc.stringMatching(/^[a-z]{1,8}$/),
+      fc.stringMatching(/^[A-Za-z0-9!$*+]{6,12}$/).map((p) => `pw9${p}`),
+      fc.constantFrom("", " from dmz", " as ops", " write"),
+      (u, pw, rest) => {
+        assert.throws(
+          () => parseCommandText(`ftp://${u}:${pw}@ftp.example.com${rest}`),
+          (e: unknown) =>
+            e instanceof CommandTextError && /never paste passwords/.test((e as Error).message) && !(e as Error).message.includes(pw),
+        );
+      },
+    ),
     { numRuns: 300 },
   );
 });
@@ -166,7 +229,9 @@ test("no parser input is slow (no catastrophic backtracking)", () => {
   const long = fc.oneof(
     fc.string({ minLength: 100, maxLength: 2100 }),
     fc.array(interesting, { minLength: 50, maxLength: 400 }).map((a) => a.join("")),
-    fc.tuple(fc.constantFrom("a.", "a-", "1.", "<", "[", ":", "%", "ftp://a", "a@"), fc.integer({ min: 100, max: 1000 })).map(([p, n]) => p.repeat(n)),
+    fc
+      .tuple(fc.constantFrom("a.", "a-", "1.", "<", "[", ":", "%", "ftp://a", "a@"), fc.integer({ min: 100, max: 1000 }))
+      .map(([p, n]) => p.repeat(n)),
   );
   let worst = 0;
   fc.assert(
@@ -189,22 +254,38 @@ test("no parser input is slow (no catastrophic backtracking)", () => {
 
 test("parsePasv/parseEpsv: any reply text → a usable address and port, or undefined", () => {
   fc.assert(
-    fc.property(fc.oneof(anyText, fc.array(fc.integer({ min: -5, max: 1500 }), { minLength: 4, maxLength: 7 }).map((n) => `227 Entering Passive Mode (${n.join(",")})`)), (s) => {
-      const p = parsePasv(s);
-      if (p) {
-        assert.ok(p.host.split(".").every((o) => /^\d{1,3}$/.test(o) && Number(o) <= 255), `${s} → ${p.host}`);
-        assert.ok(p.port >= 1 && p.port <= 65535, `${s} → ${p.port}`);
-      }
-      const e = parseEpsv(s);
-      if (e !== undefined) assert.ok(Number.isInteger(e) && e >= 1 && e <= 65535);
-    }),
+    fc.property(
+      fc.oneof(
+        anyText,
+        fc
+          .array(fc.integer({ min: -5, max: 1500 }), { minLength: 4, maxLength: 7 })
+          .map((n) => `227 Entering Passive Mode (${n.join(",")})`),
+      ),
+      (s) => {
+        const p = parsePasv(s);
+        if (p) {
+          assert.ok(
+            p.host.split(".").every((o) => /^\d{1,3}$/.test(o) && Number(o) <= 255),
+            `${s} → ${p.host}`,
+          );
+          assert.ok(p.port >= 1 && p.port <= 65535, `${s} → ${p.port}`);
+        }
+        const e = parseEpsv(s);
+        if (e !== undefined) assert.ok(Number.isInteger(e) && e >= 1 && e <= 65535);
+      },
+    ),
     { numRuns: RUNS },
   );
   fc.assert(
-    fc.property(fc.ipV4(), fc.integer({ min: 1, max: 65535 }), fc.constantFrom("227 Entering Passive Mode (%).", "227 =%", "227 Entering Passive Mode %"), (ip, port, tpl) => {
-      const text = tpl.replace("%", `${ip.split(".").join(",")},${port >> 8},${port & 255}`);
-      assert.deepEqual(parsePasv(text), { host: ip.split(".").map(Number).join("."), port });
-    }),
+    fc.property(
+      fc.ipV4(),
+      fc.integer({ min: 1, max: 65535 }),
+      fc.constantFrom("227 Entering Passive Mode (%).", "227 =%", "227 Entering Passive Mode %"),
+      (ip, port, tpl) => {
+        const text = tpl.replace("%", `${ip.split(".").join(",")},${port >> 8},${port & 255}`);
+        assert.deepEqual(parsePasv(text), { host: ip.split(".").map(Number).join("."), port });
+      },
+    ),
     { numRuns: 500 },
   );
   // A number with more digits is not silently truncated to its first three (port 4*256+100).
@@ -214,22 +295,25 @@ test("parsePasv/parseEpsv: any reply text → a usable address and port, or unde
 
 test("findHostInText never throws", () => {
   fc.assert(
-    fc.property(fc.oneof(anyText, fc.array(fc.tuple(word, space), { maxLength: 10 }).map((ws) => ws.map(([w, s]) => w + s).join(""))), (s) => {
-      const h = findHostInText(s);
-      assert.ok(h === undefined || typeof h === "string");
-    }),
+    fc.property(
+      fc.oneof(
+        anyText,
+        fc.array(fc.tuple(word, space), { maxLength: 10 }).map((ws) => ws.map(([w, s]) => w + s).join("")),
+      ),
+      (s) => {
+        const h = findHostInText(s);
+        assert.ok(h === undefined || typeof h === "string");
+      },
+    ),
     { numRuns: RUNS },
   );
 });
 
-test(
-  "findHostInText stays fast on a long mention (Slack allows 40,000 characters)",
-  () => {
-    for (const s of ["a.".repeat(20_000), "a-".repeat(20_000) + "!", "1.1.1.1.".repeat(5_000), "<".repeat(40_000)]) {
-      const t0 = performance.now();
-      findHostInText(s);
-      const ms = performance.now() - t0;
-      assert.ok(ms < 100, `${JSON.stringify(s.slice(0, 12))}… (${s.length} chars) took ${ms.toFixed(0)} ms`);
-    }
-  },
-);
+test("findHostInText stays fast on a long mention (Slack allows 40,000 characters)", () => {
+  for (const s of ["a.".repeat(20_000), "a-".repeat(20_000) + "!", "1.1.1.1.".repeat(5_000), "<".repeat(40_000)]) {
+    const t0 = performance.now();
+    findHostInText(s);
+    const ms = performance.now() - t0;
+    assert.ok(ms < 100, `${JSON.stringify(s.slice(0, 12))}… (${s.length} chars) took ${ms.toFixed(0)} ms`);
+  }
+});

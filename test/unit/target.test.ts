@@ -58,6 +58,10 @@ test("bad input gets a clear message, never a crash", () => {
     ["a".repeat(3000), /too long/],
   ];
   for (const [input, re] of bad) {
-    assert.throws(() => parseTarget(input), (e: unknown) => e instanceof TargetParseError && re.test((e as Error).message), input);
+    assert.throws(
+      () => parseTarget(input),
+      (e: unknown) => e instanceof TargetParseError && re.test((e as Error).message),
+      input,
+    );
   }
 });
