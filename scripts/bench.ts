@@ -253,6 +253,7 @@ function environment(): Record<string, string | number> {
     node: process.version,
     curl: sh("curl", ["--version"]).split(" ").slice(0, 2).join(" "),
     lftp: sh("lftp", ["--version"]).replace(/^LFTP \| Version (\S+).*/, "lftp $1"),
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query format, not a template
     vsftpd: sh("dpkg-query", ["-W", "-f=${Version}", "vsftpd"]).replace(/^/, "vsftpd "),
     redis: sh("redis-server", ["--version"]).replace(/^Redis server v=(\S+).*/, "redis $1"),
   };

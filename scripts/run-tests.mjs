@@ -2,7 +2,9 @@
 // The project's one test command (`npm test`, also run by .ci/run):
 //  1. makes sure the FTP daemons and tools the scenarios need are installed (scripts/install-deps.sh),
 //  2. checks Redis answers (one clear line and a failure when it does not, never a hang),
-//  3. runs every test file under dist/test with node's test runner.
+//  3. runs every test file under dist/test with node's test runner, on Node 24 LTS: when the
+//     Node running this script is older, scripts/node24.sh brings Node 24 into .deps/node24
+//     (from the npm registry) and the tests, and every process they start, run on it.
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import net from "node:net";
@@ -44,6 +46,19 @@ if (!redisOk) {
   process.exit(1);
 }
 
+// The product targets Node 24 LTS (package.json engines, the image): test what ships.
+let nodeBin = process.execPath;
+let childPath = process.env.PATH ?? "";
+if (Number(process.versions.node.split(".")[0]) < 24) {
+  const r = spawnSync("bash", [path.join(root, "scripts/node24.sh")], { stdio: "inherit" });
+  if (r.status !== 0) {
+    console.error("ftp-doctor tests: Node 24 is needed and scripts/node24.sh could not install it");
+    process.exit(1);
+  }
+  nodeBin = path.join(root, ".deps/node24/bin/node");
+  childPath = `${path.dirname(nodeBin)}:${childPath}`;
+}
+
 const files = [];
 const walk = (dir) => {
   for (const name of readdirSync(dir)) {
@@ -55,5 +70,5 @@ const walk = (dir) => {
 walk(path.join(root, "dist", "test"));
 const only = process.argv.slice(2);
 const selected = only.length ? files.filter((f) => only.some((o) => f.includes(o))) : files;
-const r = spawnSync(process.execPath, ["--test", "--test-concurrency=2", ...selected], { stdio: "inherit", env: { ...process.env } });
+const r = spawnSync(nodeBin, ["--test", "--test-concurrency=2", ...selected], { stdio: "inherit", env: { ...process.env, PATH: childPath } });
 process.exit(r.status ?? 1);

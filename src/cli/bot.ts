@@ -10,7 +10,7 @@ import { BotEnv, createBot } from "../slack/app.js";
 import { startDigests } from "../slack/digest.js";
 import { Poster } from "../slack/poster.js";
 import { SlackService } from "../slack/service.js";
-import { summarizerFromEnv } from "../slack/summaryHook.js";
+import { summarizerFromEnv } from "../summary/summarize.js";
 import { formatZodError } from "./checkOptions.js";
 import { loadRuntime } from "./runtime.js";
 import { parseCommandArgs, UsageError } from "./usage.js";

@@ -33,7 +33,7 @@ export const CheckOptionsFields = z
   .object({
     tls: z.enum(TLS_MODES).default("auto"),
     timeout: z.coerce
-      .number({ invalid_type_error: "must be a number of milliseconds" })
+      .number({ error: "must be a number of milliseconds" })
       .int("must be a whole number of milliseconds")
       .min(LIMITS.minBudgetMs, `must be at least ${LIMITS.minBudgetMs} ms`)
       .max(LIMITS.maxBudgetMs, `must be at most ${LIMITS.maxBudgetMs} ms`)

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
-import { z } from "zod";
-import { ConfigFile, type ConfigFile as Config } from "./file.js";
+import type { z } from "zod";
+import { ConfigFile, type ConfigFile as Config } from "./schema.js";
 
 /** One problem: where (the key path as written in the file), what, and how to fix it. */
 export interface ConfigProblem {
@@ -16,15 +16,19 @@ function fixFor(issue: z.ZodIssue): string {
   switch (issue.code) {
     case "custom":
       return typeof issue.params?.fix === "string" ? issue.params.fix : "correct the value as described";
-    case "invalid_type":
-      return issue.received === "undefined"
-        ? `add ${issue.path[issue.path.length - 1]} (${article(issue.expected)})`
-        : `use ${article(issue.expected)} here, not ${article(issue.received)}`;
+    case "invalid_type": {
+      // zod 4 no longer reports what it received; the input is kept when parsing with reportInput.
+      const received =
+        issue.input === undefined ? "undefined" : Array.isArray(issue.input) ? "array" : issue.input === null ? "null" : typeof issue.input;
+      return received === "undefined"
+        ? `add ${String(issue.path[issue.path.length - 1])} (${article(issue.expected)})`
+        : `use ${article(issue.expected)} here, not ${article(received)}`;
+    }
     case "unrecognized_keys":
       return `remove ${issue.keys.map((k) => `"${k}"`).join(", ")} or check the spelling`;
-    case "invalid_enum_value":
-      return `use one of: ${issue.options.join(", ")}`;
-    case "invalid_string":
+    case "invalid_value":
+      return `use one of: ${issue.values.map(String).join(", ")}`;
+    case "invalid_format":
       return issue.path.includes("cron")
         ? "use five fields: minute hour day-of-month month day-of-week, e.g. '0 8 * * 1-5'"
         : "correct the value as described";
@@ -33,10 +37,10 @@ function fixFor(issue: z.ZodIssue): string {
   }
 }
 
-function pathOf(p: (string | number)[]): string {
+function pathOf(p: PropertyKey[]): string {
   return p.length
     ? p
-        .map((x) => (typeof x === "number" ? `[${x}]` : `.${x}`))
+        .map((x) => (typeof x === "number" ? `[${x}]` : `.${String(x)}`))
         .join("")
         .replace(/^\./, "")
     : "(top level)";
@@ -44,7 +48,7 @@ function pathOf(p: (string | number)[]): string {
 
 /** Validate raw configuration data: schema problems, then cross-references. */
 export function validateConfigData(raw: unknown): { config?: Config; problems: ConfigProblem[] } {
-  const r = ConfigFile.safeParse(raw ?? {});
+  const r = ConfigFile.safeParse(raw ?? {}, { reportInput: true });
   if (r.success) return { config: r.data, problems: [] };
   return { problems: r.error.issues.map((i) => ({ path: pathOf(i.path), message: i.message, fix: fixFor(i) })) };
 }

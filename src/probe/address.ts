@@ -35,10 +35,6 @@ export function isPrivateOrUnroutable(ipRaw: string): boolean {
   return false;
 }
 
-export function isLoopback(ipRaw: string): boolean {
-  const ip = normalizeIp(ipRaw);
-  return (net.isIPv4(ip) && inV4(ip, "127.0.0.0", 8)) || ip === "::1";
-}
 
 /** The FAULTS.md rule for the CLI: a differing PASV address in the control peer's /24 (or /64) is a permitted target. */
 export function sameSubnet(aRaw: string, bRaw: string): boolean {

@@ -247,9 +247,5 @@ export class ControlChannel {
   }
 }
 
-/** Is this a reply the caller may continue from (1xx/2xx/3xx)? */
-export function positive(r: Reply | undefined): boolean {
-  return !!r && r.code >= 100 && r.code < 400;
-}
 
 export { sanitize };

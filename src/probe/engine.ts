@@ -655,7 +655,7 @@ class Probe {
   /** Off the critical path: does the server still accept TLS 1.0/1.1? Is anonymous login open? */
   private startSideChecks(): void {
     const tlsObs = this.obs.tls;
-    if (!tlsObs || tlsObs.status !== "ok") return;
+    if (tlsObs?.status !== "ok") return;
     const modern = tlsObs.protocol === "TLSv1.2" || tlsObs.protocol === "TLSv1.3";
     if (modern && this.canOpenConnection()) {
       this.obs.controlConnections++;
@@ -1230,7 +1230,7 @@ function tlsFacts(socket: tls.TLSSocket, checkedName: string): Partial<TlsObserv
   const chain: CertFacts[] = [];
   let cert: tls.DetailedPeerCertificate | undefined = socket.getPeerCertificate(true);
   const seen = new Set<string>();
-  while (cert && cert.fingerprint256 && !seen.has(cert.fingerprint256) && chain.length < 10) {
+  while (cert?.fingerprint256 && !seen.has(cert.fingerprint256) && chain.length < 10) {
     seen.add(cert.fingerprint256);
     chain.push({
       subject: nameOf(cert.subject),
@@ -1245,7 +1245,7 @@ function tlsFacts(socket: tls.TLSSocket, checkedName: string): Partial<TlsObserv
   }
   const leaf = socket.getPeerCertificate();
   let hostnameError: string | undefined;
-  if (leaf && leaf.subject) {
+  if (leaf?.subject) {
     const err = tls.checkServerIdentity(checkedName, leaf);
     if (err) hostnameError = err.message;
   }

@@ -1,5 +1,4 @@
 import type { CheckReport } from "../check.js";
-import type { CrossZoneVerdict } from "../queue/crossZone.js";
 
 /** Slack Block Kit limits (api.slack.com/reference/block-kit/blocks). */
 export const SLACK_LIMITS = { blocks: 50, sectionText: 3000, headerText: 150, buttonValue: 2000, messageText: 40_000 } as const;
@@ -119,9 +118,6 @@ export function parentText(host: string, port: number, zone: string, state: "run
   return `${statusEmoji(state.verdict.code)} ${esc(where)} from ${esc(zone)}: *${state.verdict.code}* — ${esc(clip(state.verdict.title, 200))}`;
 }
 
-export function crossZoneText(v: CrossZoneVerdict): string {
-  return `*Cross-zone: ${v.code}* — ${esc(v.title)}\n${esc(v.explanation)}\n${v.zones.map((z) => `• \`${esc(z.zone)}\` ${z.code}`).join("\n")}`;
-}
 
 export const HELP_TEXT = [
   "*ftp-doctor* names the root cause of an FTP/FTPS failure.",

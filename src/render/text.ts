@@ -81,7 +81,7 @@ export function renderText(report: CheckReport, style: TextStyle, opts: { showSt
   }
   if (!healthy && v.remediation.length) {
     lines.push("", paint(style, "cyan", "Fix"));
-    v.remediation.forEach((r, i) => lines.push(...bullet(r, `${i + 1}.`, w)));
+    for (const [i, r] of v.remediation.entries()) lines.push(...bullet(r, `${i + 1}.`, w));
   }
   if (report.secondary.length) {
     lines.push("", paint(style, "cyan", "Also found"));

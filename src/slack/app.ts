@@ -11,7 +11,7 @@ const { App, LogLevel } = bolt;
 /** Bot settings from the environment, checked at start-up with a message that says what to do. */
 export const BotEnv = z
   .object({
-    SLACK_BOT_TOKEN: z.string({ required_error: "is required (xoxb-…, from OAuth & Permissions)" }).min(1),
+    SLACK_BOT_TOKEN: z.string({ error: "is required (xoxb-…, from OAuth & Permissions)" }).min(1),
     SLACK_APP_TOKEN: z.string().optional(),
     SLACK_SIGNING_SECRET: z.string().optional(),
     SLACK_API_URL: z.string().url().optional(),

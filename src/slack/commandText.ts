@@ -26,7 +26,7 @@ const Tokens = z.object({
 export function parseCommandText(raw: string): CheckRequest {
   const text = raw.replace(/\u00a0/g, " ").trim();
   if (text === "" || /^(help|-h|--help|\?)$/i.test(text)) return { kind: "help" };
-  if (text.length > 500) throw new CommandTextError("that is too long for a check request. " + USAGE);
+  if (text.length > 500) throw new CommandTextError(`that is too long for a check request. ${USAGE}`);
   const words = text.split(/\s+/);
   const fields: { target?: string; zone?: string; profile?: string; write: boolean } = { write: false };
   for (let i = 0; i < words.length; i++) {

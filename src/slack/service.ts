@@ -3,7 +3,7 @@ import type { CheckReport } from "../check.js";
 import type { ConfigFile } from "../config/file.js";
 import type { Logger } from "../log.js";
 import { defaultZone } from "../cli/runtime.js";
-import { CheckQueue, NoWorkerError } from "../queue/producer.js";
+import { type CheckQueue, NoWorkerError } from "../queue/producer.js";
 import { storedResult } from "../queue/history.js";
 import { botCheckJob } from "../queue/payload.js";
 import { parentText, transcriptBlocks, verdictBlocks } from "../render/slack.js";

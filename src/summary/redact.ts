@@ -34,11 +34,11 @@ export interface Redactor {
   leaks(text: string): boolean;
 }
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /** Replace every occurrence of `value`, not as part of a longer word (a user "bob" leaves "bobcat" alone). */
 function wordRe(value: string): RegExp {
-  return new RegExp(`(?<![\\p{L}\\p{N}_])${escape(value)}(?![\\p{L}\\p{N}_])`, "gu");
+  return new RegExp(`(?<![\\p{L}\\p{N}_])${escapeRegex(value)}(?![\\p{L}\\p{N}_])`, "gu");
 }
 
 export function createRedactor(input: RedactionInput = {}): Redactor {

@@ -102,7 +102,7 @@ export interface SummaryMetrics {
 }
 
 /**
- * The summary as the Slack bot wires it (src/slack/summaryHook.ts has this shape): `{}` when off,
+ * The summary as the Slack bot wires it (src/cli/bot.ts wires it): `{}` when off,
  * so the bot posts verdicts exactly as before; otherwise a report summarizer and a digest
  * overview that resolve within the deadline and never throw. Bad OPENAI_* settings throw a
  * SummaryConfigError (an EnvError: start-up fails with the fix in the message).

@@ -43,7 +43,7 @@ describe("ftp-doctor check (process)", () => {
       [["check", "ftp://x:secret@host"], /contains a password/],
       [["check", "host:99999"], /out of range/],
       [["check", "sftp://host"], /SSH file transfer/],
-      [["check", "host", "--tls", "maybe"], /--tls: Invalid enum value/],
+      [["check", "host", "--tls", "maybe"], /--tls: Invalid option: expected one of "auto"/],
       [["check", "host", "--timeout", "5"], /--timeout: must be at least 1000 ms/],
       [["check", "host", "--bogus"], /Unknown option '--bogus'/],
       [["check", "host", "--user", "u", "--password-env", "NOPE_NOT_SET"], /NOPE_NOT_SET .* is not set/],

@@ -20,7 +20,7 @@ async function handshake(
         const chain: string[] = [];
         let c: tls.DetailedPeerCertificate | undefined = socket.getPeerCertificate(true);
         const seen = new Set<string>();
-        while (c && c.fingerprint256 && !seen.has(c.fingerprint256)) {
+        while (c?.fingerprint256 && !seen.has(c.fingerprint256)) {
           seen.add(c.fingerprint256);
           chain.push(String(c.subject.CN));
           c = c.issuerCertificate;

@@ -408,7 +408,7 @@ export async function startVsftpd(opts: VsftpdOptions = {}): Promise<RunningServ
     for (const [k, v] of Object.entries(opts.extra ?? {})) conf.set(k, yesNo(v));
 
     const confFile = path.join(p.dir, "vsftpd.conf");
-    const confText = [...conf].map(([k, v]) => `${k}=${v}`).join("\n") + "\n";
+    const confText = `${[...conf].map(([k, v]) => `${k}=${v}`).join("\n")}\n`;
     // vsftpd refuses a config file not owned by the user running it ("500 OOPS: config file not
     // owned by correct user, or not a file"); root writes it here and runs it.
     writeFileSync(confFile, confText, { mode: 0o600 });
@@ -449,7 +449,7 @@ const onOff = (v: string | number | boolean): string => (typeof v === "boolean" 
 async function cryptPassword(password: string): Promise<string> {
   // SHA-512 crypt, which ProFTPD's mod_auth_file checks with crypt(3).
   const openssl = requireTool("openssl");
-  return (await runCommandChecked(openssl, ["passwd", "-6", "-stdin"], password + "\n")).trim();
+  return (await runCommandChecked(openssl, ["passwd", "-6", "-stdin"], `${password}\n`)).trim();
 }
 
 async function runCommandChecked(cmd: string, args: string[], input: string): Promise<string> {
@@ -496,7 +496,7 @@ export async function startProftpd(opts: ProftpdOptions = {}): Promise<RunningSe
     // mod_auth_file refuses a world-READABLE file at startup ("fatal: AuthUserFile: unable to use
     // ...: Operation not permitted", after "unable to use world-readable AuthUserFile ... (perms
     // 0644)"); 0600 root works.
-    writeFileSync(passwdFile, passwdLines.join("\n") + "\n", { mode: 0o600 });
+    writeFileSync(passwdFile, `${passwdLines.join("\n")}\n`, { mode: 0o600 });
     writeFileSync(groupFile, `${nogroup}:x:${nobody.gid}:\n`, { mode: 0o600 });
 
     const ipv6 = opts.ipv6 ?? net.isIPv6(p.host);
@@ -567,17 +567,16 @@ export async function startProftpd(opts: ProftpdOptions = {}): Promise<RunningSe
         "</Anonymous>",
       );
     }
-    const confText =
-      [
-        `ModulePath ${modulePath}`,
-        ...modules,
-        "<IfModule mod_ident.c>",
-        "  IdentLookups off",
-        "</IfModule>",
-        ...[...conf].map(([k, v]) => `${k} ${v}`),
-        ...blocks,
-        opts.rawConfig ?? "",
-      ].join("\n") + "\n";
+    const confText = `${[
+      `ModulePath ${modulePath}`,
+      ...modules,
+      "<IfModule mod_ident.c>",
+      "  IdentLookups off",
+      "</IfModule>",
+      ...[...conf].map(([k, v]) => `${k} ${v}`),
+      ...blocks,
+      opts.rawConfig ?? "",
+    ].join("\n")}\n`;
     const confFile = path.join(p.dir, "proftpd.conf");
     writeFileSync(confFile, confText, { mode: 0o600 });
 

@@ -74,7 +74,7 @@ function ipv6Bytes(ip: string): Buffer {
   if (groups.length !== 8 || groups.some((g) => !Number.isInteger(g) || g < 0 || g > 0xffff))
     throw new Error(`dns: cannot parse IPv6 address ${ip}`);
   const out = Buffer.alloc(16);
-  groups.forEach((g, i) => out.writeUInt16BE(g, i * 2));
+  for (const [i, g] of groups.entries()) out.writeUInt16BE(g, i * 2);
   return out;
 }
 

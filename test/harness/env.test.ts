@@ -26,8 +26,8 @@ describe("env", () => {
   });
 
   test("requireTool finds daemons only under the deps dir", () => {
-    const saved = process.env["FTP_DOCTOR_DEPS_DIR"];
-    process.env["FTP_DOCTOR_DEPS_DIR"] = "/nonexistent-ftp-doctor-deps";
+    const saved = process.env.FTP_DOCTOR_DEPS_DIR;
+    process.env.FTP_DOCTOR_DEPS_DIR = "/nonexistent-ftp-doctor-deps";
     try {
       assert.equal(findTool("proftpd"), null);
       assert.throws(
@@ -36,11 +36,11 @@ describe("env", () => {
       );
       assert.deepEqual(missingRequirements(["proftpd"]).length, 1);
       const opts = requirementsOptions(["proftpd"]);
-      if (process.env["CI"]) assert.deepEqual(opts, {});
+      if (process.env.CI) assert.deepEqual(opts, {});
       else assert.match(opts.skip ?? "", /install-deps\.sh/);
     } finally {
-      if (saved === undefined) delete process.env["FTP_DOCTOR_DEPS_DIR"];
-      else process.env["FTP_DOCTOR_DEPS_DIR"] = saved;
+      if (saved === undefined) delete process.env.FTP_DOCTOR_DEPS_DIR;
+      else process.env.FTP_DOCTOR_DEPS_DIR = saved;
     }
   });
 

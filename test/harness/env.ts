@@ -40,7 +40,7 @@ export const repoRoot: string = findRepoRoot();
 
 /** Root of the unpacked proftpd / pure-ftpd packages (`$FTP_DOCTOR_DEPS_DIR` or `<repo>/.deps/root`). */
 export function depsDir(env: NodeJS.ProcessEnv = process.env): string {
-  const fromEnv = env["FTP_DOCTOR_DEPS_DIR"];
+  const fromEnv = env.FTP_DOCTOR_DEPS_DIR;
   return fromEnv !== undefined && fromEnv !== "" ? path.resolve(fromEnv) : path.join(repoRoot, ".deps", "root");
 }
 
@@ -85,7 +85,7 @@ function isExecutable(file: string): boolean {
 
 function searchPath(name: string): string | null {
   // sbin directories are often missing from PATH for non-login shells; the daemons live there.
-  const dirs = (process.env["PATH"] ?? "").split(path.delimiter).filter(Boolean);
+  const dirs = (process.env.PATH ?? "").split(path.delimiter).filter(Boolean);
   for (const extra of ["/usr/local/sbin", "/usr/sbin", "/sbin", "/usr/local/bin", "/usr/bin", "/bin"]) {
     if (!dirs.includes(extra)) dirs.push(extra);
   }
@@ -135,7 +135,7 @@ export function missingRequirements(needs: readonly Requirement[]): string[] {
 }
 
 function inCi(env: NodeJS.ProcessEnv = process.env): boolean {
-  const v = env["CI"];
+  const v = env.CI;
   return v !== undefined && v !== "" && v !== "0" && v.toLowerCase() !== "false";
 }
 

@@ -312,7 +312,7 @@ export function httpHandler(status = "400 Bad Request", body = "<html><body>Bad 
 
 /** A greeting of `bytes` bytes (a `220-` multi-line reply that never ends by default). */
 export function hugeGreetingHandler(bytes = 10 * 1024 * 1024, terminate = false): (socket: net.Socket) => void {
-  const line = Buffer.from("220-" + "x".repeat(74) + "\r\n"); // 80 bytes
+  const line = Buffer.from(`220-${"x".repeat(74)}\r\n`); // 80 bytes
   const count = Math.ceil(bytes / line.length);
   const parts: Buffer[] = new Array<Buffer>(count).fill(line);
   if (terminate) parts.push(Buffer.from("220 ready\r\n"));

@@ -94,7 +94,7 @@ describe("vsftpd launcher", requirementsOptions(["vsftpd", "curl", "openssl", "r
     const s = await startVsftpd({ anonRoot: path.join(dir, "missing") });
     t.after(() => s.stop());
     const tr = await ftpTranscript(s.host, s.port, ["USER anonymous", "PASS x@y"]);
-    assert.equal(tr[2]?.reply?.text, "500 OOPS: cannot change directory:" + path.join(dir, "missing"));
+    assert.equal(tr[2]?.reply?.text, `500 OOPS: cannot change directory:${path.join(dir, "missing")}`);
   });
 
   test("stop() ends the daemon and its session processes", async () => {

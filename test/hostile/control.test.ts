@@ -44,7 +44,7 @@ describe("hostile control connection", () => {
 
   test("endless multi-line reply to FEAT → PROTOCOL_VIOLATION (oversized reply)", async () => {
     const stats = { bytes: 0 };
-    const line = Buffer.from("211-".padEnd(78, "f") + "\r\n");
+    const line = Buffer.from(`${"211-".padEnd(78, "f")}\r\n`);
     const s = await keep(
       startFakeFtp({
         greeting: "220 FTP ready",

@@ -116,13 +116,13 @@ describe("ftp-doctor config check", () => {
       r.stderr,
       [
         `${fx("bad-types.yaml")}: 4 problems`,
-        "  targets.allow: Expected array, received string",
+        "  targets.allow: Invalid input: expected array, received string",
         "    fix: use an array here, not a string",
-        "  zones[0]: Unrecognized key(s) in object: 'region'",
+        '  zones[0]: Unrecognized key: "region"',
         '    fix: remove "region" or check the spelling',
-        "  profiles.ops.user: Expected string, received number",
+        "  profiles.ops.user: Invalid input: expected string, received number",
         "    fix: use a string here, not a number",
-        "  profiles.ops.tls: Invalid enum value. Expected 'auto' | 'explicit' | 'implicit' | 'off', received 'sometimes'",
+        '  profiles.ops.tls: Invalid option: expected one of "auto"|"explicit"|"implicit"|"off"',
         "    fix: use one of: auto, explicit, implicit, off",
         "",
       ].join("\n"),
@@ -136,9 +136,9 @@ describe("ftp-doctor config check", () => {
     assert.match(r.stderr, /digest\.cron: must be a cron expression/);
     assert.match(
       r.stderr,
-      /digest\.targets\[0\]: unknown zone "mars" \(zones: dmz\)\n    fix: add a zone named mars under zones, or change "from mars"/,
+      /digest\.targets\[0\]: unknown zone "mars" \(zones: dmz\)\n {4}fix: add a zone named mars under zones, or change "from mars"/,
     );
-    assert.match(r.stderr, /digest\.profile: unknown profile "nobody"\n    fix: define profiles\.nobody, or remove the digest's profile/);
+    assert.match(r.stderr, /digest\.profile: unknown profile "nobody"\n {4}fix: define profiles\.nobody, or remove the digest's profile/);
   });
 
   test("a profile whose password variable is not set on this host", () => {
@@ -146,7 +146,7 @@ describe("ftp-doctor config check", () => {
     assert.equal(r.status, 2);
     assert.match(
       r.stderr,
-      /profiles\.ops\.passwordEnv: environment variable FTP_DOCTOR_TEST_UNSET_PASSWORD is not set on this host\n    fix: export FTP_DOCTOR_TEST_UNSET_PASSWORD=… where the worker runs \(or use passwordFile\)/,
+      /profiles\.ops\.passwordEnv: environment variable FTP_DOCTOR_TEST_UNSET_PASSWORD is not set on this host\n {4}fix: export FTP_DOCTOR_TEST_UNSET_PASSWORD=… where the worker runs \(or use passwordFile\)/,
     );
     assert.equal(cli(["config", "check", fx("missing-password.yaml")], { FTP_DOCTOR_TEST_UNSET_PASSWORD: "set" }).status, 0);
   });
@@ -243,8 +243,8 @@ describe("metrics and health", () => {
 function configKeys(schema: z.ZodTypeAny, prefix = ""): string[] {
   let s: z.ZodTypeAny = schema;
   for (;;) {
-    if (s instanceof z.ZodEffects) s = s.innerType();
-    else if (s instanceof z.ZodDefault || s instanceof z.ZodOptional) s = s._def.innerType;
+    if (s instanceof z.ZodPipe) s = s.in as z.ZodTypeAny;
+    else if (s instanceof z.ZodDefault || s instanceof z.ZodOptional) s = s.def.innerType as z.ZodTypeAny;
     else break;
   }
   if (s instanceof z.ZodObject)
@@ -252,8 +252,8 @@ function configKeys(schema: z.ZodTypeAny, prefix = ""): string[] {
       `${prefix}${k}`,
       ...configKeys(v, `${prefix}${k}.`),
     ]);
-  if (s instanceof z.ZodRecord) return configKeys(s.valueSchema, `${prefix}<name>.`);
-  if (s instanceof z.ZodArray) return configKeys(s.element, `${prefix.replace(/\.$/, "")}[].`);
+  if (s instanceof z.ZodRecord) return configKeys(s.valueType as z.ZodTypeAny, `${prefix}<name>.`);
+  if (s instanceof z.ZodArray) return configKeys(s.element as z.ZodTypeAny, `${prefix.replace(/\.$/, "")}[].`);
   if (s instanceof z.ZodUnion) return [...new Set((s.options as z.ZodTypeAny[]).flatMap((o) => configKeys(o, prefix)))];
   return [];
 }

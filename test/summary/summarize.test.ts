@@ -248,7 +248,7 @@ describe("summarizeReport against a local OpenAI-compatible server", () => {
   });
 
   test("json_object mode for servers without Structured Outputs; a ```json fence is tolerated", async () => {
-    const { fake, opts } = await setup([answer("```json\n" + JSON.stringify(GOOD_AUTH_ANSWER) + "\n```")], 5_000, {
+    const { fake, opts } = await setup([answer(`\`\`\`json\n${JSON.stringify(GOOD_AUTH_ANSWER)}\n\`\`\``)], 5_000, {
       FTP_DOCTOR_SUMMARY_FORMAT: "json_object",
     });
     assert.deepEqual(await summarizeReport(authFailedReport(), opts), GOOD_AUTH_ANSWER);

@@ -310,7 +310,7 @@ test("findHostInText never throws", () => {
 });
 
 test("findHostInText stays fast on a long mention (Slack allows 40,000 characters)", () => {
-  for (const s of ["a.".repeat(20_000), "a-".repeat(20_000) + "!", "1.1.1.1.".repeat(5_000), "<".repeat(40_000)]) {
+  for (const s of ["a.".repeat(20_000), `${"a-".repeat(20_000)}!`, "1.1.1.1.".repeat(5_000), "<".repeat(40_000)]) {
     const t0 = performance.now();
     findHostInText(s);
     const ms = performance.now() - t0;

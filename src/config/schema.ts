@@ -1,0 +1,117 @@
+/** The configuration file's schema: one zod schema per section, types inferred below each. */
+import net from "node:net";
+import { z } from "zod";
+import { TLS_MODES } from "../target/parse.js";
+
+/** Zone names end up in queue names and Redis keys: keep them plain. */
+export const ZoneName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/i, "must be 1-32 letters, digits, '-' or '_'");
+export const ProfileName = z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/i, "must be 1-64 letters, digits, '.', '-' or '_'");
+const EnvVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name");
+
+/** A host pattern (`ftp.example.com`, `*.example.com`) or an IP/CIDR (`203.0.113.0/24`). */
+export const TargetPattern = z.string().superRefine((s, ctx) => {
+  if (s.includes("/")) {
+    const [ip, bits] = s.split("/");
+    const fam = net.isIP(ip ?? "");
+    if (!fam || !/^\d+$/.test(bits ?? "") || Number(bits) > (fam === 4 ? 32 : 128))
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        message: `"${s}" is not a valid CIDR (e.g. 203.0.113.0/24)`,
+        params: { fix: "write ADDRESS/BITS with BITS at most 32 for IPv4 or 128 for IPv6" },
+      });
+    return;
+  }
+  if (net.isIP(s)) return;
+  if (!/^(\*\.)?([a-z0-9_]([a-z0-9_-]{0,62})\.)*[a-z0-9_]([a-z0-9_-]{0,62})$/i.test(s))
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom,
+      message: `"${s}" is not a host name, *.wildcard, IP or CIDR`,
+      params: { fix: "use e.g. ftp.example.com, *.example.com, 203.0.113.7 or 203.0.113.0/24" },
+    });
+});
+
+export const ProfileConfig = z
+  .object({
+    user: z.string().min(1).max(256),
+    /** The password is read from this environment variable on the worker host. */
+    passwordEnv: EnvVarName.optional(),
+    /** …or from this file on the worker host (Docker/Kubernetes secrets). */
+    passwordFile: z.string().min(1).optional(),
+    tls: z.enum(TLS_MODES).optional(),
+    caFile: z.string().min(1).optional(),
+  })
+  .strict()
+  .refine((p) => !(p.passwordEnv && p.passwordFile), { message: "give passwordEnv or passwordFile, not both" });
+export type ProfileConfig = z.infer<typeof ProfileConfig>;
+
+export const ZoneConfig = z
+  .object({
+    name: ZoneName,
+    /** Targets that route to this zone by default (patterns as in targets.allow). */
+    targets: z.array(TargetPattern).default([]),
+    description: z.string().max(200).optional(),
+  })
+  .strict();
+
+export const DigestConfig = z
+  .object({
+    channel: z.string().min(1),
+    cron: z.string().regex(/^(\S+\s+){4,5}\S+$/, "must be a cron expression such as '0 8 * * 1-5' (5 fields, or 6 with seconds first)"),
+    tz: z.string().default("UTC"),
+    targets: z.array(z.string().min(1)).min(1),
+    profile: ProfileName.optional(),
+  })
+  .strict();
+
+/** The configuration file (FTP_DOCTOR_CONFIG): YAML or JSON. */
+export const ConfigFile = z
+  .object({
+    targets: z
+      .object({ allow: z.array(TargetPattern).default([]) })
+      .strict()
+      .default({ allow: [] }),
+    zones: z.array(ZoneConfig).default([]),
+    profiles: z.record(ProfileName, ProfileConfig).default({}),
+    slack: z
+      .object({
+        allowedChannels: z.array(z.string().min(1)).optional(),
+        allowedUsers: z.array(z.string().min(1)).optional(),
+      })
+      .strict()
+      .default({}),
+    digest: z.union([DigestConfig, z.array(DigestConfig)]).optional(),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const zones = new Set(c.zones.map((z) => z.name));
+    c.zones.forEach((zone, i) => {
+      if (c.zones.findIndex((o) => o.name === zone.name) !== i)
+        ctx.addIssue({
+          code: "custom",
+          path: ["zones", i, "name"],
+          message: `zone "${zone.name}" is defined twice`,
+          params: { fix: "rename or remove one of them" },
+        });
+    });
+    const digests = c.digest === undefined ? [] : Array.isArray(c.digest) ? c.digest : [c.digest];
+    digests.forEach((d, i) => {
+      if (d.profile && !c.profiles[d.profile])
+        ctx.addIssue({
+          code: "custom",
+          path: ["digest", ...(Array.isArray(c.digest) ? [i] : []), "profile"],
+          message: `unknown profile "${d.profile}"`,
+          params: { fix: `define profiles.${d.profile}, or remove the digest's profile` },
+        });
+      d.targets.forEach((t, j) => {
+        const m = /\bfrom\s+(\S+)$/.exec(t);
+        if (m && !zones.has(m[1]!))
+          ctx.addIssue({
+            code: "custom",
+            path: ["digest", ...(Array.isArray(c.digest) ? [i] : []), "targets", j],
+            message: `unknown zone "${m[1]}" (zones: ${[...zones].join(", ") || "none defined"})`,
+            params: { fix: `add a zone named ${m[1]} under zones, or change "from ${m[1]}"` },
+          });
+      });
+    });
+  });
+export type ConfigFile = z.infer<typeof ConfigFile>;
