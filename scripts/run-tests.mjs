@@ -70,5 +70,8 @@ const walk = (dir) => {
 walk(path.join(root, "dist", "test"));
 const only = process.argv.slice(2);
 const selected = only.length ? files.filter((f) => only.some((o) => f.includes(o))) : files;
-const r = spawnSync(nodeBin, ["--test", "--test-concurrency=2", ...selected], { stdio: "inherit", env: { ...process.env, PATH: childPath } });
+const r = spawnSync(nodeBin, ["--test", "--test-concurrency=2", ...selected], {
+  stdio: "inherit",
+  env: { ...process.env, PATH: childPath },
+});
 process.exit(r.status ?? 1);

@@ -35,7 +35,6 @@ export function isPrivateOrUnroutable(ipRaw: string): boolean {
   return false;
 }
 
-
 /** The FAULTS.md rule for the CLI: a differing PASV address in the control peer's /24 (or /64) is a permitted target. */
 export function sameSubnet(aRaw: string, bRaw: string): boolean {
   const a = normalizeIp(aRaw);

@@ -247,5 +247,4 @@ export class ControlChannel {
   }
 }
 
-
 export { sanitize };

@@ -118,7 +118,6 @@ export function parentText(host: string, port: number, zone: string, state: "run
   return `${statusEmoji(state.verdict.code)} ${esc(where)} from ${esc(zone)}: *${state.verdict.code}* — ${esc(clip(state.verdict.title, 200))}`;
 }
 
-
 export const HELP_TEXT = [
   "*ftp-doctor* names the root cause of an FTP/FTPS failure.",
   "• `/ftp-check ftp.example.com` — check from the target's default zone",
