@@ -1,7 +1,7 @@
 import net from "node:net";
 import type { ConfigFile } from "../config/file.js";
 import { addressMatches } from "../probe/address.js";
-import { hostMatches } from "../cli/runtime.js";
+import { hostMatches } from "../config/runtime.js";
 import type { Target } from "../target/parse.js";
 
 export type Refusal = { ok: false; message: string } | { ok: true };
