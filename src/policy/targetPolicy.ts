@@ -47,7 +47,7 @@
  *   - The zone must be configured (when zones are).
  */
 import net from "node:net";
-import type { ConfigFile, ProfileConfig } from "../config/schema.js";
+import type { ConfigFile, ProfileConfig } from "../config/fileSchema.js";
 import { addressMatches, normalizeIp } from "../probe/address.js";
 
 /** Stable rule codes: branch on these, never on message text. */

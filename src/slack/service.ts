@@ -1,10 +1,10 @@
 import type { Redis } from "ioredis";
-import type { CheckReport } from "../check.js";
+import type { CheckReport } from "../check/run.js";
 import type { ConfigFile } from "../config/file.js";
 import type { Logger } from "../log.js";
 import { TargetPolicy } from "../policy/targetPolicy.js";
 import { type CheckQueue, NoWorkerError } from "../queue/producer.js";
-import { storedResult } from "../queue/history.js";
+import { storedResult } from "../queue/results.js";
 import { botCheckJob } from "../queue/payload.js";
 import { parentText, transcriptBlocks, verdictBlocks } from "../render/slack.js";
 import type { Target } from "../target/parse.js";

@@ -1,6 +1,6 @@
-import { parseRuntimeEnv, type RuntimeEnv } from "../config/env.js";
+import { parseRuntimeEnv, type RuntimeEnv } from "./env.js";
+import { emptyConfig, loadConfigFile, type ConfigFile } from "./file.js";
 import { TargetPolicy } from "../policy/targetPolicy.js";
-import { emptyConfig, loadConfigFile, type ConfigFile } from "../config/file.js";
 
 /** Environment and configuration file, parsed and validated once at start-up. */
 export function loadRuntime(env: NodeJS.ProcessEnv): { env: RuntimeEnv; config: ConfigFile } {
