@@ -4,6 +4,7 @@ import { z } from "zod";
 import type { Logger } from "../log.js";
 import { HELP_TEXT } from "../render/slack.js";
 import { CommandTextError, findHostInText, parseCommandText, USAGE } from "./commandText.js";
+import { HardenedHTTPReceiver } from "./httpReceiver.js";
 import type { CheckSpec, SlackService } from "./service.js";
 
 const { App, LogLevel } = bolt;
@@ -79,7 +80,15 @@ export function createBot(deps: BotDeps) {
     token: env.SLACK_BOT_TOKEN,
     ...(socketMode
       ? { appToken: env.SLACK_APP_TOKEN, socketMode: true }
-      : { signingSecret: env.SLACK_SIGNING_SECRET!, port: env.PORT, customRoutes: deps.routes ?? [] }),
+      : {
+          // Signature, timestamp and size are checked before the body is read (httpReceiver.ts).
+          receiver: new HardenedHTTPReceiver({
+            signingSecret: env.SLACK_SIGNING_SECRET!,
+            port: env.PORT,
+            customRoutes: deps.routes ?? [],
+            logger,
+          }),
+        }),
     logLevel: LogLevel.WARN,
     clientOptions: {
       ...(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL.endsWith("/") ? env.SLACK_API_URL : `${env.SLACK_API_URL}/` } : {}),
