@@ -64,9 +64,7 @@ export function tokenProblems(env: Record<string, string | undefined>): string[]
   if (secret && kindOf(secret) !== "unknown")
     problems.push(`SLACK_SIGNING_SECRET holds ${KIND_NAME[kindOf(secret)]}, not the signing secret: copy it from ${WHERE.secret}`);
   if (!app && !secret)
-    problems.push(
-      `set SLACK_APP_TOKEN (xapp-…, Socket Mode: ${WHERE.app}) or SLACK_SIGNING_SECRET (HTTP mode: ${WHERE.secret})`,
-    );
+    problems.push(`set SLACK_APP_TOKEN (xapp-…, Socket Mode: ${WHERE.app}) or SLACK_SIGNING_SECRET (HTTP mode: ${WHERE.secret})`);
   return problems;
 }
 
@@ -94,10 +92,8 @@ export function refusalLine(variable: "SLACK_BOT_TOKEN" | "SLACK_APP_TOKEN", cod
     token_revoked: "the token was revoked (app uninstalled or token regenerated)",
     token_expired: "the token has expired (token rotation is on: use a non-expiring token or refresh it)",
     account_inactive: "the app or its workspace was deactivated",
-    not_allowed_token_type:
-      variable === "SLACK_APP_TOKEN" ? "it is not an app-level token" : "this token type cannot call the Web API",
-    missing_scope:
-      variable === "SLACK_APP_TOKEN" ? "the app-level token lacks the connections:write scope" : "the bot token lacks a scope",
+    not_allowed_token_type: variable === "SLACK_APP_TOKEN" ? "it is not an app-level token" : "this token type cannot call the Web API",
+    missing_scope: variable === "SLACK_APP_TOKEN" ? "the app-level token lacks the connections:write scope" : "the bot token lacks a scope",
   };
   return `${variable} was refused by Slack (${code}${why[code] ? `: ${why[code]}` : ""}): copy the current token from ${where}, or reinstall the app`;
 }

@@ -54,7 +54,12 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
     req.on("end", () => {
       if ((req.url ?? "").startsWith("/response/")) {
         // response_url: Slack answers 200 "ok" (text/html) to a valid post.
-        calls.push({ method: "response_url", args: { ...(safeJson(body) as Record<string, unknown>), url: req.url }, at: Date.now(), status: 200 });
+        calls.push({
+          method: "response_url",
+          args: { ...(safeJson(body) as Record<string, unknown>), url: req.url },
+          at: Date.now(),
+          status: 200,
+        });
         res.writeHead(200, { "content-type": "text/html" });
         res.end("ok");
         return;

@@ -196,7 +196,10 @@ describe("Socket Mode: the real bot against a local Socket Mode server", () => {
         retries.every((x) => x.delayMs <= 4_000),
         "backoff is capped",
       );
-      assert.ok(retries.some((x) => x.delayMs > 2_500), "and it does back off");
+      assert.ok(
+        retries.some((x) => x.delayMs > 2_500),
+        "and it does back off",
+      );
       assert.doesNotMatch(bot.out(), /unhandled rejection|uncaught exception/);
     } finally {
       sm.outage(false);
