@@ -1,5 +1,6 @@
 import { parseRuntimeEnv, type RuntimeEnv } from "./env.js";
 import { emptyConfig, loadConfigFile, type ConfigFile } from "./file.js";
+import { TargetPolicy } from "../policy/targetPolicy.js";
 
 /** Environment and configuration file, parsed and validated once at start-up. */
 export function loadRuntime(env: NodeJS.ProcessEnv): { env: RuntimeEnv; config: ConfigFile } {
@@ -8,15 +9,7 @@ export function loadRuntime(env: NodeJS.ProcessEnv): { env: RuntimeEnv; config: 
   return { env: runtime, config };
 }
 
-/** Which zone a target routes to by default: the first zone whose `targets` match, else "default". */
+/** Which zone a target routes to by default: the first zone whose `targets` match, else the first zone. */
 export function defaultZone(config: ConfigFile, host: string): string {
-  for (const z of config.zones) if (z.targets.some((p) => hostMatches(host, p))) return z.name;
-  return config.zones[0]?.name ?? "default";
-}
-
-export function hostMatches(host: string, pattern: string): boolean {
-  const h = host.toLowerCase();
-  const p = pattern.toLowerCase();
-  if (p.startsWith("*.")) return h.endsWith(p.slice(1)) && h.length > p.length - 1;
-  return h === p;
+  return new TargetPolicy(config).defaultZone(host);
 }
