@@ -7,6 +7,8 @@ import { Queue } from "bullmq";
 import { keys } from "../queue/keys.js";
 import { pingWithin, redisFor } from "../queue/redis.js";
 import { configWarnings } from "../config/check.js";
+import { probeHandler } from "../integrations/probe.js";
+import { CheckQueue } from "../queue/producer.js";
 import { loadRuntime } from "./runtime.js";
 import { parseCommandArgs, UsageError } from "./usage.js";
 import type { CliIo } from "./main.js";
@@ -47,14 +49,19 @@ export async function workerCommand(args: string[], io: CliIo): Promise<number> 
   const running = await startWorker({ zone: zone.data, concurrency: conc.data, env, config, secretsEnv: io.env, logger, metrics });
   let metricsServer: import("node:http").Server | undefined;
   let depthQueue: Queue | undefined;
+  let probeQueue: CheckQueue | undefined;
   const conn = env.METRICS_PORT ? redisFor("worker", env.REDIS_URL) : undefined;
   if (env.METRICS_PORT && conn) {
     conn.on("error", () => undefined);
     depthQueue = new Queue(keys.queueName(zone.data), { connection: conn, prefix: env.FTP_DOCTOR_REDIS_PREFIX });
     const q = depthQueue;
+    // /probe: the exporter goes through the queue like every other front (one target policy,
+    // identical scrapes share a job, another zone's target runs on that zone's worker).
+    probeQueue = new CheckQueue(env.REDIS_URL, env.FTP_DOCTOR_REDIS_PREFIX);
     metricsServer = await serveMetrics({
       port: env.METRICS_PORT,
       metrics,
+      routes: { "/probe": probeHandler({ config, queue: probeQueue, logger }) },
       // The worker's connection queues commands while Redis is away: bound the ping.
       health: async () => ({ redis: await pingWithin(running.redis, 1_000) }),
       beforeScrape: async () => {
@@ -71,6 +78,7 @@ export async function workerCommand(args: string[], io: CliIo): Promise<number> 
       void running.close().then(async () => {
         metricsServer?.close();
         await depthQueue?.close();
+        await probeQueue?.close();
         conn?.disconnect();
         resolve();
       });
