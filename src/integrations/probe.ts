@@ -1,8 +1,8 @@
 import type http from "node:http";
 import { z } from "zod";
-import type { CheckReport } from "../check.js";
+import type { CheckReport } from "../check/run.js";
 import { LIMITS } from "../config/defaults.js";
-import { ProfileName, ZoneName, type ConfigFile } from "../config/schema.js";
+import { ProfileName, ZoneName, type ConfigFile } from "../config/file.js";
 import type { Logger } from "../log.js";
 import { NoWorkerError } from "../queue/errors.js";
 import { botCheckJob } from "../queue/payload.js";
@@ -103,7 +103,7 @@ async function run(deps: ProbeDeps, req: http.IncomingMessage, started: number) 
     throw err;
   }
   if (target.urlHadPassword) throw new ProbeRefusal(400, "target: a password in the URL is refused; name a profile (profile=…) instead");
-  const access = permit(deps.config, "exporter", target, q.data.zone, q.data.profile);
+  const access = permit(deps.config, { front: "exporter" }, target, q.data.zone, q.data.profile);
   if (!access.permitted) {
     deps.logger.warn({ target: target.input, zone: q.data.zone, front: "exporter" }, "probe refused by the target policy");
     throw new ProbeRefusal(403, access.message);

@@ -1,5 +1,5 @@
 import client from "prom-client";
-import type { CheckReport } from "../check.js";
+import type { CheckReport } from "../check/run.js";
 
 /**
  * One /probe answer in blackbox_exporter's shape (prober/handler.go, prober/utils.go,

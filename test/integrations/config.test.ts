@@ -1,7 +1,7 @@
 /** The monitoring keys of the configuration file, as `config check` reports them. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { environmentProblems, validateConfigData } from "../../src/config/check.js";
+import { environmentProblems, validateConfigData } from "../../src/config/validate.js";
 
 test("alerts and auto-triage keys: defaults, and every mistake with its key path and fix", () => {
   const ok = validateConfigData({ alerts: { channel: "C0123ALERTS" }, slack: { autoTriageChannels: ["C0INCIDENTS"] } });
