@@ -96,9 +96,13 @@ export async function serveMetrics(opts: {
   /** Dependencies by name: booleans decide 200/503, objects are details (e.g. the Slack link). */
   health: () => Promise<Record<string, boolean | object>>;
   beforeScrape?: () => Promise<void>;
+  /** More endpoints beside /metrics and /healthz (/probe, /hooks/alertmanager), by path. */
+  routes?: Record<string, (req: http.IncomingMessage, res: http.ServerResponse) => void>;
 }): Promise<http.Server> {
   const server = http.createServer((req, res) => {
-    const path = (req.url ?? "/").split("?")[0];
+    const path = (req.url ?? "/").split("?")[0] ?? "/";
+    const route = opts.routes && Object.hasOwn(opts.routes, path) ? opts.routes[path] : undefined;
+    if (route) return route(req, res);
     if (path === "/metrics") {
       void (async () => {
         await opts.beforeScrape?.().catch(() => undefined);
@@ -122,7 +126,7 @@ export async function serveMetrics(opts: {
       return;
     }
     res.writeHead(404, { "content-type": "text/plain" });
-    res.end("not found: try /metrics or /healthz\n");
+    res.end(`not found: try ${["/metrics", "/healthz", ...Object.keys(opts.routes ?? {})].join(", ")}\n`);
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
