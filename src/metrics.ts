@@ -1,6 +1,6 @@
 import http from "node:http";
 import client from "prom-client";
-import type { CheckReport } from "./check.js";
+import type { CheckReport } from "./check/run.js";
 
 /**
  * Prometheus metrics for the bot and the workers (one registry per process). Names and

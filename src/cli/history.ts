@@ -1,7 +1,7 @@
 import { historyText, loadHistory } from "../queue/historyModel.js";
 import { redisFor, ready } from "../queue/redis.js";
 import { parseTarget } from "../target/parse.js";
-import { loadRuntime } from "./runtime.js";
+import { loadRuntime } from "../config/runtime.js";
 import { parseCommandArgs, UsageError } from "./usage.js";
 import type { CliIo } from "./main.js";
 

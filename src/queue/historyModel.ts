@@ -4,7 +4,7 @@
  * The CLI, `/ftp-check history` and the timeline renderer all consume this one model.
  */
 import type { Redis } from "ioredis";
-import { DURATION_BUCKETS_MS, type StoredResult } from "./history.js";
+import { DURATION_BUCKETS_MS, type StoredResult } from "./results.js";
 import { keys, targetKey } from "./keys.js";
 
 const HOUR = 3_600_000;

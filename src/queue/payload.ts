@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import { CheckOptionsFields } from "../cli/checkOptions.js";
+import { CheckOptionsFields } from "../check/options.js";
 import { ProfileName, ZoneName } from "../config/file.js";
 import { mask } from "../target/parse.js";
 

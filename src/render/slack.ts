@@ -1,4 +1,4 @@
-import type { CheckReport } from "../check.js";
+import type { CheckReport } from "../check/run.js";
 import { historyText, type HistoryModel } from "../queue/historyModel.js";
 
 /** Slack Block Kit limits (api.slack.com/reference/block-kit/blocks). */

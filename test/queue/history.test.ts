@@ -5,9 +5,9 @@
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
-import type { CheckReport } from "../../src/check.js";
+import type { CheckReport } from "../../src/check/run.js";
 import type { Layer } from "../../src/diagnosis/codes.js";
-import { HISTORY_LIMITS, storedResult, storeResult } from "../../src/queue/history.js";
+import { HISTORY_LIMITS, storedResult, storeResult } from "../../src/queue/results.js";
 import { historyText, loadHistory, recurringWindows } from "../../src/queue/historyModel.js";
 import { deletePrefix, REDIS_URL, uniquePrefix } from "./lib.js";
 

@@ -37,8 +37,18 @@ export const ProfileConfig = z
     passwordEnv: EnvVarName.optional(),
     /** …or from this file on the worker host (Docker/Kubernetes secrets). */
     passwordFile: z.string().min(1).optional(),
+    /**
+     * TLS mode for checks with this profile. Unset: the password only travels over TLS (the
+     * check stops before PASS on a plain session); `off` is the explicit choice to send it in clear.
+     */
     tls: z.enum(TLS_MODES).optional(),
     caFile: z.string().min(1).optional(),
+    /** Targets this profile may be aimed at (patterns as in targets.allow). Absent: every allowed target. */
+    targets: z.array(TargetPattern).min(1).optional(),
+    /** Slack users who may use this profile. Absent: every allowed user. */
+    slackUsers: z.array(z.string().min(1)).min(1).optional(),
+    /** Slack channels where this profile may be used. Absent: every allowed channel. */
+    slackChannels: z.array(z.string().min(1)).min(1).optional(),
   })
   .strict()
   .refine((p) => !(p.passwordEnv && p.passwordFile), { message: "give passwordEnv or passwordFile, not both" });
@@ -63,6 +73,28 @@ export const DigestConfig = z
   })
   .strict();
 
+/**
+ * Abuse limits for Slack requests (issue 10 item 8). Every count is per rolling window of
+ * `windowSeconds`; a refused request gets an ephemeral message saying when to retry.
+ */
+export const SlackLimits = z
+  .object({
+    /** Checks one user may start per window. @defaultValue 10 */
+    perUser: z.number().int().min(1).max(10_000).default(10),
+    /** Checks one channel may start per window. @defaultValue 30 */
+    perChannel: z.number().int().min(1).max(10_000).default(30),
+    /** The window of perUser and perChannel, in seconds. @defaultValue 60 */
+    windowSeconds: z.number().int().min(1).max(86_400).default(60),
+    /** Checks of one user queued or running at once. @defaultValue 3 */
+    concurrentPerUser: z.number().int().min(1).max(1_000).default(3),
+    /** Active watches one user may own. @defaultValue 3 */
+    watchesPerUser: z.number().int().min(0).max(1_000).default(3),
+    /** Active watches in all. @defaultValue 50 */
+    watches: z.number().int().min(0).max(10_000).default(50),
+  })
+  .strict();
+export type SlackLimits = z.infer<typeof SlackLimits>;
+
 /** The configuration file (FTP_DOCTOR_CONFIG): YAML or JSON. */
 export const ConfigFile = z
   .object({
@@ -76,9 +108,10 @@ export const ConfigFile = z
       .object({
         allowedChannels: z.array(z.string().min(1)).optional(),
         allowedUsers: z.array(z.string().min(1)).optional(),
+        limits: SlackLimits.default(SlackLimits.parse({})),
       })
       .strict()
-      .default({}),
+      .default({ limits: SlackLimits.parse({}) }),
     digest: z.union([DigestConfig, z.array(DigestConfig)]).optional(),
   })
   .strict()

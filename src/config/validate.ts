@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
-import { ConfigFile, type ConfigFile as Config } from "./schema.js";
+import { ConfigFile, type ConfigFile as Config } from "./fileSchema.js";
 
 /** One problem: where (the key path as written in the file), what, and how to fix it. */
 export interface ConfigProblem {

@@ -11,7 +11,7 @@
  * A healthy target costs about 1 KB a day; the full report of every check is not kept.
  */
 import type { Redis } from "ioredis";
-import type { CheckReport } from "../check.js";
+import type { CheckReport } from "../check/run.js";
 import type { Layer } from "../diagnosis/codes.js";
 import { keys, targetKey } from "./keys.js";
 
