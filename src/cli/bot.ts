@@ -2,6 +2,7 @@ import { WebClient, WebClientEvent } from "@slack/web-api";
 import { Queue } from "bullmq";
 import { createMetrics, serveMetrics } from "../metrics.js";
 import { configWarnings } from "../config/validate.js";
+import { probeHandler } from "../integrations/probe.js";
 import { keys } from "../queue/keys.js";
 import { createLogger } from "../log.js";
 import { CheckQueue } from "../queue/producer.js";
@@ -119,6 +120,7 @@ export async function botCommand(args: string[], io: CliIo): Promise<number> {
         port: env.METRICS_PORT,
         metrics,
         health,
+        routes: { "/probe": probeHandler({ config, queue, logger }) },
         beforeScrape: async () => {
           for (const { zone, q } of depthQueues) {
             metrics.queueDepth.set({ zone }, await q.getWaitingCount());
