@@ -114,9 +114,7 @@ export class HardenedHTTPReceiver implements bolt.Receiver {
   private readonly inner: InstanceType<typeof HTTPReceiver>;
   private server: http.Server | undefined;
 
-  constructor(
-    private readonly opts: { signingSecret: string; port: number; customRoutes: Route[]; logger: Logger; endpoint?: string },
-  ) {
+  constructor(private readonly opts: { signingSecret: string; port: number; customRoutes: Route[]; logger: Logger; endpoint?: string }) {
     this.inner = new HTTPReceiver({
       signingSecret: opts.signingSecret,
       endpoints: [this.endpoint],
@@ -168,11 +166,15 @@ export class HardenedHTTPReceiver implements bolt.Receiver {
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const path = (req.url ?? "/").split("?")[0];
-    if (req.method !== "POST" || path !== this.endpoint) return this.pass(req, res);
+    if (req.method !== "POST" || path !== this.endpoint) {
+      this.pass(req, res);
+      return;
+    }
     const h = checkHeaders(req.headers, Date.now());
     if (!h.ok) {
       this.opts.logger.debug({ why: h.why, status: h.status }, "slack request refused before its body");
-      return refuse(req, res, h.status);
+      refuse(req, res, h.status);
+      return;
     }
     const chunks: Buffer[] = [];
     let size = 0;

@@ -98,7 +98,9 @@ describe("HTTP mode: refused before the body, bounded, never crashes (issue 10 i
     clearInterval(sampler);
     for (const a of attacks) a.socket.destroy();
     const growthMb = (peak - before) / 1024;
-    console.log(`# item 1: bot RSS ${Math.round(before / 1024)} MB → peak ${Math.round(peak / 1024)} MB (growth ${growthMb.toFixed(1)} MB) under 200 held 4 MB bodies`);
+    console.log(
+      `# item 1: bot RSS ${Math.round(before / 1024)} MB → peak ${Math.round(peak / 1024)} MB (growth ${growthMb.toFixed(1)} MB) under 200 held 4 MB bodies`,
+    );
     // Each one is answered 401 (unsigned) or 413 (forged, too large) unread, or — past the
     // connection cap — closed unanswered. None stays open, none gets anything else.
     const seen = statuses.map((s) => `${s.status.split(" ")[1] ?? "none"}${s.closed ? "" : " (open)"}`);
