@@ -38,3 +38,24 @@ export async function storedResult(redis: Redis, prefix: string, jobId: string):
   const raw = await redis.get(keys.report(prefix, jobId));
   return raw ? (JSON.parse(raw) as StoredResult) : undefined;
 }
+
+/**
+ * Every stored result for a target finished at or after `sinceMs`, oldest first (at most
+ * `max`, the newest kept). Read in chunks: a week at a 5-minute interval is about 2,000 per zone.
+ */
+export async function resultsSince(
+  redis: Redis,
+  prefix: string,
+  host: string,
+  port: number,
+  sinceMs: number,
+  max = 6_000,
+): Promise<StoredResult[]> {
+  const ids = (await redis.zrevrangebyscore(keys.history(prefix, targetKey(host, port)), "+inf", sinceMs, "LIMIT", 0, max)).reverse();
+  const out: StoredResult[] = [];
+  for (let i = 0; i < ids.length; i += 500) {
+    const raw = await redis.mget(ids.slice(i, i + 500).map((id) => keys.report(prefix, id)));
+    for (const x of raw) if (x !== null) out.push(JSON.parse(x) as StoredResult);
+  }
+  return out;
+}
