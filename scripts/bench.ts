@@ -23,7 +23,7 @@ import os from "node:os";
 import path from "node:path";
 import { Job, Queue, QueueEvents } from "bullmq";
 import { Redis } from "ioredis";
-import type { CheckReport } from "../src/check.js";
+import type { CheckReport } from "../src/check/run.js";
 import { CheckQueue } from "../src/queue/producer.js";
 import { keys } from "../src/queue/keys.js";
 import {

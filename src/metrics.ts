@@ -1,6 +1,6 @@
 import http from "node:http";
 import client from "prom-client";
-import type { CheckReport } from "./check.js";
+import type { CheckReport } from "./check/run.js";
 
 /**
  * Prometheus metrics for the bot and the workers (one registry per process). Names and
@@ -95,9 +95,13 @@ export async function serveMetrics(opts: {
   metrics: Metrics;
   health: () => Promise<Record<string, boolean>>;
   beforeScrape?: () => Promise<void>;
+  /** More endpoints beside /metrics and /healthz (/probe, /hooks/alertmanager), by path. */
+  routes?: Record<string, (req: http.IncomingMessage, res: http.ServerResponse) => void>;
 }): Promise<http.Server> {
   const server = http.createServer((req, res) => {
-    const path = (req.url ?? "/").split("?")[0];
+    const path = (req.url ?? "/").split("?")[0] ?? "/";
+    const route = opts.routes && Object.hasOwn(opts.routes, path) ? opts.routes[path] : undefined;
+    if (route) return route(req, res);
     if (path === "/metrics") {
       void (async () => {
         await opts.beforeScrape?.().catch(() => undefined);
@@ -121,7 +125,7 @@ export async function serveMetrics(opts: {
       return;
     }
     res.writeHead(404, { "content-type": "text/plain" });
-    res.end("not found: try /metrics or /healthz\n");
+    res.end(`not found: try ${["/metrics", "/healthz", ...Object.keys(opts.routes ?? {})].join(", ")}\n`);
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

@@ -1,7 +1,8 @@
 import { WebClient, WebClientEvent } from "@slack/web-api";
 import { Queue } from "bullmq";
 import { createMetrics, serveMetrics } from "../metrics.js";
-import { configWarnings } from "../config/check.js";
+import { configWarnings } from "../config/validate.js";
+import { probeHandler } from "../integrations/probe.js";
 import { keys } from "../queue/keys.js";
 import { createLogger } from "../log.js";
 import { CheckQueue } from "../queue/producer.js";
@@ -11,8 +12,8 @@ import { startDigests } from "../slack/digest.js";
 import { Poster } from "../slack/poster.js";
 import { SlackService } from "../slack/service.js";
 import { summarizerFromEnv } from "../summary/summarize.js";
-import { formatZodError } from "./checkOptions.js";
-import { loadRuntime } from "./runtime.js";
+import { formatZodError } from "../check/options.js";
+import { loadRuntime } from "../config/runtime.js";
 import { parseCommandArgs, UsageError } from "./usage.js";
 import type { CliIo } from "./main.js";
 
@@ -119,6 +120,7 @@ export async function botCommand(args: string[], io: CliIo): Promise<number> {
         port: env.METRICS_PORT,
         metrics,
         health,
+        routes: { "/probe": probeHandler({ config, queue, logger }) },
         beforeScrape: async () => {
           for (const { zone, q } of depthQueues) {
             metrics.queueDepth.set({ zone }, await q.getWaitingCount());

@@ -1,14 +1,14 @@
-import { runCheck, type CheckReport } from "../check.js";
+import { runCheck, type CheckReport } from "../check/run.js";
 import { resolveProfile } from "../config/file.js";
 import { progressLine, renderText, type TextStyle } from "../render/text.js";
-import { crossZoneVerdict, type CrossZoneVerdict, type ZoneOutcome } from "../queue/crossZone.js";
+import { crossZoneVerdict, type CrossZoneVerdict, type ZoneOutcome } from "../diagnosis/crossZone.js";
 import { ZoneName } from "../config/file.js";
 import { parseTarget } from "../target/parse.js";
-import { CheckOptionsInput, formatZodError, toCheckOptions } from "./checkOptions.js";
-import { defaultZone, loadRuntime } from "./runtime.js";
+import { CheckOptionsInput, formatZodError, toCheckOptions } from "../check/options.js";
+import { defaultZone, loadRuntime } from "../config/runtime.js";
 import { parseCommandArgs, UsageError } from "./usage.js";
 import type { CliIo } from "./main.js";
-import { cliSummarizer } from "../summary/cli.js";
+import { cliSummarizer } from "./summarizer.js";
 import { outputFile, writeWaterfall } from "./pictures.js";
 
 export const CHECK_HELP = `Usage: ftp-doctor check <target> [options]

@@ -1,4 +1,4 @@
-import { checkConfigFile } from "../config/check.js";
+import { checkConfigFile } from "../config/validate.js";
 import { parseCommandArgs, UsageError } from "./usage.js";
 import type { CliIo } from "./main.js";
 

@@ -1,13 +1,13 @@
 import { writeFile } from "node:fs/promises";
-import { history, resultsSince } from "../queue/history.js";
+import { history, resultsSince } from "../queue/results.js";
 import { redisFor, ready } from "../queue/redis.js";
 import { timelineFromHistory } from "../queue/timeline.js";
 import { svgToPng } from "../render/raster.js";
 import { timelineSvg } from "../render/timeline.js";
 import { parseTarget } from "../target/parse.js";
+import { loadRuntime } from "../config/runtime.js";
 import type { CliIo } from "./main.js";
 import { outputFile } from "./pictures.js";
-import { loadRuntime } from "./runtime.js";
 import { parseCommandArgs, UsageError } from "./usage.js";
 
 export async function historyCommand(args: string[], io: CliIo): Promise<number> {

@@ -1,7 +1,7 @@
 import { existsSync, statSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { CheckReport } from "../check.js";
+import type { CheckReport } from "../check/run.js";
 import { svgToPng } from "../render/raster.js";
 import { waterfallSvg } from "../render/waterfall.js";
 import { UsageError } from "./usage.js";

@@ -1,13 +1,6 @@
 import { z } from "zod";
-import { createLogger } from "../log.js";
 import { ZoneName } from "../config/file.js";
-import { startWorker } from "../queue/worker.js";
-import { createMetrics, serveMetrics } from "../metrics.js";
-import { Queue } from "bullmq";
-import { keys } from "../queue/keys.js";
-import { pingWithin, redisFor } from "../queue/redis.js";
-import { configWarnings } from "../config/check.js";
-import { loadRuntime } from "./runtime.js";
+import { runWorkerProcess } from "../queue/workerProcess.js";
 import { parseCommandArgs, UsageError } from "./usage.js";
 import type { CliIo } from "./main.js";
 
@@ -40,43 +33,6 @@ export async function workerCommand(args: string[], io: CliIo): Promise<number> 
     .max(256)
     .safeParse(v.concurrency ?? io.env.FTP_DOCTOR_CONCURRENCY ?? 8);
   if (!conc.success) throw new UsageError("--concurrency: must be a whole number from 1 to 256");
-  const { env, config } = loadRuntime(io.env);
-  const logger = createLogger(env.LOG_LEVEL, io.stdout);
-  for (const w of configWarnings(config, io.env)) logger.warn({ problem: w }, "configuration warning");
-  const metrics = createMetrics();
-  const running = await startWorker({ zone: zone.data, concurrency: conc.data, env, config, secretsEnv: io.env, logger, metrics });
-  let metricsServer: import("node:http").Server | undefined;
-  let depthQueue: Queue | undefined;
-  const conn = env.METRICS_PORT ? redisFor("worker", env.REDIS_URL) : undefined;
-  if (env.METRICS_PORT && conn) {
-    conn.on("error", () => undefined);
-    depthQueue = new Queue(keys.queueName(zone.data), { connection: conn, prefix: env.FTP_DOCTOR_REDIS_PREFIX });
-    const q = depthQueue;
-    metricsServer = await serveMetrics({
-      port: env.METRICS_PORT,
-      metrics,
-      // The worker's connection queues commands while Redis is away: bound the ping.
-      health: async () => ({ redis: await pingWithin(running.redis, 1_000) }),
-      beforeScrape: async () => {
-        metrics.queueDepth.set({ zone: zone.data }, await q.getWaitingCount());
-        const [oldest] = await q.getJobs(["wait"], -1, -1, false);
-        metrics.oldestWaiting.set({ zone: zone.data }, oldest ? (Date.now() - oldest.timestamp) / 1000 : 0);
-      },
-    });
-    logger.info({ port: env.METRICS_PORT }, "metrics listening");
-  }
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      logger.info({ signal }, "signal received, draining");
-      void running.close().then(async () => {
-        metricsServer?.close();
-        await depthQueue?.close();
-        conn?.disconnect();
-        resolve();
-      });
-    };
-    process.once("SIGTERM", () => stop("SIGTERM"));
-    process.once("SIGINT", () => stop("SIGINT"));
-  });
+  await runWorkerProcess({ zone: zone.data, concurrency: conc.data, env: io.env, stdout: io.stdout });
   return 0;
 }

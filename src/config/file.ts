@@ -1,10 +1,10 @@
 import { readFileSync, existsSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
-import { validateConfigData } from "./check.js";
-import { ConfigFile } from "./schema.js";
+import { validateConfigData } from "./validate.js";
+import { ConfigFile } from "./fileSchema.js";
 import type { TLS_MODES } from "../target/parse.js";
 
-export * from "./schema.js";
+export * from "./fileSchema.js";
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";

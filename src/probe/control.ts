@@ -4,12 +4,11 @@ import { StringDecoder } from "node:string_decoder";
 import { LIMITS } from "../config/defaults.js";
 import { classifyError, netError, NetFailureError } from "./net.js";
 import { sanitize, type Recorder } from "./record.js";
+import { type Incoming, type PendingReply, parseReplyLine } from "./reply.js";
 import type { NetError, Reply } from "./types.js";
 
-export type Incoming = { type: "reply"; reply: Reply } | { type: "garbage"; text: string };
-
 /**
- * One FTP control connection: turns bytes into replies (RFC 959 §4.2, multi-line safe),
+ * One FTP control connection: turns bytes into lines and hands them to the pure reply parser (./reply.ts),
  * never buffers more than LIMITS allow, and never waits without a deadline.
  * It knows no FTP commands; the engine decides what to send.
  */
@@ -17,7 +16,7 @@ export class ControlChannel {
   private socket: net.Socket | tls.TLSSocket;
   private decoder = new StringDecoder("utf8");
   private partial = "";
-  private current: { code: string; lines: string[]; bytes: number } | undefined;
+  private current: PendingReply | undefined;
   private readonly queue: Incoming[] = [];
   private waiter: { resolve: (i: Incoming) => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | undefined;
   private ended: NetError | undefined;
@@ -123,35 +122,10 @@ export class ControlChannel {
   }
 
   private onLine(line: string): void {
-    if (this.current) {
-      this.current.lines.push(line);
-      this.current.bytes += line.length + 1;
-      // RFC 959: a multi-line reply ends with a line that starts with the same code and a space.
-      if (line.startsWith(`${this.current.code} `) || line === this.current.code) {
-        const { code, lines } = this.current;
-        this.current = undefined;
-        this.push({ type: "reply", reply: { code: Number(code), text: sanitize(lines.join("\n")) } });
-      } else if (this.current.bytes > LIMITS.maxReplyBytes || this.current.lines.length > LIMITS.maxReplyLines) {
-        this.abort(
-          netError(
-            "oversize",
-            "OVERSIZE",
-            `reply ${this.current.code} exceeded ${LIMITS.maxReplyLines} lines or ${LIMITS.maxReplyBytes} bytes`,
-          ),
-        );
-      }
-      return;
-    }
-    if (/^\d{3}-/.test(line)) {
-      this.current = { code: line.slice(0, 3), lines: [line], bytes: line.length };
-      return;
-    }
-    if (/^\d{3}(?: |$)/.test(line)) {
-      this.push({ type: "reply", reply: { code: Number(line.slice(0, 3)), text: sanitize(line) } });
-      return;
-    }
-    if (line.trim() === "") return;
-    this.push({ type: "garbage", text: sanitize(line, 300) });
+    const r = parseReplyLine(this.current, line);
+    this.current = r.pending;
+    if (r.oversize) this.abort(netError("oversize", "OVERSIZE", r.oversize));
+    else if (r.item) this.push(r.item);
   }
 
   /** The last complete reply received (evidence when the connection is lost right after it). */

@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { Job, Queue, QueueEvents } from "bullmq";
 import type { Redis } from "ioredis";
-import type { CheckReport } from "../check.js";
+import type { CheckReport } from "../check/run.js";
 import { CheckJobPayload, checkKey, type CheckJobInput } from "./payload.js";
 import { keys } from "./keys.js";
 import { redisFor, ready } from "./redis.js";
-import { storedResult } from "./history.js";
+import { storedResult } from "./results.js";
 import { CheckFailedError, NoWorkerError } from "./errors.js";
 
 export { CheckFailedError, NoWorkerError };

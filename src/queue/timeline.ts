@@ -1,8 +1,8 @@
 import type { RecurringWindow, TimelineInput, TimelineZone } from "../render/timeline.js";
-import type { StoredResult } from "./history.js";
+import type { StoredResult } from "./results.js";
 
 /**
- * Today's history (one stored report per check, src/queue/history.ts) as the timeline's input.
+ * Today's history (one stored report per check, src/queue/results.ts) as the timeline's input.
  * When the history keeps transitions and hourly aggregates instead (issue 12), this adapter is
  * what changes; the picture does not.
  */

@@ -1,4 +1,4 @@
-import type { CheckReport } from "../check.js";
+import type { CheckReport } from "../check/run.js";
 
 /** Slack Block Kit limits (api.slack.com/reference/block-kit/blocks). */
 export const SLACK_LIMITS = { blocks: 50, sectionText: 3000, headerText: 150, buttonValue: 2000, messageText: 40_000 } as const;

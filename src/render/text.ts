@@ -1,4 +1,4 @@
-import type { CheckReport } from "../check.js";
+import type { CheckReport } from "../check/run.js";
 import type { StepRecord } from "../probe/types.js";
 
 export interface TextStyle {

@@ -1,4 +1,4 @@
-import type { CheckReport } from "../check.js";
+import type { CheckReport } from "../check/run.js";
 import { document, fit, fmtMs, line, rect, text, textWidth, THEME, tickStep } from "./svg.js";
 
 /**

@@ -1,9 +1,9 @@
 import { Queue, Worker } from "bullmq";
 import { botCheckJob } from "../queue/payload.js";
 import type { BotContext } from "./service.js";
-import type { CheckReport } from "../check.js";
+import type { CheckReport } from "../check/run.js";
 import type { ConfigFile } from "../config/file.js";
-import { defaultZone } from "../cli/runtime.js";
+import { defaultZone } from "../config/runtime.js";
 import { redisFor } from "../queue/redis.js";
 import { clip, esc, statusEmoji, type Block } from "../render/slack.js";
 import { parseTarget } from "../target/parse.js";

@@ -1,14 +1,13 @@
 import type { Redis } from "ioredis";
-import type { CheckReport } from "../check.js";
+import type { CheckReport } from "../check/run.js";
 import type { ConfigFile } from "../config/file.js";
 import type { Logger } from "../log.js";
-import { defaultZone } from "../cli/runtime.js";
+import { TargetPolicy } from "../policy/targetPolicy.js";
 import { type CheckQueue, NoWorkerError } from "../queue/producer.js";
-import { storedResult } from "../queue/history.js";
+import { storedResult } from "../queue/results.js";
 import { botCheckJob } from "../queue/payload.js";
 import { parentText, transcriptBlocks, verdictBlocks } from "../render/slack.js";
 import type { Target } from "../target/parse.js";
-import { profileKnown, targetAllowed, userAllowed, zoneKnown } from "./authz.js";
 import type { Poster } from "./poster.js";
 
 /** What every bot component works with. */
@@ -82,17 +81,18 @@ export class SlackService {
 
   /** Validate a request against the configuration; the user gets the message on refusal. */
   authorize(req: { target: Target; zone?: string; profile?: string }, user: string, channel: string): Outcome & { zone?: string } {
-    const { config } = this.o;
-    for (const r of [userAllowed(config, user, channel), targetAllowed(config, req.target), profileKnown(config, req.profile)])
-      if (!r.ok) return r;
-    const zone = req.zone ?? defaultZone(config, req.target.host);
-    const zk = zoneKnown(config, zone);
-    if (!zk.ok) return zk;
-    return { ok: true, zone };
+    const d = new TargetPolicy(this.o.config).request({
+      who: { front: "slack", user, channel },
+      host: req.target.host,
+      ...(req.zone ? { zone: req.zone } : {}),
+      ...(req.profile ? { profile: req.profile } : {}),
+    });
+    return d.permitted ? { ok: true, zone: d.zone } : { ok: false, message: d.message };
   }
 
   authorizeUser(user: string, channel: string): Outcome {
-    return userAllowed(this.o.config, user, channel);
+    const refusal = new TargetPolicy(this.o.config).requester({ front: "slack", user, channel });
+    return refusal ? { ok: false, message: refusal.message } : { ok: true };
   }
 
   /**

@@ -1,8 +1,8 @@
 // Loaded on first use: a check that asks for no summary must not pay for the SDK at start-up.
 let OpenAI: typeof import("openai").default;
-import { SUMMARY_DEFAULTS, type SummaryConfig } from "./config.js";
-import { SummaryError, type SummaryFailure } from "./errors.js";
-import { ChatCompletionBody } from "./schema.js";
+import { SUMMARY_DEFAULTS, type SummaryConfig } from "./settings.js";
+import { SummaryError, type SummaryFailure } from "./failures.js";
+import { ChatCompletionBody } from "./outputSchema.js";
 
 export type EnabledSummaryConfig = Extract<SummaryConfig, { enabled: true }>;
 

@@ -1,5 +1,5 @@
 import { ROOT_CAUSE_CODES, type RootCauseCode, type Severity } from "../diagnosis/codes.js";
-import type { AudienceSeverity, DigestOverview, SummaryOutput } from "./schema.js";
+import type { AudienceSeverity, DigestOverview, SummaryOutput } from "./outputSchema.js";
 
 /**
  * The fault tree decides; the model only explains. These pure checks reject a model answer that

@@ -1,6 +1,6 @@
-import type { CheckReport } from "../check.js";
+import type { CheckReport } from "../check/run.js";
 import { formatHostPort } from "../target/parse.js";
-import type { DigestEntry } from "./schema.js";
+import type { DigestEntry } from "./outputSchema.js";
 import { MASK, usersIn, type Redactor } from "./redact.js";
 
 /**

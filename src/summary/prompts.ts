@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { parse as parseYaml } from "yaml";
-import { PromptError } from "./errors.js";
+import { PromptError } from "./failures.js";
 
 /**
  * Prompts are versioned files in prompts/ (summary.v1.md, digest.v1.md). Each opens with YAML

@@ -1,9 +1,9 @@
-import type { CheckReport } from "../check.js";
+import type { CheckReport } from "../check/run.js";
 import type { Logger } from "../log.js";
 import { completeJson, type EnabledSummaryConfig } from "./client.js";
-import { SUMMARY_DEFAULTS, summaryConfigFromEnv, type SummaryConfig } from "./config.js";
+import { SUMMARY_DEFAULTS, summaryConfigFromEnv, type SummaryConfig } from "./settings.js";
 import { checkDigestOverview, checkSummary, type Check } from "./contradiction.js";
-import { PromptError, SummaryConfigError, SummaryError, type SummaryFailure } from "./errors.js";
+import { PromptError, SummaryConfigError, SummaryError, type SummaryFailure } from "./failures.js";
 import { digestInput, summaryInput } from "./input.js";
 import { loadPrompt, renderPrompt, type PromptName } from "./prompts.js";
 import { createRedactor, type RedactionInput } from "./redact.js";
@@ -15,7 +15,7 @@ import {
   SummaryOutput,
   type DigestOverview,
   type Summary,
-} from "./schema.js";
+} from "./outputSchema.js";
 
 export type { Summary, DigestOverview, DigestEntry };
 

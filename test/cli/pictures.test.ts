@@ -69,7 +69,7 @@ describe("pictures from the CLI", () => {
   });
 
   test("history --png: a week of stored results from two zones as a timeline", async () => {
-    // Stored as the worker stores them (src/queue/history.ts), shifted so the demo week ends now.
+    // Stored as the worker stores them (src/queue/results.ts), shifted so the demo week ends now.
     const shift = Date.now() - WEEK_END;
     const host = "ftp.example.com";
     const multi = redis.multi();

@@ -9,7 +9,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { CheckReport } from "../../src/check.js";
+import type { CheckReport } from "../../src/check/run.js";
 import { repoRoot } from "../harness/env.js";
 
 const BIN = path.join(repoRoot, "bin", "ftp-doctor.js");

@@ -4,8 +4,8 @@
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import type { CheckReport } from "../../src/check.js";
-import type { StoredResult } from "../../src/queue/history.js";
+import type { CheckReport } from "../../src/check/run.js";
+import type { StoredResult } from "../../src/queue/results.js";
 import { repoRoot } from "../harness/env.js";
 
 export function reportFixture(name: "typical" | "worst"): CheckReport {

@@ -1,7 +1,7 @@
 /** The waterfall and timeline pictures: golden images, determinism, legibility, hostile text. */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import type { CheckReport } from "../../src/check.js";
+import type { CheckReport } from "../../src/check/run.js";
 import { timelineFromHistory } from "../../src/queue/timeline.js";
 import { svgToPng } from "../../src/render/raster.js";
 import { timelineSvg, uptime } from "../../src/render/timeline.js";

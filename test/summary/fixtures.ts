@@ -1,5 +1,5 @@
 /** Reports for the summary tests, with secrets planted where a careless input builder would find them. */
-import type { CheckReport } from "../../src/check.js";
+import type { CheckReport } from "../../src/check/run.js";
 
 /** Planted in the transcript, the evidence and the environment; must never reach the model server. */
 export const CANARY = "canary-Zq9v7Xw";

@@ -2,12 +2,12 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { checkDigestOverview, checkSummary, codesMentioned } from "../../src/summary/contradiction.js";
-import { SummaryOutput, DigestOverviewOutput, type Summary } from "../../src/summary/schema.js";
+import { SummaryOutput, DigestOverviewOutput, type Summary } from "../../src/summary/outputSchema.js";
 import { createRedactor, usersIn } from "../../src/summary/redact.js";
 import { digestInput, summaryInput } from "../../src/summary/input.js";
 import { loadPrompt, parsePrompt, renderPrompt, PROMPT_NAMES } from "../../src/summary/prompts.js";
-import { summaryConfigFromEnv } from "../../src/summary/config.js";
-import { PromptError, SummaryConfigError, SUMMARY_FAILURES } from "../../src/summary/errors.js";
+import { summaryConfigFromEnv } from "../../src/summary/settings.js";
+import { PromptError, SummaryConfigError, SUMMARY_FAILURES } from "../../src/summary/failures.js";
 import { authFailedReport, CANARY, CANARY_ENV, CANARY_USER } from "./fixtures.js";
 
 const s = (text: string, severity: Summary["severity"] = "high", nextAction = "Open port 21 in the firewall."): Summary => ({

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync, existsSync } from "node:fs";
 import { diagnose } from "../../src/diagnosis/faultTree.js";
 import { ROOT_CAUSE_CODES, type RootCauseCode } from "../../src/diagnosis/codes.js";
-import { REMEDIATION } from "../../src/diagnosis/remediation.js";
+import { CAUSES } from "../../src/diagnosis/causes.js";
 import { identifyServer } from "../../src/diagnosis/software.js";
 import { parseTarget } from "../../src/target/parse.js";
 import type { Observations, Reply } from "../../src/probe/types.js";
@@ -640,7 +640,7 @@ for (const [name, make, expected] of CASES) {
 }
 
 test("every root cause code has remediation and a fixture or a scenario", () => {
-  for (const c of ROOT_CAUSE_CODES) assert.ok(REMEDIATION[c].any.length > 0, c);
+  for (const c of ROOT_CAUSE_CODES) assert.ok(CAUSES[c].fix.any.length > 0, c);
   const covered = new Set(CASES.map((c) => c[2]));
   const notInFixtures = ROOT_CAUSE_CODES.filter((c) => !covered.has(c));
   assert.deepEqual(notInFixtures, ["TLS_HANDSHAKE_FAILED"], "codes without a unit fixture (covered by scenarios)");

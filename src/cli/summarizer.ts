@@ -1,10 +1,10 @@
-import type { CheckReport } from "../check.js";
-import { UsageError } from "../cli/usage.js";
+import type { CheckReport } from "../check/run.js";
+import { UsageError } from "./usage.js";
 import { createLogger } from "../log.js";
-import { summaryConfigFromEnv } from "./config.js";
-import { SummaryConfigError } from "./errors.js";
-import type { RedactionInput } from "./redact.js";
-import { summarizeReport, type SummaryLogger } from "./summarize.js";
+import { summaryConfigFromEnv } from "../summary/settings.js";
+import { SummaryConfigError } from "../summary/failures.js";
+import type { RedactionInput } from "../summary/redact.js";
+import { summarizeReport, type SummaryLogger } from "../summary/summarize.js";
 
 export interface CliSummaryOptions {
   env: NodeJS.ProcessEnv;

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { SummaryConfigError } from "./errors.js";
+import { SummaryConfigError } from "./failures.js";
 
 /** Every bound of the optional LLM summary, in one place. */
 export const SUMMARY_DEFAULTS = {

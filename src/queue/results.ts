@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import type { CheckReport } from "../check.js";
+import type { CheckReport } from "../check/run.js";
 import { keys, targetKey } from "./keys.js";
 
 export interface StoredResult {

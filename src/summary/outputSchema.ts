@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { SUMMARY_DEFAULTS } from "./config.js";
+import { SUMMARY_DEFAULTS } from "./settings.js";
 
 /**
  * Audience-level severity: how much a manager should care, not the finding severities of the

@@ -1,7 +1,7 @@
-import { diagnose, type Diagnosis } from "./diagnosis/faultTree.js";
-import { probe, type ProbeHooks, type ProbeSecrets } from "./probe/engine.js";
-import type { CheckOptions, Observations, StepRecord, TranscriptLine } from "./probe/types.js";
-import type { Target } from "./target/parse.js";
+import { diagnose, type Diagnosis } from "../diagnosis/faultTree.js";
+import { probe, type ProbeHooks, type ProbeSecrets } from "../probe/engine.js";
+import type { CheckOptions, Observations, StepRecord, TranscriptLine } from "../probe/types.js";
+import type { Target } from "../target/parse.js";
 
 /** The one result shape every front shares: CLI `--json`, worker results, Slack rendering. */
 export interface CheckReport {

@@ -37,8 +37,18 @@ export const ProfileConfig = z
     passwordEnv: EnvVarName.optional(),
     /** …or from this file on the worker host (Docker/Kubernetes secrets). */
     passwordFile: z.string().min(1).optional(),
+    /**
+     * TLS mode for checks with this profile. Unset: the password only travels over TLS (the
+     * check stops before PASS on a plain session); `off` is the explicit choice to send it in clear.
+     */
     tls: z.enum(TLS_MODES).optional(),
     caFile: z.string().min(1).optional(),
+    /** Targets this profile may be aimed at (patterns as in targets.allow). Absent: every allowed target. */
+    targets: z.array(TargetPattern).min(1).optional(),
+    /** Slack users who may use this profile. Absent: every allowed user. */
+    slackUsers: z.array(z.string().min(1)).min(1).optional(),
+    /** Slack channels where this profile may be used. Absent: every allowed channel. */
+    slackChannels: z.array(z.string().min(1)).min(1).optional(),
   })
   .strict()
   .refine((p) => !(p.passwordEnv && p.passwordFile), { message: "give passwordEnv or passwordFile, not both" });
@@ -53,6 +63,23 @@ export const ZoneConfig = z
   })
   .strict();
 
+/** A Slack channel id (C…, G…): people paste "#alerts", which the Web API does not accept. */
+const ChannelId = z.string().regex(/^[CG][A-Z0-9]{4,20}$/, "must be a Slack channel id such as C0123ALERTS (not a #name)");
+
+/** A Prometheus label name (https://prometheus.io/docs/concepts/data_model/). */
+const LabelName = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]{0,99}$/, "must be a Prometheus label name (letters, digits, '_')");
+
+/** Alertmanager-driven diagnoses (POST /hooks/alertmanager). */
+export const AlertsConfig = z
+  .object({
+    /** Where diagnoses of alerts go, one thread per alert group. */
+    channel: ChannelId,
+    /** Labels that may name the FTP target, in order: the first one present wins. */
+    targetLabels: z.array(LabelName).min(1).max(10).default(["target", "instance"]),
+  })
+  .strict();
+export type AlertsConfig = z.infer<typeof AlertsConfig>;
+
 export const DigestConfig = z
   .object({
     channel: z.string().min(1),
@@ -62,6 +89,28 @@ export const DigestConfig = z
     profile: ProfileName.optional(),
   })
   .strict();
+
+/**
+ * Abuse limits for Slack requests (issue 10 item 8). Every count is per rolling window of
+ * `windowSeconds`; a refused request gets an ephemeral message saying when to retry.
+ */
+export const SlackLimits = z
+  .object({
+    /** Checks one user may start per window. @defaultValue 10 */
+    perUser: z.number().int().min(1).max(10_000).default(10),
+    /** Checks one channel may start per window. @defaultValue 30 */
+    perChannel: z.number().int().min(1).max(10_000).default(30),
+    /** The window of perUser and perChannel, in seconds. @defaultValue 60 */
+    windowSeconds: z.number().int().min(1).max(86_400).default(60),
+    /** Checks of one user queued or running at once. @defaultValue 3 */
+    concurrentPerUser: z.number().int().min(1).max(1_000).default(3),
+    /** Active watches one user may own. @defaultValue 3 */
+    watchesPerUser: z.number().int().min(0).max(1_000).default(3),
+    /** Active watches in all. @defaultValue 50 */
+    watches: z.number().int().min(0).max(10_000).default(50),
+  })
+  .strict();
+export type SlackLimits = z.infer<typeof SlackLimits>;
 
 /** The configuration file (FTP_DOCTOR_CONFIG): YAML or JSON. */
 export const ConfigFile = z
@@ -76,10 +125,14 @@ export const ConfigFile = z
       .object({
         allowedChannels: z.array(z.string().min(1)).optional(),
         allowedUsers: z.array(z.string().min(1)).optional(),
+        /** Channels where a message naming a permitted target gets a diagnosis without a mention. */
+        autoTriageChannels: z.array(ChannelId).max(100).optional(),
+        limits: SlackLimits.default(SlackLimits.parse({})),
       })
       .strict()
-      .default({}),
+      .default({ limits: SlackLimits.parse({}) }),
     digest: z.union([DigestConfig, z.array(DigestConfig)]).optional(),
+    alerts: AlertsConfig.optional(),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -91,6 +144,16 @@ export const ConfigFile = z
           path: ["zones", i, "name"],
           message: `zone "${zone.name}" is defined twice`,
           params: { fix: "rename or remove one of them" },
+        });
+    });
+    const allowed = c.slack.allowedChannels;
+    c.slack.autoTriageChannels?.forEach((ch, i) => {
+      if (allowed && !allowed.includes(ch))
+        ctx.addIssue({
+          code: "custom",
+          path: ["slack", "autoTriageChannels", i],
+          message: `${ch} is not in slack.allowedChannels, so the bot would ignore it there`,
+          params: { fix: `add ${ch} to slack.allowedChannels, or remove it here` },
         });
     });
     const digests = c.digest === undefined ? [] : Array.isArray(c.digest) ? c.digest : [c.digest];

@@ -1,5 +1,5 @@
-import type { CheckReport } from "../check.js";
-import type { Layer } from "../diagnosis/codes.js";
+import type { CheckReport } from "../check/run.js";
+import type { Layer } from "./codes.js";
 
 export const CROSS_ZONE_CODES = ["CONSISTENT", "PATH_BLOCKED", "ZONE_SPECIFIC", "MIXED", "INCOMPLETE"] as const;
 export type CrossZoneCode = (typeof CROSS_ZONE_CODES)[number];

@@ -1,0 +1,170 @@
+import { readFileSync } from "node:fs";
+import net from "node:net";
+import tls from "node:tls";
+import { adaptive, LIMITS } from "../config/defaults.js";
+import type { Target } from "../target/parse.js";
+import type { ControlChannel } from "./control.js";
+import { classifyError, ECDH_CURVES, NetFailureError } from "./net.js";
+import { Budget, Recorder } from "./record.js";
+import type { CheckOptions, NetError, Observations, Reply, StepRecord } from "./types.js";
+
+export interface ProbeSecrets {
+  /** The password for `options.user`; never stored in observations, logs or transcripts. */
+  password?: string;
+}
+
+export interface ProbeHooks {
+  /** Called as each step ends (live progress lines). */
+  onStep?: (step: StepRecord) => void;
+}
+
+/** Verification contexts by extra CA text ("" for the system roots only): see ProbeContext.verifyContext. */
+const VERIFY_CONTEXTS = new Map<string, tls.SecureContext>();
+
+export function failureOf(err: unknown): NetError {
+  if (err instanceof NetFailureError) return err.failure;
+  return classifyError(err);
+}
+
+/** A reply's first line, bounded, for step details. */
+export function describe(r: Reply | undefined): string {
+  return r ? r.text.split("\n")[0]!.slice(0, 160) : "no reply";
+}
+
+/**
+ * What one check shares between its steps (like basic-ftp's FtpContext): the control channel,
+ * the budget and step deadlines, the recorder, the measured round-trip time, the TLS session
+ * data connections resume, the sockets to close at the end, and the observations being built.
+ * It sends no FTP commands itself; the step modules in ./steps do.
+ */
+export class ProbeContext {
+  readonly rec: Recorder;
+  readonly budget: Budget;
+  readonly obs: Observations;
+  /** The main control connection; undefined once it is lost. */
+  ctl: ControlChannel | undefined;
+  /** Control connect time, ms: every step deadline scales with it. */
+  rtt = 0;
+  /** The control connection's TLS session, resumed on data connections. */
+  tlsSession: Buffer | undefined;
+  /** A FEAT was sent and its reply not read yet (sent while nudging a silent server, or pipelined). */
+  pendingFeat = false;
+  /** The EPSV reply read with the pipelined session setup, consumed by the data step. */
+  pipelinedEpsv: Reply | undefined;
+  /** Checks running off the critical path; the end of the check waits for them within the budget. */
+  readonly sideTasks: Promise<void>[] = [];
+  private readonly extraCa: string | undefined;
+  private readonly openSockets = new Set<net.Socket>();
+
+  constructor(
+    readonly target: Target,
+    readonly options: CheckOptions,
+    readonly secrets: ProbeSecrets,
+    hooks: ProbeHooks,
+  ) {
+    this.rec = new Recorder(hooks.onStep);
+    const idleMs = (options.idleSeconds ?? 0) * 1000;
+    this.budget = new Budget(options.timeoutMs + idleMs);
+    this.extraCa = options.caFile ? readFileSync(options.caFile, "utf8") : undefined;
+    const { passwordEnv, ...rest } = options;
+    this.obs = {
+      target,
+      options: { ...rest, ...(passwordEnv ? { passwordEnv } : {}) },
+      startedAt: new Date().toISOString(),
+      durationMs: 0,
+      budgetMs: options.timeoutMs + idleMs,
+      steps: this.rec.steps,
+      transcript: this.rec.transcript,
+      connects: [],
+      side: [],
+      controlConnections: 0,
+    };
+  }
+
+  get tlsMode(): CheckOptions["tls"] {
+    return this.target.schemeTls && this.options.tls === "auto" ? this.target.schemeTls : this.options.tls;
+  }
+
+  /** Register a socket so that the end of the check destroys it whatever happened. */
+  track<T extends net.Socket>(s: T): T {
+    this.openSockets.add(s);
+    s.once("close", () => this.openSockets.delete(s));
+    return s;
+  }
+
+  destroyAll(): void {
+    for (const s of this.openSockets) s.destroy();
+  }
+
+  canOpenConnection(): boolean {
+    return this.obs.controlConnections < LIMITS.maxControlConnections;
+  }
+
+  /**
+   * Step deadlines: a floor, scaled by the measured control round-trip time, never past the
+   * check budget. Each is computed when the wait starts (the budget shrinks as the check runs).
+   */
+  replyTimeout(): number {
+    return this.budget.cap(adaptive(LIMITS.replyTimeoutMinMs, this.rtt, 10));
+  }
+
+  tlsTimeout(): number {
+    return this.budget.cap(adaptive(LIMITS.tlsTimeoutMinMs, this.rtt, 8));
+  }
+
+  greetingTimeout(): number {
+    return this.budget.cap(adaptive(LIMITS.greetingTimeoutMinMs, this.rtt, 20));
+  }
+
+  dataTimeout(): number {
+    return this.budget.cap(adaptive(LIMITS.dataConnectMinMs, this.rtt, 6));
+  }
+
+  tlsNames(): tls.ConnectionOptions {
+    const host = this.target.host;
+    return net.isIP(host) ? {} : { servername: host };
+  }
+
+  legacyOpts(): tls.ConnectionOptions {
+    // Only to *prove* a server is outdated: never used for a session we send secrets on.
+    return { minVersion: "TLSv1", ciphers: "DEFAULT:@SECLEVEL=0" };
+  }
+
+  /**
+   * The system roots plus --ca, as one cached context: building it parses ~150 certificates
+   * (about 20 ms of CPU), which per check was half the CPU of an FTPS check and a burst of
+   * native memory under concurrency. A client context is safe to share between connections.
+   */
+  verifyContext(): tls.SecureContext {
+    const key = this.extraCa ?? "";
+    let ctx = VERIFY_CONTEXTS.get(key);
+    if (!ctx) {
+      ctx = tls.createSecureContext({
+        ca: this.extraCa ? [...tls.rootCertificates, this.extraCa] : [...tls.rootCertificates],
+        ecdhCurve: ECDH_CURVES,
+      });
+      if (VERIFY_CONTEXTS.size >= 16) VERIFY_CONTEXTS.delete(VERIFY_CONTEXTS.keys().next().value!);
+      VERIFY_CONTEXTS.set(key, ctx);
+    }
+    return ctx;
+  }
+
+  /** Record how the main control connection was lost during `during`; drop it unless it merely timed out. */
+  lost(during: string, err: unknown): void {
+    const e = failureOf(err);
+    if (e.kind === "timeout") {
+      const part = this.ctl?.unfinished;
+      this.obs.replyTimeout ??= { during, command: during, ...(part ? { unfinished: part } : {}) };
+    } else if (e.kind === "malformed") {
+      this.obs.protocolViolation ??= { during, detail: e.message };
+    } else {
+      // The last reply often explains the loss (vsftpd's "500 OOPS: …", even as plain text inside TLS).
+      const last = this.ctl?.lastReply;
+      this.obs.controlLost ??= { during, error: e, ...(last ? { lastReply: last } : {}) };
+    }
+    if (e.kind !== "timeout") {
+      this.ctl?.destroy();
+      this.ctl = undefined;
+    }
+  }
+}

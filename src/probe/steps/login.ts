@@ -1,0 +1,72 @@
+import { adaptive, LIMITS } from "../../config/defaults.js";
+import { describe, failureOf, type ProbeContext } from "../context.js";
+import { readFeat, sendFeat } from "./feat.js";
+
+const ANON_PASSWORD = "ftp-doctor@example.invalid";
+/** Longest deliberate delay before a failed-login reply we know of (Pure-FTPd: 3-6 s), plus margin. */
+const FAILED_LOGIN_DELAY_MS = 7_000;
+
+// ---------------------------------------------------------------- login
+export async function login(ctx: ProbeContext): Promise<boolean> {
+  const ctl = ctx.ctl!;
+  const step = ctx.rec.begin("login");
+  const explicitUser = ctx.options.anonymous ? undefined : (ctx.options.user ?? ctx.target.user);
+  const anonymous = !explicitUser;
+  const user = explicitUser ?? "anonymous";
+  const encrypted = ctx.obs.tls?.status === "ok";
+  const login = (ctx.obs.login = {
+    user,
+    anonymous,
+    defaultAnonymous: anonymous && !ctx.options.anonymous,
+    encrypted,
+    status: "not-run" as "ok" | "refused" | "error" | "not-run",
+  });
+  const password = anonymous ? ANON_PASSWORD : ctx.secrets.password;
+  // Never send a real password in clear text after TLS was attempted and broke.
+  if (!anonymous && !encrypted && ctx.obs.tls && ctx.obs.tls.status !== "refused") {
+    step.end("skip", "not sending the password: TLS is not working on this session");
+    return false;
+  }
+  const timeout = () => ctx.budget.cap(adaptive(LIMITS.loginTimeoutMinMs, ctx.rtt, 10));
+  try {
+    const featSent = sendFeat(ctx);
+    ctl.send(`USER ${user}`);
+    if (featSent) await readFeat(ctx);
+    const u = await ctl.reply(timeout());
+    Object.assign(login, { userReply: u });
+    if (u.code === 331 || u.code === 332) {
+      if (password === undefined) {
+        Object.assign(login, { status: "error", missingPassword: true });
+        step.end("fail", `server asks for a password for ${user} and none was given`, { reply: u });
+        return false;
+      }
+      // Servers delay a refused password on purpose (Pure-FTPd sleeps 3-6 s before "530 Login
+      // authentication failed"): wait for that within the budget instead of timing out.
+      const pw = await ctl.command(`PASS ${password}`, Math.max(timeout(), ctx.budget.cap(FAILED_LOGIN_DELAY_MS)), "PASS ****");
+      Object.assign(login, { passReply: pw });
+      if (pw.code >= 200 && pw.code < 300) {
+        login.status = "ok";
+        step.end("ok", `${user}: ${describe(pw)}`, { reply: pw });
+        return true;
+      }
+      login.status = "refused";
+      step.end(login.defaultAnonymous && !/OOPS/.test(pw.text) ? "skip" : "fail", `${user}: ${describe(pw)}`, { reply: pw });
+      return false;
+    }
+    if (u.code >= 200 && u.code < 300) {
+      login.status = "ok";
+      step.end("ok", `${user}: ${describe(u)} (no password needed)`, { reply: u });
+      return true;
+    }
+    login.status = "refused";
+    step.end(login.defaultAnonymous && u.code === 530 ? "skip" : "fail", `${user}: ${describe(u)}`, { reply: u });
+    return false;
+  } catch (err) {
+    const e = failureOf(err);
+    login.status = "error";
+    Object.assign(login, { error: e });
+    ctx.lost("login", err);
+    step.end("fail", `login: ${e.message}`, { error: e });
+    return false;
+  }
+}
