@@ -1,21 +1,29 @@
 /**
  * Renders the README's pictures into docs/ from the test fixtures and prints render time and
- * PNG size (the figures in the README): `node dist/scripts/pictures.js`.
+ * PNG size (the figures in the README): `node dist/scripts/pictures.js`. The timeline's week is
+ * stored through the real history on Redis (REDIS_URL) under a temporary prefix.
  */
 import { writeFileSync } from "node:fs";
 import path from "node:path";
+import { Redis } from "ioredis";
 import { timelineFromHistory } from "../src/queue/timeline.js";
 import { svgToPng } from "../src/render/raster.js";
 import { timelineSvg } from "../src/render/timeline.js";
 import { waterfallSvg } from "../src/render/waterfall.js";
 import { repoRoot } from "../test/harness/env.js";
-import { demoWeek, reportFixture, WEEK_END } from "../test/render/fixtures.js";
+import { deletePrefix, REDIS_URL, uniquePrefix } from "../test/queue/lib.js";
+import { demoHistory, reportFixture } from "../test/render/fixtures.js";
 
 const RUNS = 10;
+const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+const prefix = uniquePrefix();
+const week = await demoHistory(redis, prefix);
+await deletePrefix(redis, prefix);
+redis.disconnect();
 const cases: [string, () => string][] = [
   ["waterfall", () => waterfallSvg(reportFixture("typical"))],
   ["waterfall-worst", () => waterfallSvg(reportFixture("worst"))],
-  ["timeline", () => timelineSvg(timelineFromHistory("ftp.example.com:21", demoWeek(), { now: WEEK_END }))],
+  ["timeline", () => timelineSvg(timelineFromHistory(week))],
 ];
 process.stdout.write("| picture | SVG build (median) | rasterise (median) | PNG size | size |\n|---|---|---|---|---|\n");
 for (const [name, build] of cases) {

@@ -27,7 +27,7 @@ export interface TimelineZone {
 export interface RecurringWindow {
   /** The zone it was seen in; absent: every zone. */
   zone?: string;
-  /** Said in words, e.g. "daily around 15:00 UTC" or "Wednesdays 15:00–16:00". */
+  /** Said in words, with the dates: "fails daily around 15:00–16:00 UTC (2026-11-23, …)". */
   label: string;
   occurrences: { from: number; to: number }[];
 }
@@ -167,9 +167,8 @@ export function timelineSvg(input: TimelineInput): string {
   for (const w of input.recurring.slice(0, 6)) {
     y += 20;
     out.push(rect(PAD, y - 11, 22, 12, { fill: RECURRING, opacity: 0.45 }));
-    const dates = w.occurrences.map((o) => dayLabel(o.from)).join(", ");
     out.push(
-      text(PAD + 28, y, fit(`recurring${w.zone ? ` in ${w.zone}` : ""}: ${w.label} (${dates})`, THEME.small, X1 - PAD - 28), {
+      text(PAD + 28, y, fit(`recurring${w.zone ? ` in ${w.zone}` : ""}: ${w.label}`, THEME.small, X1 - PAD - 28), {
         size: THEME.small,
       }),
     );

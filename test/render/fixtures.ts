@@ -5,7 +5,9 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { CheckReport } from "../../src/check/run.js";
-import type { StoredResult } from "../../src/queue/results.js";
+import type { Redis } from "ioredis";
+import { type HistoryModel, loadHistory } from "../../src/queue/historyModel.js";
+import { type StoredResult, storeResult } from "../../src/queue/results.js";
 import { repoRoot } from "../harness/env.js";
 
 export function reportFixture(name: "typical" | "worst"): CheckReport {
@@ -58,4 +60,17 @@ export function demoWeek(typical: CheckReport = reportFixture("typical")): Store
     }
   }
   return out;
+}
+
+/**
+ * The demo week stored through the real history (storeResult, each at its own time, shifted
+ * by `shiftMs`) and read back as the 7-day model, as `ftp-doctor history` reads it.
+ */
+export async function demoHistory(redis: Redis, prefix: string, shiftMs = 0): Promise<HistoryModel> {
+  await Promise.all(
+    demoWeek().map((r) =>
+      storeResult(redis, prefix, 30, { ...r, jobId: `${prefix}-${r.jobId}` }, { now: Date.parse(r.finishedAt) + shiftMs, transient: true }),
+    ),
+  );
+  return loadHistory(redis, prefix, "ftp.example.com", 21, { now: WEEK_END + shiftMs });
 }

@@ -1,17 +1,30 @@
 /** The waterfall and timeline pictures: golden images, determinism, legibility, hostile text. */
-import { describe, test } from "node:test";
+import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { CheckReport } from "../../src/check/run.js";
-import { timelineFromHistory } from "../../src/queue/timeline.js";
+import { Redis } from "ioredis";
+import type { HistoryModel, ZoneHistory } from "../../src/queue/historyModel.js";
+import { segmentsOf, timelineFromHistory } from "../../src/queue/timeline.js";
 import { svgToPng } from "../../src/render/raster.js";
 import { timelineSvg, uptime } from "../../src/render/timeline.js";
 import { failingStep, waterfallSvg } from "../../src/render/waterfall.js";
 import { decode, diff, matchGolden } from "./golden.js";
-import { demoWeek, reportFixture, WEEK_END } from "./fixtures.js";
+import { deletePrefix, REDIS_URL, uniquePrefix } from "../queue/lib.js";
+import { demoHistory, reportFixture, WEEK_END } from "./fixtures.js";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
-const timeline = () => timelineSvg(timelineFromHistory("ftp.example.com:21", demoWeek(), { now: WEEK_END }));
+const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+const prefix = uniquePrefix();
+let week: HistoryModel;
+before(async () => {
+  week = await demoHistory(redis, prefix);
+});
+after(async () => {
+  await deletePrefix(redis, prefix);
+  redis.disconnect();
+});
+const timeline = () => timelineSvg(timelineFromHistory(week));
 
 /** Every font-size in the SVG, in px. */
 const fontSizes = (svg: string) => [...svg.matchAll(/font-size="([\d.]+)"/g)].map((m) => Number(m[1]));
@@ -85,29 +98,57 @@ describe("timeline", () => {
     assert.ok(m.ok, m.message);
   });
 
-  test("adapter: segments, gaps, incidents (failAfter), an open incident and a daily window", () => {
-    const t = timelineFromHistory("ftp.example.com:21", demoWeek(), { now: WEEK_END });
+  test("adapter on the real history: segments, the worker's gap, incidents, an open one, a daily window", () => {
+    const t = timelineFromHistory(week);
     assert.equal(t.to - t.from, 7 * DAY);
     assert.deepEqual(
       t.zones.map((z) => z.zone),
       ["dmz", "office"],
     );
     const [dmz, office] = t.zones as [NonNullable<(typeof t.zones)[0]>, NonNullable<(typeof t.zones)[0]>];
-    // dmz: one five-hour TLS_CERT_EXPIRED incident; the single BANNER_TIMEOUT check is no incident.
-    assert.equal(dmz.incidents.length, 1);
-    assert.equal(dmz.incidents[0]!.to! - dmz.incidents[0]!.from, 5 * HOUR);
+    // dmz: the five-hour TLS_CERT_EXPIRED stretch and the one-check BANNER_TIMEOUT blip.
+    const expired = dmz.segments.filter((s) => s.code === "TLS_CERT_EXPIRED");
+    assert.equal(expired.length, 1);
+    assert.equal(expired[0]!.to - expired[0]!.from, 5 * HOUR);
     assert.ok(dmz.segments.some((s) => s.code === "BANNER_TIMEOUT" && s.to - s.from === 10 * 60_000));
-    // office: a daily 15:00 failure (not on 27 Nov; 28 Nov falls in its worker's outage), the last one still open.
+    assert.ok(dmz.incidents.some((i) => i.to !== undefined && i.to - i.from === 5 * HOUR));
+    // office: failing right now (an open incident), daily at 15:00 (not on 27 Nov; 28 Nov falls in
+    // its worker's outage, which is no data, not healthy).
     assert.equal(office.incidents.at(-1)!.to, undefined);
     assert.equal(office.incidents.filter((i) => new Date(i.from).getUTCHours() === 15).length, 5);
     const w = t.recurring.find((x) => x.zone === "office");
     assert.ok(w, "no recurring window");
-    assert.match(w.label, /daily around 15:00–16:00 UTC, on 5 days/);
+    assert.match(w.label, /daily around 15:00–16:00 UTC/);
+    assert.equal(w.occurrences.length, 5);
     assert.equal(t.recurring.filter((x) => x.zone === "dmz").length, 0);
-    // The worker outage leaves a gap of no data, not a healthy stretch.
     const covered = office.segments.reduce((a, s) => a + (s.to - s.from), 0);
     assert.equal(covered, 7 * DAY - 2 * HOUR, `covered ${covered / HOUR} h`);
     assert.ok((uptime(office) ?? 0) > 0.95 && (uptime(office) ?? 1) < 1);
+  });
+
+  test("segments: state from the transitions, hours without checks are no data", () => {
+    const from = Date.UTC(2026, 10, 1);
+    const hour = (h: number, checks = 6) => ({ hour: from + h * HOUR, checks, failures: 0, worst: "", p50Ms: 10, p95Ms: 20 });
+    const z: ZoneHistory = {
+      zone: "dmz",
+      current: { code: "HEALTHY", since: from + 3.5 * HOUR, lastCheck: from + 5 * HOUR, title: "" },
+      checks: 30,
+      failures: 3,
+      uptimePct: 90,
+      hours: [hour(0), hour(1), hour(2, 0), hour(3), hour(4)],
+      transitions: [
+        { at: from + 1.5 * HOUR, from: "HEALTHY", to: "TCP_REFUSED", jobId: "a", title: "" },
+        { at: from + 3.5 * HOUR, from: "TCP_REFUSED", to: "HEALTHY", jobId: "b", title: "" },
+      ],
+      incidents: [],
+      recurring: [],
+    };
+    assert.deepEqual(segmentsOf(z, from, from + 5 * HOUR), [
+      { from, to: from + 1.5 * HOUR, code: "HEALTHY" },
+      { from: from + 1.5 * HOUR, to: from + 2 * HOUR, code: "TCP_REFUSED" },
+      { from: from + 3 * HOUR, to: from + 3.5 * HOUR, code: "TCP_REFUSED" },
+      { from: from + 3.5 * HOUR, to: from + 5 * HOUR, code: "HEALTHY" },
+    ]);
   });
 
   test("the picture names zones, uptime, codes, incidents and the recurring window", () => {
@@ -125,7 +166,7 @@ describe("timeline", () => {
   });
 
   test("no results: a picture that says so", async () => {
-    const svg = timelineSvg(timelineFromHistory("ftp.example.com:21", [], { now: WEEK_END }));
+    const svg = timelineSvg(timelineFromHistory({ target: "ftp.example.com:21", from: WEEK_END - 7 * DAY, to: WEEK_END, zones: [] }));
     assert.match(svg, /no stored results in this range/);
     assert.ok((await svgToPng(svg)).length > 1000);
   });
