@@ -5,7 +5,7 @@ import type { Logger } from "../log.js";
 import { HELP_TEXT } from "../render/slack.js";
 import { CommandTextError, findHostInText, parseCommandText, USAGE } from "./commandText.js";
 import { HardenedHTTPReceiver } from "./httpReceiver.js";
-import type { CheckSpec, SlackService } from "./service.js";
+import type { ButtonWhere, CheckSpec, SlackService } from "./service.js";
 import type { SocketLink } from "./socketLink.js";
 import type { Target } from "../target/parse.js";
 
@@ -162,10 +162,7 @@ export function createBot(deps: BotDeps) {
     await service.start(r.spec, { channel: event.channel, user, threadTs });
   });
 
-  const button = (
-    actionId: string,
-    run: (value: string, where: { channel: string; user: string; threadTs: string }) => Promise<{ ok: boolean; message?: string }>,
-  ) =>
+  const button = (actionId: string, run: (value: string, where: ButtonWhere) => Promise<{ ok: boolean; message?: string }>) =>
     app.action(actionId, async ({ ack, body, action, client }) => {
       await ack();
       const b = body as {
@@ -184,7 +181,7 @@ export function createBot(deps: BotDeps) {
         return void (await client.chat
           .postEphemeral({ channel, user: b.user.id, text: `:no_entry: ${auth.message}` })
           .catch(() => undefined));
-      const r = await run(value, { channel, user: b.user.id, threadTs: b.message.thread_ts ?? b.message.ts });
+      const r = await run(value, { channel, user: b.user.id, messageTs: b.message.ts, threadTs: b.message.thread_ts ?? b.message.ts });
       if (!r.ok && r.message) await client.chat.postEphemeral({ channel, user: b.user.id, text: r.message }).catch(() => undefined);
     });
   button("ftp_rerun", (v, w) => service.rerun(v, w));

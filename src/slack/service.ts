@@ -49,7 +49,12 @@ interface Delivery {
   parentTs: string;
   /** Where the verdict goes (the parent's thread). */
   threadTs: string;
+  /** Who asked: their concurrent-check slot is released when the verdict is delivered. */
+  user?: string;
 }
+
+/** Every Slack key lives at most this long; the watch hash and pending hash are bounded by the caps. */
+const KEEP_SECONDS = 30 * 86_400;
 
 const k = (prefix: string) => ({
   seen: (id: string) => `${prefix}:slack:seen:${id}`,
@@ -57,6 +62,12 @@ const k = (prefix: string) => ({
   done: (id: string) => `${prefix}:slack:done:${id}`,
   spec: (jobId: string) => `${prefix}:slack:spec:${jobId}`,
   watch: `${prefix}:slack:watches`,
+  /** set of "channel|messageTs" where a job's verdict (and so its buttons) was shown. */
+  shown: (jobId: string) => `${prefix}:slack:shown:${jobId}`,
+  /** fixed-window counters for slack.limits.perUser / perChannel. */
+  rate: (kind: "u" | "c", id: string, bucket: number) => `${prefix}:slack:rate:${kind}:${id}:${bucket}`,
+  /** zset jobId → expiry (ms): the user's checks queued or running. */
+  running: (user: string) => `${prefix}:slack:running:${user}`,
 });
 
 export type Outcome = { ok: true } | { ok: false; message: string };
@@ -117,6 +128,48 @@ export class SlackService {
     }
   }
 
+  /** A stored check asked for again (a button, a watch tick): re-authorised as a new request would be. */
+  authorizeSpec(spec: CheckSpec, user: string, channel: string): Outcome {
+    const d = new TargetPolicy(this.o.config).request({
+      who: { front: "slack", user, channel },
+      host: spec.host,
+      zone: spec.zone,
+      ...(spec.profile ? { profile: spec.profile } : {}),
+    });
+    return d.permitted ? { ok: true } : { ok: false, message: d.message };
+  }
+
+  /**
+   * `slack.limits`: checks per user and per channel in a window, and checks of one user
+   * queued or running at once. A refusal counts too: hammering keeps a user refused.
+   */
+  private async overLimit(user: string, channel: string): Promise<string | undefined> {
+    const l = this.o.config.slack.limits;
+    const now = Date.now();
+    const bucket = Math.floor(now / 1000 / l.windowSeconds);
+    const uk = this.keys.rate("u", user, bucket);
+    const ck = this.keys.rate("c", channel, bucket);
+    const rk = this.keys.running(user);
+    const r = await this.o.redis
+      .multi()
+      .incr(uk)
+      .expire(uk, l.windowSeconds * 2)
+      .incr(ck)
+      .expire(ck, l.windowSeconds * 2)
+      .zremrangebyscore(rk, 0, now)
+      .zcard(rk)
+      .exec();
+    const n = (i: number) => Number(r?.[i]?.[1] ?? 0);
+    const retry = l.windowSeconds - (Math.floor(now / 1000) % l.windowSeconds);
+    if (n(0) > l.perUser)
+      return `you have started ${l.perUser} checks in the last ${l.windowSeconds} s (\`slack.limits.perUser\`). Try again in ${retry} s.`;
+    if (n(2) > l.perChannel)
+      return `this channel has started ${l.perChannel} checks in the last ${l.windowSeconds} s (\`slack.limits.perChannel\`). Try again in ${retry} s.`;
+    if (n(5) >= l.concurrentPerUser)
+      return `you already have ${n(5)} checks queued or running (\`slack.limits.concurrentPerUser\`). Wait for one to finish.`;
+    return undefined;
+  }
+
   authorizeUser(user: string, channel: string): Outcome {
     const refusal = new TargetPolicy(this.o.config).requester({ front: "slack", user, channel });
     return refusal ? { ok: false, message: refusal.message } : { ok: true };
@@ -127,6 +180,17 @@ export class SlackService {
    * `threadTs` set: the request came from inside a thread (a mention): everything stays there.
    */
   async start(spec: CheckSpec, where: { channel: string; user: string; threadTs?: string }): Promise<void> {
+    const limited = await this.overLimit(where.user, where.channel);
+    if (limited) {
+      this.o.logger.warn({ user: where.user, channel: where.channel, target: spec.target }, "slack check refused by a rate limit");
+      await this.o.poster.ephemeral({
+        channel: where.channel,
+        user: where.user,
+        text: `:no_entry: ${limited}`,
+        ...(where.threadTs ? { thread_ts: where.threadTs } : {}),
+      });
+      return;
+    }
     let job;
     try {
       job = await this.o.queue.enqueue(botCheckJob(spec, where.user));
@@ -140,15 +204,32 @@ export class SlackService {
       });
       return;
     }
-    await this.o.redis.set(this.keys.spec(job.jobId), JSON.stringify(spec), "EX", 30 * 86_400);
+    const slot = this.keys.running(where.user);
+    await this.o.redis
+      .multi()
+      .set(this.keys.spec(job.jobId), JSON.stringify(spec), "EX", KEEP_SECONDS)
+      .zadd(slot, Date.now() + this.o.resultWaitMs + 60_000, job.jobId)
+      .expire(slot, Math.ceil(this.o.resultWaitMs / 1000) + 120)
+      .exec();
     const parentTs = await this.o.poster.post({
       channel: where.channel,
       text: parentText(spec.host, spec.port, spec.zone, "running"),
       ...(where.threadTs ? { thread_ts: where.threadTs } : {}),
     });
     if (!parentTs) return;
-    const delivery: Delivery = { jobId: job.jobId, spec, channel: where.channel, parentTs, threadTs: where.threadTs ?? parentTs };
-    await this.o.redis.hset(this.keys.pending, this.deliveryId(delivery), JSON.stringify(delivery));
+    const delivery: Delivery = {
+      jobId: job.jobId,
+      spec,
+      channel: where.channel,
+      parentTs,
+      threadTs: where.threadTs ?? parentTs,
+      user: where.user,
+    };
+    await this.o.redis
+      .multi()
+      .hset(this.keys.pending, this.deliveryId(delivery), JSON.stringify(delivery))
+      .expire(this.keys.pending, KEEP_SECONDS)
+      .exec();
     this.track(this.deliver(delivery));
   }
 
@@ -163,6 +244,11 @@ export class SlackService {
 
   /** Wait for the job, then post the verdict once (a marker guards against double posts). */
   private async deliver(d: Delivery): Promise<void> {
+    await this.deliverOnce(d);
+    if (d.user && !this.closed) await this.o.redis.zrem(this.keys.running(d.user), d.jobId).catch(() => undefined);
+  }
+
+  private async deliverOnce(d: Delivery): Promise<void> {
     const id = this.deliveryId(d);
     let report: CheckReport;
     try {
@@ -189,6 +275,13 @@ export class SlackService {
     try {
       const msg = verdictBlocks(report, { resultId: d.jobId });
       const ts = await this.o.poster.post({ channel: d.channel, thread_ts: d.threadTs, text: msg.text, blocks: msg.blocks });
+      // The buttons under this message may act on this job, from this channel and message only.
+      if (ts)
+        await this.o.redis
+          .multi()
+          .sadd(this.keys.shown(d.jobId), `${d.channel}|${ts}`)
+          .expire(this.keys.shown(d.jobId), KEEP_SECONDS)
+          .exec();
       await this.o.poster.update({ channel: d.channel, ts: d.parentTs, text: parentText(d.spec.host, d.spec.port, d.spec.zone, report) });
       await this.o.redis.hdel(this.keys.pending, id);
       this.o.logger.info(
@@ -225,14 +318,40 @@ export class SlackService {
     return raw ? (JSON.parse(raw) as CheckSpec) : undefined;
   }
 
-  async rerun(jobId: string, where: { channel: string; user: string; threadTs: string }): Promise<Outcome> {
+  /**
+   * A button's value (a job id) is trusted only from the channel and message where that job's
+   * verdict was shown: a crafted action naming another channel's job is refused.
+   */
+  private async shownThere(jobId: string, where: ButtonWhere): Promise<boolean> {
+    return (await this.o.redis.sismember(this.keys.shown(jobId), `${where.channel}|${where.messageTs}`)) === 1;
+  }
+
+  /** The checks every button runs first: bound to where it was shown, and allowed now. */
+  private async buttonSpec(jobId: string, where: ButtonWhere, tooOld: string): Promise<{ spec?: CheckSpec; refusal?: Outcome }> {
+    if (!(await this.shownThere(jobId, where))) {
+      this.o.logger.warn(
+        { jobId: jobId.slice(0, 80), channel: where.channel, user: where.user },
+        "button for a job not shown here refused",
+      );
+      return { refusal: { ok: false, message: "that button does not belong to a check shown here." } };
+    }
     const spec = await this.specOf(jobId);
-    if (!spec) return { ok: false, message: "that check is too old to re-run; start a new one with /ftp-check." };
+    if (!spec) return { refusal: { ok: false, message: tooOld } };
+    const auth = this.authorizeSpec(spec, where.user, where.channel);
+    if (!auth.ok) return { refusal: auth };
+    return { spec };
+  }
+
+  async rerun(jobId: string, where: ButtonWhere): Promise<Outcome> {
+    const { spec, refusal } = await this.buttonSpec(jobId, where, "that check is too old to re-run; start a new one with /ftp-check.");
+    if (!spec) return refusal!;
     await this.start(spec, where);
     return { ok: true };
   }
 
-  async transcript(jobId: string, where: { channel: string; threadTs: string }): Promise<Outcome> {
+  async transcript(jobId: string, where: ButtonWhere): Promise<Outcome> {
+    const { spec, refusal } = await this.buttonSpec(jobId, where, "that result has expired.");
+    if (!spec) return refusal!;
     const stored = await storedResult(this.o.redis, this.o.prefix, jobId);
     if (!stored) return { ok: false, message: "that result has expired." };
     const t = transcriptBlocks(stored.report);
@@ -240,13 +359,22 @@ export class SlackService {
     return { ok: true };
   }
 
-  async watch(jobId: string, where: { channel: string; threadTs: string; user: string }): Promise<Outcome> {
-    const spec = await this.specOf(jobId);
+  async watch(jobId: string, where: ButtonWhere): Promise<Outcome> {
+    const tooOld = "that check is too old to watch; start a new one with /ftp-check.";
+    const { spec, refusal } = await this.buttonSpec(jobId, where, tooOld);
+    if (!spec) return refusal!;
     const stored = await storedResult(this.o.redis, this.o.prefix, jobId);
-    if (!spec || !stored) return { ok: false, message: "that check is too old to watch; start a new one with /ftp-check." };
+    if (!stored) return { ok: false, message: tooOld };
+    const l = this.o.config.slack.limits;
+    const active = Object.values(await this.o.redis.hgetall(this.keys.watch)).map((raw) => JSON.parse(raw) as Watch);
+    if (active.length >= l.watches)
+      return { ok: false, message: `${active.length} watches are already active (\`slack.limits.watches\`). Try again when one ends.` };
+    if (active.filter((x) => x.user === where.user).length >= l.watchesPerUser)
+      return { ok: false, message: `you already have ${l.watchesPerUser} active watches (\`slack.limits.watchesPerUser\`).` };
     const w: Watch = {
       id: `${jobId}|${where.channel}|${where.threadTs}`,
       spec,
+      user: where.user,
       channel: where.channel,
       threadTs: where.threadTs,
       lastCode: stored.report.verdict.code,
@@ -277,6 +405,16 @@ export class SlackService {
   private async watchTick(w: Watch): Promise<void> {
     if (this.closed) return;
     const minutes = (ms: number) => `${Math.max(1, Math.round(ms / 60_000))} min`;
+    // The configuration in force decides at every tick (a watch resumed after a restart too).
+    const auth = w.user ? this.authorizeSpec(w.spec, w.user, w.channel) : { ok: false as const, message: "the watch has no owner" };
+    if (!auth.ok) {
+      await this.o.redis.hdel(this.keys.watch, w.id);
+      this.o.logger.warn({ watch: w.id, target: w.spec.target }, "watch stopped: no longer permitted");
+      await this.o.poster
+        .post({ channel: w.channel, thread_ts: w.threadTs, text: `Stopped watching ${w.spec.host}: no longer permitted (${auth.message})` })
+        .catch(() => undefined);
+      return;
+    }
     let code: string;
     try {
       const job = await this.o.queue.enqueue(botCheckJob(w.spec, "watch"));
@@ -302,7 +440,7 @@ export class SlackService {
         .catch(() => undefined);
       return;
     }
-    await this.o.redis.hset(this.keys.watch, w.id, JSON.stringify(w));
+    await this.o.redis.multi().hset(this.keys.watch, w.id, JSON.stringify(w)).expire(this.keys.watch, KEEP_SECONDS).exec();
     this.scheduleWatch(w, true);
   }
 
@@ -317,9 +455,19 @@ export class SlackService {
   }
 }
 
+/** Where a button was clicked: the channel, the message carrying the button, its thread. */
+export interface ButtonWhere {
+  channel: string;
+  user: string;
+  messageTs: string;
+  threadTs: string;
+}
+
 export interface Watch {
   id: string;
   spec: CheckSpec;
+  /** Who started it: every tick is re-authorised for this user and channel. */
+  user?: string;
   channel: string;
   threadTs: string;
   lastCode: string;
