@@ -104,7 +104,16 @@ async function startInetd(
       binds.push([fresh, account.home]);
     }
 
-    const argv = [process.execPath, INETD_SCRIPT, p.host, String(p.port), String(opts.maxSessions ?? 0), "--", daemon, ...daemonArgs(p.dir)];
+    const argv = [
+      process.execPath,
+      INETD_SCRIPT,
+      p.host,
+      String(p.port),
+      String(opts.maxSessions ?? 0),
+      "--",
+      daemon,
+      ...daemonArgs(p.dir),
+    ];
     const script = `${binds.map(([from, to]) => `mount --bind ${quote(from)} ${quote(to)}`).join(" && ")} && exec ${argv.map(quote).join(" ")}`;
     const logText = (): string =>
       [`== ${name} (inetd) ==`, argv.join(" "), "== mounts ==", ...binds.map(([from, to]) => `${from} → ${to}`)].join("\n");

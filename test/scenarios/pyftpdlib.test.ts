@@ -110,16 +110,15 @@ describe("pyftpdlib", requirementsOptions(["python3", "root"]), () => {
     assert.equal(r.observations.login?.userReply?.text, "550 SSL/TLS required on the control channel.");
   });
 
-  test(
-    "tls_data_required with a plain check → FTPS_REQUIRED",
-    { todo: 'diag: "550 SSL/TLS required on the data channel." to PASV/EPSV is not PASV_DISABLED (issue 14)' },
-    async () => {
-      // Login works in clear text; PASV and EPSV both get the 550. Observed: PASV_DISABLED.
-      const s = await pyftpdlib({ tls, tlsDataRequired: true });
-      const r = await check(target(s), { tls: "off", ...dave() }, PYFTPDLIB_USER.password);
-      expectVerdict("FTPS required for data (tls_data_required)", "pyftpdlib", r, "FTPS_REQUIRED");
-    },
-  );
+  test("tls_data_required with a plain check → FTPS_REQUIRED", async () => {
+    // Login works in clear text; PASV and EPSV both get "550 SSL/TLS required on the data channel."
+    // (read as PASV_DISABLED before issue 14).
+    const s = await pyftpdlib({ tls, tlsDataRequired: true });
+    const r = await check(target(s), { tls: "off", ...dave() }, PYFTPDLIB_USER.password);
+    expectVerdict("FTPS required for data (tls_data_required)", "pyftpdlib", r, "FTPS_REQUIRED");
+    for (const passive of r.observations.data?.passive ?? [])
+      assert.equal(passive.reply?.text, "550 SSL/TLS required on the data channel.");
+  });
 
   test("no TLS handler, explicit TLS asked → FTPS_UNSUPPORTED", async () => {
     const s = await pyftpdlib({});
@@ -146,13 +145,11 @@ describe("pyftpdlib", requirementsOptions(["python3", "root"]), () => {
     assert.match(r.report.verdict.evidence.join("\n"), /advertised 192\.0\.2\.77/);
   });
 
-  test(
-    "home deleted while the server runs → HOME_DIR_MISSING",
-    { todo: 'diag: "550 No such file or directory." on the login directory\'s LIST is a missing home (observed PERMISSION_DENIED)' },
-    async () => {
-      const s = await pyftpdlib({ removeHomeAfterStart: true });
-      const r = await check(target(s), { tls: "off", ...dave() }, PYFTPDLIB_USER.password);
-      expectVerdict("home missing", "pyftpdlib", r, "HOME_DIR_MISSING");
-    },
-  );
+  test("home deleted while the server runs → HOME_DIR_MISSING", {
+    todo: 'diag: "550 No such file or directory." on the login directory\'s LIST is a missing home (observed PERMISSION_DENIED)',
+  }, async () => {
+    const s = await pyftpdlib({ removeHomeAfterStart: true });
+    const r = await check(target(s), { tls: "off", ...dave() }, PYFTPDLIB_USER.password);
+    expectVerdict("home missing", "pyftpdlib", r, "HOME_DIR_MISSING");
+  });
 });
