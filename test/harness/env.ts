@@ -51,7 +51,22 @@ export const INSTALL_HINT =
 // Tools
 
 /** Binaries the harness knows how to find. */
-export const TOOL_NAMES = ["vsftpd", "proftpd", "pure-ftpd", "pure-pw", "curl", "lftp", "openssl", "ip", "iptables", "unshare"] as const;
+export const TOOL_NAMES = [
+  "vsftpd",
+  "proftpd",
+  "pure-ftpd",
+  "pure-pw",
+  "curl",
+  "lftp",
+  "openssl",
+  "ip",
+  "iptables",
+  "unshare",
+  "prometheus",
+  "promtool",
+  "prometheus-alertmanager",
+  "amtool",
+] as const;
 export type ToolName = (typeof TOOL_NAMES)[number];
 
 /** Things a test can need besides a binary. */
