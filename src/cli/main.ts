@@ -19,7 +19,7 @@ const MAIN_HELP = `Usage: ftp-doctor <command> [options]
 Commands:
   check <target>      diagnose an FTP/FTPS server (inline, or --queue to a zone's workers)
   worker --zone NAME  run checks for a zone from the BullMQ queue
-  history <target>    the last stored results for a target, newest first
+  history <target>    the last 7 days of a target per zone: uptime, incidents, recurring windows
   bot                 run the Slack bot (ftp-doctor bot --help)
   config check [FILE] validate a configuration file
   help                this help

@@ -5,6 +5,7 @@ import type { Logger } from "../log.js";
 import { HELP_TEXT } from "../render/slack.js";
 import { CommandTextError, findHostInText, parseCommandText, USAGE } from "./commandText.js";
 import type { CheckSpec, SlackService } from "./service.js";
+import type { Target } from "../target/parse.js";
 
 const { App, LogLevel } = bolt;
 
@@ -45,7 +46,7 @@ function toSpec(
   text: string,
   user: string,
   channel: string,
-): { spec?: CheckSpec; message?: string; help?: boolean } {
+): { spec?: CheckSpec; message?: string; help?: boolean; history?: Target } {
   let req;
   try {
     req = parseCommandText(text);
@@ -54,6 +55,10 @@ function toSpec(
     throw err;
   }
   if (req.kind === "help") return { help: true };
+  if (req.kind === "history") {
+    const auth = service.authorizeHistory(req.target, user, channel);
+    return auth.ok ? { history: req.target } : { message: auth.message };
+  }
   const auth = service.authorize(req, user, channel);
   if (!auth.ok) return { message: auth.message };
   return {
@@ -91,6 +96,10 @@ export function createBot(deps: BotDeps) {
   app.command("/ftp-check", async ({ command, ack }) => {
     const r = toSpec(service, command.text, command.user_id, command.channel_id);
     if (r.help) return void (await ack({ response_type: "ephemeral", text: HELP_TEXT }));
+    if (r.history) {
+      await ack();
+      return void (await service.history(r.history, { channel: command.channel_id, user: command.user_id }));
+    }
     if (!r.spec) return void (await ack({ response_type: "ephemeral", text: `:no_entry: ${r.message}` }));
     await ack();
     // trigger_id is unique per invocation: a re-delivered request is recognised and dropped.
@@ -123,6 +132,7 @@ export function createBot(deps: BotDeps) {
     }
     const r = toSpec(service, text, user, event.channel);
     if (r.help) return void (await client.chat.postMessage({ channel: event.channel, thread_ts: threadTs, text: HELP_TEXT }));
+    if (r.history) return void (await service.history(r.history, { channel: event.channel, user, threadTs }));
     if (!r.spec)
       return void (await client.chat
         .postEphemeral({ channel: event.channel, user, thread_ts: threadTs, text: `:no_entry: ${r.message}` })
