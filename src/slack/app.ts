@@ -4,14 +4,19 @@ import { z } from "zod";
 import type { Logger } from "../log.js";
 import { HELP_TEXT } from "../render/slack.js";
 import { CommandTextError, findHostInText, parseCommandText, USAGE } from "./commandText.js";
+import { HardenedHTTPReceiver } from "./httpReceiver.js";
 import type { CheckSpec, SlackService } from "./service.js";
+import type { SocketLink } from "./socketLink.js";
 import type { Target } from "../target/parse.js";
 import type { ConfigFile } from "../config/file.js";
 import { messageText, triageTarget, type MessageLike } from "../integrations/triage.js";
 
 const { App, LogLevel } = bolt;
 
-/** Bot settings from the environment, checked at start-up with a message that says what to do. */
+/**
+ * Bot settings from the environment, checked at start-up with a message that says what to do
+ * (token kinds are checked before this, by tokenProblems in tokens.ts).
+ */
 export const BotEnv = z
   .object({
     SLACK_BOT_TOKEN: z.string({ error: "is required (xoxb-…, from OAuth & Permissions)" }).min(1),
@@ -28,6 +33,10 @@ export const BotEnv = z
       (v) => (v === "" ? undefined : v),
       z.string().min(16, "must be at least 16 characters (e.g. `openssl rand -hex 24`)").optional(),
     ),
+    /** Socket Mode: longest wait between reconnect attempts while Slack is away. */
+    FTP_DOCTOR_SLACK_RECONNECT_MAX_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
+    /** Socket Mode: /healthz answers 503 once the link has been down this long. */
+    FTP_DOCTOR_SLACK_LINK_GRACE_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
   })
   .refine((e) => e.SLACK_APP_TOKEN || e.SLACK_SIGNING_SECRET, {
     message: "set SLACK_APP_TOKEN (xapp-…, Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode, from Basic Information)",
@@ -37,6 +46,10 @@ export type BotEnv = z.infer<typeof BotEnv>;
 
 export interface BotDeps {
   env: BotEnv;
+  /** Socket Mode: the link that receives envelopes (HTTP mode when absent). */
+  link?: SocketLink;
+  /** From auth.test at start-up, so Bolt does not call it again (and cannot cache a failure). */
+  identity: { botId: string; botUserId: string };
   service: SlackService;
   logger: Logger;
   /** Channels where messages naming a permitted target get a diagnosis unmentioned (slack.autoTriageChannels). */
@@ -88,12 +101,21 @@ function toSpec(
  */
 export function createBot(deps: BotDeps) {
   const { env, service, logger } = deps;
-  const socketMode = !!env.SLACK_APP_TOKEN;
+  const socketMode = !!deps.link;
   const app = new App({
     token: env.SLACK_BOT_TOKEN,
-    ...(socketMode
-      ? { appToken: env.SLACK_APP_TOKEN, socketMode: true }
-      : { signingSecret: env.SLACK_SIGNING_SECRET!, port: env.PORT, customRoutes: deps.routes ?? [] }),
+    ...deps.identity,
+    ...(deps.link
+      ? { receiver: deps.link }
+      : {
+          // Signature, timestamp and size are checked before the body is read (httpReceiver.ts).
+          receiver: new HardenedHTTPReceiver({
+            signingSecret: env.SLACK_SIGNING_SECRET!,
+            port: env.PORT,
+            customRoutes: deps.routes ?? [],
+            logger,
+          }),
+        }),
     logLevel: LogLevel.WARN,
     clientOptions: {
       ...(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL.endsWith("/") ? env.SLACK_API_URL : `${env.SLACK_API_URL}/` } : {}),
