@@ -170,6 +170,16 @@ export class SlackService {
     return undefined;
   }
 
+  /** The verdict of `jobId` was posted as message `ts` in `channel`: its buttons may act from there (and only there). */
+  async markShown(jobId: string, channel: string, ts: string): Promise<void> {
+    await this.o.redis.multi().sadd(this.keys.shown(jobId), `${channel}|${ts}`).expire(this.keys.shown(jobId), KEEP_SECONDS).exec();
+  }
+
+  /** Keep a check's spec with its job, so the buttons under a verdict posted elsewhere (alert threads) work. */
+  async rememberSpec(jobId: string, spec: CheckSpec): Promise<void> {
+    await this.o.redis.set(this.keys.spec(jobId), JSON.stringify(spec), "EX", 30 * 86_400);
+  }
+
   authorizeUser(user: string, channel: string): Outcome {
     const refusal = new TargetPolicy(this.o.config).requester({ front: "slack", user, channel });
     return refusal ? { ok: false, message: refusal.message } : { ok: true };
@@ -276,12 +286,7 @@ export class SlackService {
       const msg = verdictBlocks(report, { resultId: d.jobId });
       const ts = await this.o.poster.post({ channel: d.channel, thread_ts: d.threadTs, text: msg.text, blocks: msg.blocks });
       // The buttons under this message may act on this job, from this channel and message only.
-      if (ts)
-        await this.o.redis
-          .multi()
-          .sadd(this.keys.shown(d.jobId), `${d.channel}|${ts}`)
-          .expire(this.keys.shown(d.jobId), KEEP_SECONDS)
-          .exec();
+      if (ts) await this.markShown(d.jobId, d.channel, ts);
       await this.o.poster.update({ channel: d.channel, ts: d.parentTs, text: parentText(d.spec.host, d.spec.port, d.spec.zone, report) });
       await this.o.redis.hdel(this.keys.pending, id);
       this.o.logger.info(
