@@ -51,6 +51,7 @@ export function diagnose(obs: Observations, now: Date = new Date()): Diagnosis {
   const where = formatHostPort(obs.target.host, obs.target.port);
   const server: Diagnosis["server"] = {
     ...identifyServer(obs.greeting?.reply?.text ?? obs.greeting?.tlsProbe?.greeting?.text, obs.syst?.text, [
+      obs.tls?.authReply?.text,
       obs.login?.userReply?.text,
       obs.login?.passReply?.text,
       ...(obs.data?.passive.map((p) => p.reply?.text) ?? []),

@@ -1,4 +1,12 @@
-import { FOREIGN_DATA_ADDRESS, SESSION_REUSE_REQUIRED, says, TLS_REQUIRED_FOR_DATA, TLS_REQUIRED_FOR_LOGIN } from "../wording.js";
+import {
+  ACCESS_DENIED,
+  FOREIGN_DATA_ADDRESS,
+  NO_SUCH_DIRECTORY,
+  SESSION_REUSE_REQUIRED,
+  says,
+  TLS_REQUIRED_FOR_DATA,
+  TLS_REQUIRED_FOR_LOGIN,
+} from "../wording.js";
 import { err, Outcome, q, type RuleContext } from "./ruleKit.js";
 
 /** The data channel: passive mode, the advertised address, the data connection and the listing. */
@@ -95,7 +103,13 @@ function listing(ctx: RuleContext, out: Outcome): void {
     else if (says(SESSION_REUSE_REQUIRED, lr)) out.fault("TLS_SESSION_REUSE_REQUIRED", { notResumed }, [`LIST → ${q(lr)}`, ...dataTls]);
     else if (says(TLS_REQUIRED_FOR_DATA, lr) || says(TLS_REQUIRED_FOR_LOGIN, lr))
       out.fault("DATA_TLS_REQUIRED", {}, [`LIST → ${q(lr)}`, `session ${d.protected ? "PROT P" : "unprotected"}`]);
-    else if (lr.code === 550 || lr.code === 553 || lr.code === 530)
+    // ftp-srv checks the user's root only on the first LIST: "451 ENOENT: no such file or directory, stat '<root>'".
+    else if (says(NO_SUCH_DIRECTORY, lr) && !obs.path)
+      out.fault("HOME_DIR_MISSING", { user: obs.login?.user ?? "the user" }, [
+        `LIST → ${q(lr)}`,
+        ...(obs.pwd ? [`PWD → ${q(obs.pwd)}`] : []),
+      ]);
+    else if (lr.code === 550 || lr.code === 553 || lr.code === 530 || says(ACCESS_DENIED, lr))
       out.fault("PERMISSION_DENIED", { what: "list" }, [`LIST → ${q(lr)}`, ...(obs.pwd ? [`PWD → ${q(obs.pwd)}`] : [])]);
     else if (lr.code === 425) out.fault("PASV_PORTS_BLOCKED", { kind: "425" }, [`LIST → ${q(lr)}`, ...passiveEvidence(ctx)]);
     else out.fault("PROTOCOL_VIOLATION", { kind: "list-unrecognised" }, [`LIST → ${q(lr)}`]);
