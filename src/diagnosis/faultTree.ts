@@ -8,6 +8,8 @@ import { dataRule } from "./rules/dataRules.js";
 import { greetingRule } from "./rules/greetingRules.js";
 import { loginRule } from "./rules/loginRules.js";
 import { optionalRule } from "./rules/optionalRules.js";
+import { pathRule } from "./rules/pathRules.js";
+import { targetPolicyRule } from "./rules/policyRules.js";
 import type { Rule, RuleContext } from "./rules/ruleKit.js";
 import { versionRule } from "./rules/serverRules.js";
 import { sessionRule } from "./rules/sessionRules.js";
@@ -28,9 +30,11 @@ function rulesFor(obs: Observations): Rule[] {
   const tlsFirst = obs.tls?.mode === "implicit";
   return [
     dnsRule,
+    targetPolicyRule,
     tcpRule,
     ...(tlsFirst ? [tlsRule, greetingRule] : [greetingRule, tlsRule]),
     loginRule,
+    pathRule,
     dataRule,
     optionalRule,
     sessionRule,
