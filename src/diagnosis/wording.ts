@@ -145,12 +145,26 @@ export const NO_SUCH_DIRECTORY: Wording[] = [
 /** The directory exists but may not be entered or listed. */
 export const ACCESS_DENIED: Wording[] = [
   {
-    re: /permission denied|access (?:is )?denied|EACCES|forbidden|not allowed to/i,
+    re: /permission denied|access (?:is )?denied|EACCES|forbidden|not allowed to|not enough privileges/i,
     examples: [
+      // pyftpdlib's own permission letters (perm="elr" is read-only).
+      { daemon: "pyftpdlib", text: "550 Not enough privileges." },
+      { daemon: "inetutils", text: "553 test.bin: Permission denied." },
       { daemon: "proftpd", text: "550 /upload: Permission denied" },
       { daemon: "pyftpdlib", text: "550 Permission denied." },
       { daemon: "iis", text: "550 Access is denied." },
       { daemon: "ftp-srv", text: "451 EACCES: permission denied, scandir '/srv/upload'" },
+    ],
+  },
+];
+
+/** Logged in, but not in the account's home: the server fell back to another directory. */
+export const HOME_FALLBACK: Wording[] = [
+  {
+    re: /No directory! Logging in with home=/i,
+    examples: [
+      // GNU inetutils and netkit ftpd (BSD ftpd) log the user in at "/" and say so in the 230 text.
+      { daemon: "inetutils", text: "230- No directory! Logging in with home=/\n230 User alice logged in." },
     ],
   },
 ];

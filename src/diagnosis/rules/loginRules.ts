@@ -1,4 +1,4 @@
-import { HOME_UNENTERABLE, oops, SERVER_FULL, says, TLS_REQUIRED_FOR_LOGIN } from "../wording.js";
+import { HOME_FALLBACK, HOME_UNENTERABLE, oops, SERVER_FULL, says, TLS_REQUIRED_FOR_LOGIN } from "../wording.js";
 import { Outcome, q, type RuleContext } from "./ruleKit.js";
 
 /** USER/PASS: refused for a reason the server's words give, or accepted with something to report. */
@@ -50,6 +50,14 @@ export function loginRule({ obs, where, prior }: RuleContext): Outcome {
   if (login.status === "error" && login.missingPassword)
     return out.fault("AUTH_FAILED", { user, kind: "no-password" }, [`USER ${user} → ${q(login.userReply)}`]);
   if (login.status === "ok") {
+    // inetutils/netkit ftpd: "230- No directory! Logging in with home=/": in, but in the wrong place.
+    const fallback = login.passReply ?? login.userReply;
+    if (says(HOME_FALLBACK, fallback))
+      out.fault("HOME_DIR_MISSING", { user, words: fallback!.text.split("\n")[0]!.replace(/^230-?\s*/, "") }, [
+        `USER ${user} → ${q(login.userReply)}`,
+        ...(login.passReply ? [`PASS **** → ${q(login.passReply)}`] : []),
+        ...(obs.pwd ? [`PWD → ${q(obs.pwd)}`] : []),
+      ]);
     if (login.anonymous) out.finding("ANON_ENABLED", login.defaultAnonymous ? "medium" : "info", {});
     else if (!login.encrypted) out.finding("CLEARTEXT_AUTH_ALLOWED", "high", {});
   }
