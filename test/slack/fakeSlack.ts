@@ -198,7 +198,7 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
           // Slack refuses files whose bytes never arrived (or not as many as announced).
           for (const f of list) {
             const file = files.get(String(f.id));
-            if (!file || !file.bytes || file.bytes.length !== file.length) return refuse("file_not_found");
+            if (!file?.bytes || file.bytes.length !== file.length) return refuse("file_not_found");
           }
           if (opts.notInChannel?.includes(String(args.channel_id))) return refuse("not_in_channel");
           const shared = list.map((f) => {
