@@ -9,6 +9,7 @@ import { botCheckJob } from "../queue/payload.js";
 import { loadHistory } from "../queue/historyModel.js";
 import { historyBlocks, parentText, transcriptBlocks, verdictBlocks } from "../render/slack.js";
 import type { Target } from "../target/parse.js";
+import { postTimeline, postWaterfall } from "./pictures.js";
 import type { Poster } from "./poster.js";
 
 /** What every bot component works with. */
@@ -119,6 +120,8 @@ export class SlackService {
         blocks: msg.blocks,
         ...(where.threadTs ? { thread_ts: where.threadTs } : {}),
       });
+      // The picture after the text, and only when there is something to draw.
+      if (model.zones.length) this.track(postTimeline(this.o.poster, this.o.logger, model, where.channel, where.threadTs));
     } catch (err) {
       await this.o.poster.ephemeral({
         channel: where.channel,
@@ -294,6 +297,8 @@ export class SlackService {
         "verdict posted",
       );
       if (ts && this.o.summarize) this.track(this.addSummary(report, d, ts));
+      // Failures get their waterfall at once; healthy results behind the "Show waterfall" button.
+      if (report.verdict.code !== "HEALTHY") this.track(postWaterfall(this.o.poster, this.o.logger, report, d.channel, d.threadTs));
     } catch (err) {
       // Keep it pending: the next start retries. Clear the marker so that retry may post.
       await this.o.redis.del(this.keys.done(id));
@@ -333,7 +338,8 @@ export class SlackService {
 
   /** The checks every button runs first: bound to where it was shown, and allowed now. */
   private async buttonSpec(jobId: string, where: ButtonWhere, tooOld: string): Promise<{ spec?: CheckSpec; refusal?: Outcome }> {
-    if (!(await this.shownThere(jobId, where))) {
+    // The value comes back from the client: a job id, or nothing we look up.
+    if (!/^[\w.:-]{1,200}$/.test(jobId) || !(await this.shownThere(jobId, where))) {
       this.o.logger.warn(
         { jobId: jobId.slice(0, 80), channel: where.channel, user: where.user },
         "button for a job not shown here refused",
@@ -352,6 +358,16 @@ export class SlackService {
     if (!spec) return refusal!;
     await this.start(spec, where);
     return { ok: true };
+  }
+
+  /** "Show waterfall": only for a job shown here whose target this user may still check from here. */
+  async waterfall(jobId: string, where: ButtonWhere): Promise<Outcome> {
+    const { spec, refusal } = await this.buttonSpec(jobId, where, "that result has expired.");
+    if (!spec) return refusal!;
+    const stored = await storedResult(this.o.redis, this.o.prefix, jobId);
+    if (!stored) return { ok: false, message: "that result has expired." };
+    const ok = await postWaterfall(this.o.poster, this.o.logger, stored.report, where.channel, where.threadTs);
+    return ok ? { ok: true } : { ok: false, message: ":warning: the waterfall could not be uploaded; try again in a minute." };
   }
 
   async transcript(jobId: string, where: ButtonWhere): Promise<Outcome> {
