@@ -77,10 +77,14 @@ const k = (prefix: string) => ({
   spec: (jobId: string) => redisKeys.slack.spec(prefix, jobId),
 });
 
-/** A replica holds a delivery for this long and renews it while waiting; a dead replica's lapse. */
-const LEASE_MS = 30_000;
+/**
+ * A replica holds a delivery for this long and renews it every third of it while waiting; a
+ * dead replica's leases lapse, and the next sweep of any replica (or of its restart) takes the
+ * delivery over: at most LEASE_MS + SWEEP_MS after a crash.
+ */
+const LEASE_MS = 9_000;
 /** Every replica looks for lapsed deliveries this often. */
-const SWEEP_MS = 10_000;
+const SWEEP_MS = 3_000;
 const REPLICA = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 
 export type Outcome = { ok: true } | { ok: false; message: string };
