@@ -12,6 +12,7 @@ import { defaultZone, loadRuntime } from "../config/runtime.js";
 import { parseCommandArgs, UsageError } from "./usage.js";
 import type { CliIo } from "./main.js";
 import { cliSummarizer } from "./summarizer.js";
+import { outputFile, writeWaterfall } from "./pictures.js";
 
 export const CHECK_HELP = `Usage: ftp-doctor check <target> [options]
 
@@ -39,6 +40,8 @@ Options:
   --zone NAME           zone(s) to run in (repeatable; implies --queue); with
                         several zones a cross-zone verdict compares them
   --wait MS             how long to wait for queued results (default 60000)
+  --png FILE            also draw the check as a waterfall picture (PNG)
+  --svg FILE            the same picture as SVG (several zones: FILE-<zone>.png)
   --json                print one JSON object (schema in the README)
   --summarize           add a short LLM-written summary (needs OPENAI_BASE_URL
                         or OPENAI_API_KEY; OPENAI_MODEL); the verdict is unchanged
@@ -65,6 +68,8 @@ const OPTIONS = {
   zone: { type: "string", multiple: true },
   wait: { type: "string" },
   json: { type: "boolean" },
+  png: { type: "string" },
+  svg: { type: "string" },
   summarize: { type: "boolean" },
   verbose: { type: "boolean" },
   transcript: { type: "boolean" },
@@ -121,6 +126,13 @@ async function checkCommandInner(args: string[], io: CliIo): Promise<number> {
     throw new UsageError(
       "the URL contains a password: remove it and pass --password-env VAR instead (passwords on the command line end up in shell history and process lists)",
     );
+  const pictures = { png: outputFile("--png", v.png), svg: outputFile("--svg", v.svg) };
+  const draw = async (report: CheckReport, several = false) => {
+    if (!pictures.png && !pictures.svg) return;
+    const files = await writeWaterfall(report, pictures, several);
+    // On stderr: stdout stays the report (--json pipes).
+    io.stderr.write(`waterfall: ${files.join(", ")}\n`);
+  };
   const queued = !!v.queue || (v.zone?.length ?? 0) > 0;
   if (v.profile && (v.user || v["password-env"] || v.anonymous))
     throw new UsageError("--profile already names the user and password: drop --user/--password-env/--anonymous");
@@ -202,6 +214,7 @@ async function checkCommandInner(args: string[], io: CliIo): Promise<number> {
         await Promise.all(
           outcomes.map(async (o) => o.report && (o.report.summary = await summarize(o.report, { names: v.profile ? [v.profile] : [] }))),
         );
+      for (const o of outcomes) if (o.report) await draw(o.report, outcomes.length > 1);
       return printQueued(target.input, outcomes, !!v.json, io, print);
     } finally {
       await queue.close();
@@ -240,6 +253,7 @@ async function checkCommandInner(args: string[], io: CliIo): Promise<number> {
     });
   if (v.json) io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else print(report);
+  await draw(report);
   return report.verdict.code === "HEALTHY" ? 0 : 1;
 }
 

@@ -4,6 +4,7 @@ import { z } from "zod";
 import type { Logger } from "../log.js";
 import { HELP_TEXT } from "../render/slack.js";
 import { CommandTextError, findHostInText, parseCommandText, USAGE } from "./commandText.js";
+import { HardenedHTTPReceiver } from "./httpReceiver.js";
 import type { CheckSpec, SlackService } from "./service.js";
 import type { SocketLink } from "./socketLink.js";
 import type { Target } from "../target/parse.js";
@@ -97,7 +98,15 @@ export function createBot(deps: BotDeps) {
     ...deps.identity,
     ...(deps.link
       ? { receiver: deps.link }
-      : { signingSecret: env.SLACK_SIGNING_SECRET!, port: env.PORT, customRoutes: deps.routes ?? [] }),
+      : {
+          // Signature, timestamp and size are checked before the body is read (httpReceiver.ts).
+          receiver: new HardenedHTTPReceiver({
+            signingSecret: env.SLACK_SIGNING_SECRET!,
+            port: env.PORT,
+            customRoutes: deps.routes ?? [],
+            logger,
+          }),
+        }),
     logLevel: LogLevel.WARN,
     clientOptions: {
       ...(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL.endsWith("/") ? env.SLACK_API_URL : `${env.SLACK_API_URL}/` } : {}),
