@@ -3,6 +3,8 @@ import { Queue } from "bullmq";
 import { createMetrics, serveMetrics } from "../metrics.js";
 import { configWarnings } from "../config/validate.js";
 import { probeHandler } from "../integrations/probe.js";
+import { alertmanagerHandler } from "../integrations/alertmanager.js";
+import { AlertThreads } from "../integrations/alertThreads.js";
 import { keys } from "../queue/keys.js";
 import { createLogger } from "../log.js";
 import { CheckQueue } from "../queue/producer.js";
@@ -110,6 +112,7 @@ export async function botCommand(args: string[], io: CliIo): Promise<number> {
     env: botEnv,
     service,
     logger,
+    ...(config.slack.autoTriageChannels?.length ? { autoTriage: { channels: config.slack.autoTriageChannels, config } } : {}),
     identity,
     ...(link ? { link } : {}),
     routes: [
@@ -152,12 +155,27 @@ export async function botCommand(args: string[], io: CliIo): Promise<number> {
         q: new Queue(keys.queueName(z.name), { connection: depthConn, prefix: env.FTP_DOCTOR_REDIS_PREFIX }),
       }))
     : [];
+  const alertThreads = new AlertThreads(
+    { prefix: env.FTP_DOCTOR_REDIS_PREFIX, config, queue, redis, poster, logger, resultWaitMs: botEnv.FTP_DOCTOR_RESULT_WAIT_MS },
+    service,
+  );
+  if (config.alerts && !botEnv.FTP_DOCTOR_ALERTMANAGER_TOKEN)
+    logger.warn({}, "alerts.channel is set but FTP_DOCTOR_ALERTMANAGER_TOKEN is not: the Alertmanager webhook is off");
+  if (config.alerts && botEnv.FTP_DOCTOR_ALERTMANAGER_TOKEN && !env.METRICS_PORT)
+    logger.warn({}, "the Alertmanager webhook listens on METRICS_PORT, which is not set: it is off");
   const metricsServer = env.METRICS_PORT
     ? await serveMetrics({
         port: env.METRICS_PORT,
         metrics,
         health,
-        routes: { "/probe": probeHandler({ config, queue, logger }) },
+        routes: {
+          "/probe": probeHandler({ config, queue, logger }),
+          "/hooks/alertmanager": alertmanagerHandler({
+            token: config.alerts ? botEnv.FTP_DOCTOR_ALERTMANAGER_TOKEN : undefined,
+            logger,
+            onNotification: (n) => alertThreads.handle(n),
+          }),
+        },
         beforeScrape: async () => {
           for (const { zone, q } of depthQueues) {
             metrics.queueDepth.set({ zone }, await q.getWaitingCount());

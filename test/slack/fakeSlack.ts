@@ -308,3 +308,40 @@ export function actionBody(fields: {
   };
   return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
 }
+
+/**
+ * A `message` event (Events API) as Slack delivers it for channel messages: a person's, or an
+ * alerting app's (`subtype: bot_message`, `bot_id`, often an empty `text` and legacy attachments,
+ * as Alertmanager's and Grafana's Slack integrations post them).
+ */
+export function messageBody(fields: {
+  channel: string;
+  ts: string;
+  text?: string;
+  user?: string;
+  botId?: string;
+  threadTs?: string;
+  attachments?: Record<string, unknown>[];
+  eventId?: string;
+}): string {
+  return JSON.stringify({
+    token: "legacy-unused",
+    team_id: "T0TEST",
+    api_app_id: "A0APP",
+    type: "event_callback",
+    event_id: fields.eventId ?? `Ev${Date.now()}${evt++}`,
+    event_time: Math.floor(Date.now() / 1000),
+    event: {
+      type: "message",
+      channel: fields.channel,
+      channel_type: "channel",
+      ts: fields.ts,
+      event_ts: fields.ts,
+      text: fields.text ?? "",
+      ...(fields.botId ? { subtype: "bot_message", bot_id: fields.botId, username: "Alertmanager" } : { user: fields.user ?? "U0OK" }),
+      ...(fields.threadTs ? { thread_ts: fields.threadTs } : {}),
+      ...(fields.attachments ? { attachments: fields.attachments } : {}),
+    },
+    authorizations: [{ team_id: "T0TEST", user_id: "U0BOT", is_bot: true }],
+  });
+}
