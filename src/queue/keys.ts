@@ -1,6 +1,36 @@
-/** Every Redis key ftp-doctor itself writes (BullMQ's own keys share the same prefix). */
+/**
+ * Every Redis key ftp-doctor itself writes, and every BullMQ queue name (BullMQ's own keys are
+ * `<prefix>:<queue>:…`). No key string is built anywhere else.
+ */
 export const keys = {
   queueName: (zone: string) => `checks-${zone}`,
+  /** BullMQ queue of the daily digests (job schedulers). */
+  digestQueue: "digest",
+  /** BullMQ queue of watch ticks (delayed jobs, one per watch and tick). */
+  watchQueue: "watch",
+  /** hash target|zone → code: the state the last digest #index showed. */
+  digestLast: (prefix: string, index: number) => `${prefix}:digest:${index}:last`,
+  /** Slack bot state, shared by every bot replica. */
+  slack: {
+    /** First-delivery markers of Slack request ids (retries, double subscriptions). */
+    seen: (prefix: string, id: string) => `${prefix}:slack:seen:${id}`,
+    /** hash deliveryId → Delivery: verdicts still to post (resumed by any replica). */
+    pending: (prefix: string) => `${prefix}:slack:pending`,
+    /** The replica currently delivering a pending verdict (a lease with a TTL). */
+    lease: (prefix: string, deliveryId: string) => `${prefix}:slack:lease:${deliveryId}`,
+    /** Posted-once markers. */
+    done: (prefix: string, id: string) => `${prefix}:slack:done:${id}`,
+    /** The check spec behind a job id (for Re-run and Watch). */
+    spec: (prefix: string, jobId: string) => `${prefix}:slack:spec:${jobId}`,
+    /** hash watchId → Watch: what every watch last saw. */
+    watches: (prefix: string) => `${prefix}:slack:watches`,
+    /** set of "channel|messageTs" where a job's verdict (and so its buttons) was shown (issue 10 item 2). */
+    shown: (prefix: string, jobId: string) => `${prefix}:slack:shown:${jobId}`,
+    /** Fixed-window counters for slack.limits.perUser ("u") and perChannel ("c"). */
+    rate: (prefix: string, kind: "u" | "c", id: string, bucket: number) => `${prefix}:slack:rate:${kind}:${id}:${bucket}`,
+    /** zset jobId → expiry (ms): one user's checks queued or running (slack.limits.concurrentPerUser). */
+    running: (prefix: string, user: string) => `${prefix}:slack:running:${user}`,
+  },
   report: (prefix: string, jobId: string) => `${prefix}:report:${jobId}`,
   zoneWorkers: (prefix: string, zone: string) => `${prefix}:zone:${zone}:workers`,
   zones: (prefix: string) => `${prefix}:zones`,

@@ -7,7 +7,8 @@ import { type CheckQueue, NoWorkerError } from "../queue/producer.js";
 import { storedResult } from "../queue/results.js";
 import { botCheckJob } from "../queue/payload.js";
 import { loadHistory } from "../queue/historyModel.js";
-import { historyBlocks, parentText, transcriptBlocks, verdictBlocks } from "../render/slack.js";
+import { keys as redisKeys } from "../queue/keys.js";
+import { esc, historyBlocks, hostPort, parentText, transcriptBlocks, verdictBlocks } from "../render/slack.js";
 import type { Target } from "../target/parse.js";
 import { postTimeline, postWaterfall } from "./pictures.js";
 import type { Poster } from "./poster.js";
@@ -28,6 +29,7 @@ export interface ServiceOptions extends BotContext {
   /** Watch: re-check interval and total duration. @defaultValue 180000 / 3600000 */
   watchIntervalMs: number;
   watchDurationMs: number;
+  watches: WatchStarter;
   /** Optional LLM summary, added to the verdict message when it arrives (never delays it). */
   summarize?: (report: CheckReport) => Promise<CheckReport["summary"]>;
 }
@@ -46,30 +48,55 @@ interface Delivery {
   jobId: string;
   spec: CheckSpec;
   channel: string;
-  /** The "Checking…" message to update with the final status. */
-  parentTs: string;
+  /** The "Checking…" message to update with the final status (absent: answered via responseUrl). */
+  parentTs?: string;
   /** Where the verdict goes (the parent's thread). */
-  threadTs: string;
+  threadTs?: string;
+  /** A channel the bot is not in: the verdict goes to the requester through the command's response_url. */
+  responseUrl?: string;
+  requestedAt?: number;
   /** Who asked: their concurrent-check slot is released when the verdict is delivered. */
   user?: string;
 }
 
-/** Every Slack key lives at most this long; the watch hash and pending hash are bounded by the caps. */
+/** Slack keys live at most this long; the pending and watch hashes are also bounded by slack.limits. */
 const KEEP_SECONDS = 30 * 86_400;
 
+/** What the service needs of the watch runner (src/slack/watches.ts). */
+export interface WatchStarter {
+  add(w: {
+    id: string;
+    spec: CheckSpec;
+    user: string;
+    channel: string;
+    threadTs: string;
+    lastCode: string;
+    since: number;
+    until: number;
+  }): Promise<boolean>;
+}
+
 const k = (prefix: string) => ({
-  seen: (id: string) => `${prefix}:slack:seen:${id}`,
-  pending: `${prefix}:slack:pending`,
-  done: (id: string) => `${prefix}:slack:done:${id}`,
-  spec: (jobId: string) => `${prefix}:slack:spec:${jobId}`,
-  watch: `${prefix}:slack:watches`,
-  /** set of "channel|messageTs" where a job's verdict (and so its buttons) was shown. */
-  shown: (jobId: string) => `${prefix}:slack:shown:${jobId}`,
-  /** fixed-window counters for slack.limits.perUser / perChannel. */
-  rate: (kind: "u" | "c", id: string, bucket: number) => `${prefix}:slack:rate:${kind}:${id}:${bucket}`,
-  /** zset jobId → expiry (ms): the user's checks queued or running. */
-  running: (user: string) => `${prefix}:slack:running:${user}`,
+  seen: (id: string) => redisKeys.slack.seen(prefix, id),
+  pending: redisKeys.slack.pending(prefix),
+  lease: (id: string) => redisKeys.slack.lease(prefix, id),
+  done: (id: string) => redisKeys.slack.done(prefix, id),
+  spec: (jobId: string) => redisKeys.slack.spec(prefix, jobId),
+  watches: redisKeys.slack.watches(prefix),
+  shown: (jobId: string) => redisKeys.slack.shown(prefix, jobId),
+  rate: (kind: "u" | "c", id: string, bucket: number) => redisKeys.slack.rate(prefix, kind, id, bucket),
+  running: (user: string) => redisKeys.slack.running(prefix, user),
 });
+
+/**
+ * A replica holds a delivery for this long and renews it every third of it while waiting; a
+ * dead replica's leases lapse, and the next sweep of any replica (or of its restart) takes the
+ * delivery over: at most LEASE_MS + SWEEP_MS after a crash.
+ */
+const LEASE_MS = 9_000;
+/** Every replica looks for lapsed deliveries this often. */
+const SWEEP_MS = 3_000;
+const REPLICA = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 
 export type Outcome = { ok: true } | { ok: false; message: string };
 
@@ -80,7 +107,9 @@ export type Outcome = { ok: true } | { ok: false; message: string };
 export class SlackService {
   private readonly keys: ReturnType<typeof k>;
   private readonly inflight = new Set<Promise<unknown>>();
-  private readonly watchTimers = new Set<NodeJS.Timeout>();
+  /** Deliveries this replica holds the lease of. */
+  private readonly mine = new Set<string>();
+  private sweeper: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(private readonly o: ServiceOptions) {
@@ -131,15 +160,19 @@ export class SlackService {
     }
   }
 
+  /** Keep a check's spec with its job, so the buttons under a verdict posted elsewhere (alert threads) work. */
+  async rememberSpec(jobId: string, spec: CheckSpec): Promise<void> {
+    await this.o.redis.set(this.keys.spec(jobId), JSON.stringify(spec), "EX", KEEP_SECONDS);
+  }
+
+  /** The verdict of `jobId` was posted as message `ts` in `channel`: its buttons may act from there (and only there). */
+  async markShown(jobId: string, channel: string, ts: string): Promise<void> {
+    await this.o.redis.multi().sadd(this.keys.shown(jobId), `${channel}|${ts}`).expire(this.keys.shown(jobId), KEEP_SECONDS).exec();
+  }
+
   /** A stored check asked for again (a button, a watch tick): re-authorised as a new request would be. */
   authorizeSpec(spec: CheckSpec, user: string, channel: string): Outcome {
-    const d = new TargetPolicy(this.o.config).request({
-      who: { front: "slack", user, channel },
-      host: spec.host,
-      zone: spec.zone,
-      ...(spec.profile ? { profile: spec.profile } : {}),
-    });
-    return d.permitted ? { ok: true } : { ok: false, message: d.message };
+    return authorizeSpec(this.o.config, spec, user, channel);
   }
 
   /**
@@ -173,16 +206,6 @@ export class SlackService {
     return undefined;
   }
 
-  /** The verdict of `jobId` was posted as message `ts` in `channel`: its buttons may act from there (and only there). */
-  async markShown(jobId: string, channel: string, ts: string): Promise<void> {
-    await this.o.redis.multi().sadd(this.keys.shown(jobId), `${channel}|${ts}`).expire(this.keys.shown(jobId), KEEP_SECONDS).exec();
-  }
-
-  /** Keep a check's spec with its job, so the buttons under a verdict posted elsewhere (alert threads) work. */
-  async rememberSpec(jobId: string, spec: CheckSpec): Promise<void> {
-    await this.o.redis.set(this.keys.spec(jobId), JSON.stringify(spec), "EX", 30 * 86_400);
-  }
-
   authorizeUser(user: string, channel: string): Outcome {
     const refusal = new TargetPolicy(this.o.config).requester({ front: "slack", user, channel });
     return refusal ? { ok: false, message: refusal.message } : { ok: true };
@@ -191,8 +214,9 @@ export class SlackService {
   /**
    * Post "Checking…", enqueue, and deliver the verdict into the thread when it arrives.
    * `threadTs` set: the request came from inside a thread (a mention): everything stays there.
+   * `responseUrl` (slash commands): used when the bot is not a member of the channel.
    */
-  async start(spec: CheckSpec, where: { channel: string; user: string; threadTs?: string }): Promise<void> {
+  async start(spec: CheckSpec, where: { channel: string; user: string; threadTs?: string; responseUrl?: string }): Promise<void> {
     const limited = await this.overLimit(where.user, where.channel);
     if (limited) {
       this.o.logger.warn({ user: where.user, channel: where.channel, target: spec.target }, "slack check refused by a rate limit");
@@ -224,11 +248,37 @@ export class SlackService {
       .zadd(slot, Date.now() + this.o.resultWaitMs + 60_000, job.jobId)
       .expire(slot, Math.ceil(this.o.resultWaitMs / 1000) + 120)
       .exec();
-    const parentTs = await this.o.poster.post({
-      channel: where.channel,
-      text: parentText(spec.host, spec.port, spec.zone, "running"),
-      ...(where.threadTs ? { thread_ts: where.threadTs } : {}),
-    });
+    let parentTs: string | undefined;
+    try {
+      parentTs = await this.o.poster.post({
+        channel: where.channel,
+        text: parentText(spec.host, spec.port, spec.zone, "running"),
+        ...(where.threadTs ? { thread_ts: where.threadTs } : {}),
+      });
+    } catch (err) {
+      const code = (err as { data?: { error?: string } }).data?.error;
+      if ((code === "not_in_channel" || code === "channel_not_found") && where.responseUrl) {
+        // Slash commands work in channels the bot has not joined, but it cannot post there.
+        // The response_url can (ephemeral, to the requester, for 30 min): say so, then answer there.
+        await this.o.poster.respond(where.responseUrl, {
+          response_type: "ephemeral",
+          text: `:wave: I'm not a member of this channel, so I can't post the check here. Invite me with \`/invite @ftp-doctor\` and the next check will be in the channel. Checking ${esc(hostPort(spec.host, spec.port))} from ${esc(spec.zone)} now; the verdict will come here, visible only to you.`,
+        });
+        const d: Delivery = {
+          jobId: job.jobId,
+          spec,
+          channel: where.channel,
+          responseUrl: where.responseUrl,
+          requestedAt: Date.now(),
+          user: where.user,
+        };
+        await this.savePending(d);
+        this.track(this.claimAndDeliver(d));
+        return;
+      }
+      this.o.logger.warn({ channel: where.channel, err: code ?? (err as Error).message }, "could not post the check's status message");
+      return;
+    }
     if (!parentTs) return;
     const delivery: Delivery = {
       jobId: job.jobId,
@@ -238,16 +288,20 @@ export class SlackService {
       threadTs: where.threadTs ?? parentTs,
       user: where.user,
     };
+    await this.savePending(delivery);
+    this.track(this.claimAndDeliver(delivery));
+  }
+
+  private async savePending(d: Delivery): Promise<void> {
     await this.o.redis
       .multi()
-      .hset(this.keys.pending, this.deliveryId(delivery), JSON.stringify(delivery))
+      .hset(this.keys.pending, this.deliveryId(d), JSON.stringify(d))
       .expire(this.keys.pending, KEEP_SECONDS)
       .exec();
-    this.track(this.deliver(delivery));
   }
 
   private deliveryId(d: Delivery): string {
-    return `${d.jobId}|${d.channel}|${d.parentTs}`;
+    return `${d.jobId}|${d.channel}|${d.parentTs ?? `r${d.requestedAt ?? 0}`}`;
   }
 
   private track(p: Promise<unknown>): void {
@@ -255,28 +309,56 @@ export class SlackService {
     void p.finally(() => this.inflight.delete(p));
   }
 
-  /** Wait for the job, then post the verdict once (a marker guards against double posts). */
-  private async deliver(d: Delivery): Promise<void> {
-    await this.deliverOnce(d);
-    if (d.user && !this.closed) await this.o.redis.zrem(this.keys.running(d.user), d.jobId).catch(() => undefined);
+  /**
+   * Several bot replicas share the pending deliveries: the one holding the lease delivers and
+   * renews it while it waits; when a replica dies its leases lapse and another one's sweep
+   * takes them over. The posted-once marker in deliver() is the last guard.
+   */
+  private async claimAndDeliver(d: Delivery): Promise<void> {
+    const id = this.deliveryId(d);
+    if (this.mine.has(id)) return;
+    if ((await this.o.redis.set(this.keys.lease(id), REPLICA, "PX", LEASE_MS, "NX")) !== "OK") return;
+    this.mine.add(id);
+    const renew = setInterval(() => {
+      void this.o.redis.pexpire(this.keys.lease(id), LEASE_MS).catch(() => undefined);
+    }, LEASE_MS / 3);
+    try {
+      await this.deliver(d);
+      if (d.user) await this.o.redis.zrem(this.keys.running(d.user), d.jobId).catch(() => undefined);
+    } finally {
+      clearInterval(renew);
+      this.mine.delete(id);
+      await this.o.redis.del(this.keys.lease(id)).catch(() => undefined);
+    }
   }
 
-  private async deliverOnce(d: Delivery): Promise<void> {
+  /** Wait for the job, then post the verdict once (a marker guards against double posts). */
+  private async deliver(d: Delivery): Promise<void> {
     const id = this.deliveryId(d);
     let report: CheckReport;
+    const where = hostPort(d.spec.host, d.spec.port);
     try {
-      report = await this.o.queue.result(d.spec.zone, d.jobId, this.o.resultWaitMs);
+      report = await this.o.queue.result(d.spec.zone, d.jobId, this.o.resultWaitMs, () => {
+        if (d.parentTs)
+          void this.o.poster
+            .update({ channel: d.channel, ts: d.parentTs, text: parentText(d.spec.host, d.spec.port, d.spec.zone, "worker-lost") })
+            .catch(() => undefined);
+      });
     } catch (err) {
-      if (this.closed) return; // resumed at the next start
+      if (this.closed) return; // resumed by another replica or the next start
       await this.o.redis.hdel(this.keys.pending, id);
-      await this.o.poster
-        .post({ channel: d.channel, thread_ts: d.threadTs, text: `:warning: No verdict for ${d.spec.host}: ${(err as Error).message}` })
-        .catch(() => undefined);
+      if ((await this.o.redis.set(this.keys.done(id), "1", "EX", 7 * 86_400, "NX")) !== "OK") return;
+      const text = `:warning: No verdict for ${esc(where)} from ${esc(d.spec.zone)}: ${(err as Error).message}`;
+      if (d.responseUrl) {
+        await this.o.poster.respond(d.responseUrl, { response_type: "ephemeral", text }).catch(() => undefined);
+        return;
+      }
+      await this.o.poster.post({ channel: d.channel, thread_ts: d.threadTs!, text }).catch(() => undefined);
       await this.o.poster
         .update({
           channel: d.channel,
-          ts: d.parentTs,
-          text: `:warning: ${d.spec.host} from ${d.spec.zone}: no result (${(err as Error).message})`,
+          ts: d.parentTs!,
+          text: `:warning: ${esc(where)} from ${esc(d.spec.zone)}: no result (${(err as Error).message})`,
         })
         .catch(() => undefined);
       return;
@@ -287,10 +369,19 @@ export class SlackService {
     }
     try {
       const msg = verdictBlocks(report, { resultId: d.jobId });
-      const ts = await this.o.poster.post({ channel: d.channel, thread_ts: d.threadTs, text: msg.text, blocks: msg.blocks });
-      // The buttons under this message may act on this job, from this channel and message only.
+      if (d.responseUrl) {
+        await this.o.poster.respond(d.responseUrl, { response_type: "ephemeral", text: msg.text, blocks: msg.blocks });
+        await this.o.redis.hdel(this.keys.pending, id);
+        this.o.logger.info(
+          { jobId: d.jobId, zone: d.spec.zone, code: report.verdict.code, channel: d.channel },
+          "verdict sent via response_url",
+        );
+        return;
+      }
+      const ts = await this.o.poster.post({ channel: d.channel, thread_ts: d.threadTs!, text: msg.text, blocks: msg.blocks }, "verdict");
+      // The buttons under this message may act on this job from this channel and message only.
       if (ts) await this.markShown(d.jobId, d.channel, ts);
-      await this.o.poster.update({ channel: d.channel, ts: d.parentTs, text: parentText(d.spec.host, d.spec.port, d.spec.zone, report) });
+      await this.o.poster.update({ channel: d.channel, ts: d.parentTs!, text: parentText(d.spec.host, d.spec.port, d.spec.zone, report) });
       await this.o.redis.hdel(this.keys.pending, id);
       this.o.logger.info(
         { jobId: d.jobId, zone: d.spec.zone, target: d.spec.target, code: report.verdict.code, channel: d.channel },
@@ -298,9 +389,9 @@ export class SlackService {
       );
       if (ts && this.o.summarize) this.track(this.addSummary(report, d, ts));
       // Failures get their waterfall at once; healthy results behind the "Show waterfall" button.
-      if (report.verdict.code !== "HEALTHY") this.track(postWaterfall(this.o.poster, this.o.logger, report, d.channel, d.threadTs));
+      if (report.verdict.code !== "HEALTHY") this.track(postWaterfall(this.o.poster, this.o.logger, report, d.channel, d.threadTs!));
     } catch (err) {
-      // Keep it pending: the next start retries. Clear the marker so that retry may post.
+      // Keep it pending: the next sweep retries. Clear the marker so that retry may post.
       await this.o.redis.del(this.keys.done(id));
       this.o.logger.error({ jobId: d.jobId, channel: d.channel, err: (err as Error).message }, "verdict not posted; kept for retry");
     }
@@ -313,12 +404,22 @@ export class SlackService {
     await this.o.poster.update({ channel: d.channel, ts, text: msg.text, blocks: msg.blocks }).catch(() => undefined);
   }
 
-  /** At start-up: deliveries a previous bot process left unfinished. */
+  /**
+   * At start-up and every SWEEP_MS: deliveries nobody holds (a replica died, or a delivery
+   * failed to post) are taken over. Returns how many were found pending.
+   */
   async resumePending(): Promise<number> {
+    const n = await this.sweep();
+    if (!this.sweeper)
+      this.sweeper = setInterval(() => {
+        if (!this.closed) void this.sweep().catch((err) => this.o.logger.warn({ err: (err as Error).message }, "delivery sweep failed"));
+      }, SWEEP_MS);
+    return n;
+  }
+
+  private async sweep(): Promise<number> {
     const all = await this.o.redis.hgetall(this.keys.pending);
-    for (const raw of Object.values(all)) this.track(this.deliver(JSON.parse(raw) as Delivery));
-    const watches = await this.o.redis.hgetall(this.keys.watch);
-    for (const raw of Object.values(watches)) this.scheduleWatch(JSON.parse(raw) as Watch, false);
+    for (const raw of Object.values(all)) this.track(this.claimAndDeliver(JSON.parse(raw) as Delivery));
     return Object.keys(all).length;
   }
 
@@ -330,16 +431,14 @@ export class SlackService {
 
   /**
    * A button's value (a job id) is trusted only from the channel and message where that job's
-   * verdict was shown: a crafted action naming another channel's job is refused.
+   * verdict was shown, and the check it names must still be allowed for this user, here, under
+   * the configuration in force — as a new request would be.
    */
-  private async shownThere(jobId: string, where: ButtonWhere): Promise<boolean> {
-    return (await this.o.redis.sismember(this.keys.shown(jobId), `${where.channel}|${where.messageTs}`)) === 1;
-  }
-
-  /** The checks every button runs first: bound to where it was shown, and allowed now. */
-  private async buttonSpec(jobId: string, where: ButtonWhere, tooOld: string): Promise<{ spec?: CheckSpec; refusal?: Outcome }> {
+  private async buttonSpec(jobId: string, where: ButtonWhere, tooOld: string): Promise<{ spec: CheckSpec } | { refusal: Outcome }> {
     // The value comes back from the client: a job id, or nothing we look up.
-    if (!/^[\w.:-]{1,200}$/.test(jobId) || !(await this.shownThere(jobId, where))) {
+    const shown =
+      /^[\w.:-]{1,200}$/.test(jobId) && (await this.o.redis.sismember(this.keys.shown(jobId), `${where.channel}|${where.messageTs}`)) === 1;
+    if (!shown) {
       this.o.logger.warn(
         { jobId: jobId.slice(0, 80), channel: where.channel, user: where.user },
         "button for a job not shown here refused",
@@ -349,21 +448,20 @@ export class SlackService {
     const spec = await this.specOf(jobId);
     if (!spec) return { refusal: { ok: false, message: tooOld } };
     const auth = this.authorizeSpec(spec, where.user, where.channel);
-    if (!auth.ok) return { refusal: auth };
-    return { spec };
+    return auth.ok ? { spec } : { refusal: auth };
   }
 
   async rerun(jobId: string, where: ButtonWhere): Promise<Outcome> {
-    const { spec, refusal } = await this.buttonSpec(jobId, where, "that check is too old to re-run; start a new one with /ftp-check.");
-    if (!spec) return refusal!;
-    await this.start(spec, where);
+    const b = await this.buttonSpec(jobId, where, "that check is too old to re-run; start a new one with /ftp-check.");
+    if ("refusal" in b) return b.refusal;
+    await this.start(b.spec, where);
     return { ok: true };
   }
 
   /** "Show waterfall": only for a job shown here whose target this user may still check from here. */
   async waterfall(jobId: string, where: ButtonWhere): Promise<Outcome> {
-    const { spec, refusal } = await this.buttonSpec(jobId, where, "that result has expired.");
-    if (!spec) return refusal!;
+    const b = await this.buttonSpec(jobId, where, "that result has expired.");
+    if ("refusal" in b) return b.refusal;
     const stored = await storedResult(this.o.redis, this.o.prefix, jobId);
     if (!stored) return { ok: false, message: "that result has expired." };
     const ok = await postWaterfall(this.o.poster, this.o.logger, stored.report, where.channel, where.threadTs);
@@ -371,8 +469,8 @@ export class SlackService {
   }
 
   async transcript(jobId: string, where: ButtonWhere): Promise<Outcome> {
-    const { spec, refusal } = await this.buttonSpec(jobId, where, "that result has expired.");
-    if (!spec) return refusal!;
+    const b = await this.buttonSpec(jobId, where, "that result has expired.");
+    if ("refusal" in b) return b.refusal;
     const stored = await storedResult(this.o.redis, this.o.prefix, jobId);
     if (!stored) return { ok: false, message: "that result has expired." };
     const t = transcriptBlocks(stored.report);
@@ -382,17 +480,18 @@ export class SlackService {
 
   async watch(jobId: string, where: ButtonWhere): Promise<Outcome> {
     const tooOld = "that check is too old to watch; start a new one with /ftp-check.";
-    const { spec, refusal } = await this.buttonSpec(jobId, where, tooOld);
-    if (!spec) return refusal!;
+    const b = await this.buttonSpec(jobId, where, tooOld);
+    if ("refusal" in b) return b.refusal;
+    const { spec } = b;
     const stored = await storedResult(this.o.redis, this.o.prefix, jobId);
     if (!stored) return { ok: false, message: tooOld };
     const l = this.o.config.slack.limits;
-    const active = Object.values(await this.o.redis.hgetall(this.keys.watch)).map((raw) => JSON.parse(raw) as Watch);
+    const active = Object.values(await this.o.redis.hgetall(this.keys.watches)).map((raw) => JSON.parse(raw) as { user?: string });
     if (active.length >= l.watches)
       return { ok: false, message: `${active.length} watches are already active (\`slack.limits.watches\`). Try again when one ends.` };
     if (active.filter((x) => x.user === where.user).length >= l.watchesPerUser)
       return { ok: false, message: `you already have ${l.watchesPerUser} active watches (\`slack.limits.watchesPerUser\`).` };
-    const w: Watch = {
+    const w = {
       id: `${jobId}|${where.channel}|${where.threadTs}`,
       spec,
       user: where.user,
@@ -402,73 +501,19 @@ export class SlackService {
       since: Date.now(),
       until: Date.now() + this.o.watchDurationMs,
     };
-    if ((await this.o.redis.hsetnx(this.keys.watch, w.id, JSON.stringify(w))) === 0)
-      return { ok: false, message: "already watching this one." };
+    if (!(await this.o.watches.add(w))) return { ok: false, message: "already watching this one." };
     await this.o.poster.post({
       channel: w.channel,
       thread_ts: w.threadTs,
-      text: `:eyes: Watching ${spec.host} from ${spec.zone} every ${Math.round(this.o.watchIntervalMs / 1000)} s for ${Math.round(this.o.watchDurationMs / 60_000)} min; I'll post here when the state changes (now: ${w.lastCode}).`,
+      text: `:eyes: Watching ${esc(hostPort(spec.host, spec.port))} from ${esc(spec.zone)} every ${Math.round(this.o.watchIntervalMs / 1000)} s for ${Math.round(this.o.watchDurationMs / 60_000)} min; I'll post here when the state changes (now: ${w.lastCode}).`,
     });
-    this.scheduleWatch(w, true);
     return { ok: true };
   }
 
-  private scheduleWatch(w: Watch, fresh: boolean): void {
-    if (this.closed) return;
-    const delay = fresh ? this.o.watchIntervalMs : Math.min(this.o.watchIntervalMs, 1_000);
-    const t = setTimeout(() => {
-      this.watchTimers.delete(t);
-      this.track(this.watchTick(w));
-    }, delay);
-    this.watchTimers.add(t);
-  }
-
-  private async watchTick(w: Watch): Promise<void> {
-    if (this.closed) return;
-    const minutes = (ms: number) => `${Math.max(1, Math.round(ms / 60_000))} min`;
-    // The configuration in force decides at every tick (a watch resumed after a restart too).
-    const auth = w.user ? this.authorizeSpec(w.spec, w.user, w.channel) : { ok: false as const, message: "the watch has no owner" };
-    if (!auth.ok) {
-      await this.o.redis.hdel(this.keys.watch, w.id);
-      this.o.logger.warn({ watch: w.id, target: w.spec.target }, "watch stopped: no longer permitted");
-      await this.o.poster
-        .post({ channel: w.channel, thread_ts: w.threadTs, text: `Stopped watching ${w.spec.host}: no longer permitted (${auth.message})` })
-        .catch(() => undefined);
-      return;
-    }
-    let code: string;
-    try {
-      const job = await this.o.queue.enqueue(botCheckJob(w.spec, "watch"));
-      const report = await this.o.queue.result(w.spec.zone, job.jobId, this.o.resultWaitMs);
-      code = report.verdict.code;
-      if (code !== w.lastCode) {
-        const elapsed = Date.now() - w.since;
-        const text =
-          code === "HEALTHY"
-            ? `:large_green_circle: ${w.spec.host} recovered after ${minutes(elapsed)} (was ${w.lastCode}).`
-            : `${w.lastCode === "HEALTHY" ? ":red_circle:" : ":large_orange_circle:"} ${w.spec.host} changed after ${minutes(elapsed)}: ${w.lastCode} → *${code}* — ${report.verdict.title}`;
-        await this.o.poster.post({ channel: w.channel, thread_ts: w.threadTs, text });
-        w.lastCode = code;
-        w.since = Date.now();
-      }
-    } catch (err) {
-      this.o.logger.warn({ watch: w.id, err: (err as Error).message }, "watch check failed");
-    }
-    if (Date.now() >= w.until) {
-      await this.o.redis.hdel(this.keys.watch, w.id);
-      await this.o.poster
-        .post({ channel: w.channel, thread_ts: w.threadTs, text: `Stopped watching ${w.spec.host}: last state ${w.lastCode}.` })
-        .catch(() => undefined);
-      return;
-    }
-    await this.o.redis.multi().hset(this.keys.watch, w.id, JSON.stringify(w)).expire(this.keys.watch, KEEP_SECONDS).exec();
-    this.scheduleWatch(w, true);
-  }
-
-  /** Stop timers and let in-flight deliveries be resumed by the next process. */
+  /** Stop sweeping; in-flight deliveries are taken over by another replica or the next start. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const t of this.watchTimers) clearTimeout(t);
+    if (this.sweeper) clearInterval(this.sweeper);
   }
 
   get pendingWork(): number {
@@ -484,14 +529,13 @@ export interface ButtonWhere {
   threadTs: string;
 }
 
-export interface Watch {
-  id: string;
-  spec: CheckSpec;
-  /** Who started it: every tick is re-authorised for this user and channel. */
-  user?: string;
-  channel: string;
-  threadTs: string;
-  lastCode: string;
-  since: number;
-  until: number;
+/** A stored check (button, watch tick) re-authorised for `user` in `channel` under `config`, as a new request. */
+export function authorizeSpec(config: ConfigFile, spec: CheckSpec, user: string, channel: string): Outcome {
+  const d = new TargetPolicy(config).request({
+    who: { front: "slack", user, channel },
+    host: spec.host,
+    zone: spec.zone,
+    ...(spec.profile ? { profile: spec.profile } : {}),
+  });
+  return d.permitted ? { ok: true } : { ok: false, message: d.message };
 }
