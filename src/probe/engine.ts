@@ -1,5 +1,8 @@
+import { LIMITS } from "../config/defaults.js";
 import type { Target } from "../target/parse.js";
 import { describe, failureOf, ProbeContext, type ProbeHooks, type ProbeSecrets } from "./context.js";
+import { ControlChannel } from "./control.js";
+import { connectTcp } from "./net.js";
 import { activeTest } from "./steps/active.js";
 import { connectAll } from "./steps/connect.js";
 import { dataChannel } from "./steps/data.js";
@@ -46,14 +49,51 @@ async function steps(ctx: ProbeContext): Promise<void> {
     await sideProbes(ctx, addresses[0]!.address);
     return;
   }
-  if (!(await greeting(ctx, primary))) return;
-  if (!(await secure(ctx))) return;
-  if (!(await login(ctx))) return;
-  if (!(await sessionInfo(ctx))) return;
+  const ready = (await controlSession(ctx, primary)) || (ctx.retryFresh && (await retryInLockstep(ctx)));
+  if (!ready) return;
   const dataOk = await dataChannel(ctx);
   if (dataOk && ctx.options.write) await writeTest(ctx);
   if (ctx.options.active) await activeTest(ctx);
   if (ctx.options.idleSeconds) await idleTest(ctx, ctx.options.idleSeconds);
+}
+
+/** Greeting to session setup on one control connection; whether the data steps can follow. */
+async function controlSession(ctx: ProbeContext, ctl: ControlChannel): Promise<boolean> {
+  return (await greeting(ctx, ctl)) && (await secure(ctx)) && (await login(ctx)) && (await sessionInfo(ctx));
+}
+
+/**
+ * The server left a pipelined command unanswered (pipeline.ts): the same steps again on a fresh
+ * connection, one command per round trip, within the connection cap and the budget. What the
+ * first connection saw is replaced by what this one sees.
+ */
+async function retryInLockstep(ctx: ProbeContext): Promise<boolean> {
+  ctx.retryFresh = false;
+  const step = ctx.rec.begin("connect");
+  if (!ctx.canOpenConnection() || ctx.budget.remaining() < LIMITS.lockstepRetryMinMs) {
+    const why = ctx.canOpenConnection() ? "too little time left" : `${LIMITS.maxControlConnections} control connections used`;
+    ctx.obs.pipelining!.retry = "not-run";
+    // Nothing can tell our pipelining from a server that stopped answering: report what was seen.
+    ctx.obs.replyTimeout ??= ctx.unprovenTimeout;
+    step.end("skip", `no lock-step retry: ${why}`);
+    return false;
+  }
+  ctx.obs.controlConnections++;
+  const address = ctx.obs.peer!.address;
+  try {
+    const { socket, ms } = await connectTcp(address, ctx.target.port, ctx.budget.cap(LIMITS.connectTimeoutMs));
+    ctx.track(socket);
+    step.end("ok", `${address}:${ctx.target.port} in ${ms.toFixed(1)} ms (lock-step retry)`);
+    ctx.pendingFeat = false;
+    ctx.pipelinedEpsv = undefined;
+    ctx.obs.pipelining!.retry = "run";
+    return await controlSession(ctx, new ControlChannel(socket, ctx.rec, "ctl"));
+  } catch (err) {
+    ctx.obs.pipelining!.retry = "not-run";
+    ctx.obs.replyTimeout ??= ctx.unprovenTimeout;
+    step.end("fail", `lock-step retry: ${failureOf(err).message}`, { error: failureOf(err) });
+    return false;
+  }
 }
 
 /** QUIT, wait for side checks within the budget, close every socket. */

@@ -1,6 +1,8 @@
 import { adaptive, LIMITS } from "../../config/defaults.js";
 import { describe, failureOf, type ProbeContext } from "../context.js";
-import { readFeat, sendFeat } from "./feat.js";
+import { PipeliningFailure } from "../net.js";
+import { endForRetry, exchange } from "../pipeline.js";
+import { featPlan, recordFeat } from "./feat.js";
 
 const ANON_PASSWORD = "ftp-doctor@example.invalid";
 /** Longest deliberate delay before a failed-login reply we know of (Pure-FTPd: 3-6 s), plus margin. */
@@ -29,10 +31,11 @@ export async function login(ctx: ProbeContext): Promise<boolean> {
   }
   const timeout = () => ctx.budget.cap(adaptive(LIMITS.loginTimeoutMinMs, ctx.rtt, 10));
   try {
-    const featSent = sendFeat(ctx);
-    ctl.send(`USER ${user}`);
-    if (featSent) await readFeat(ctx);
-    const u = await ctl.reply(timeout());
+    // FEAT rides along with USER when it was not sent with AUTH TLS (plain sessions).
+    const feat = featPlan(ctx);
+    const replies = await exchange(ctx, "USER", [...feat.send, `USER ${user}`], timeout, feat.owed);
+    if (replies.length > 1) recordFeat(ctx, replies[0]!);
+    const u = replies[replies.length - 1]!;
     Object.assign(login, { userReply: u });
     if (u.code === 331 || u.code === 332) {
       if (password === undefined) {
@@ -62,10 +65,11 @@ export async function login(ctx: ProbeContext): Promise<boolean> {
     step.end(login.defaultAnonymous && u.code === 530 ? "skip" : "fail", `${user}: ${describe(u)}`, { reply: u });
     return false;
   } catch (err) {
+    ctx.lost("login", err);
+    if (err instanceof PipeliningFailure) return endForRetry(step, err);
     const e = failureOf(err);
     login.status = "error";
     Object.assign(login, { error: e });
-    ctx.lost("login", err);
     step.end("fail", `login: ${e.message}`, { error: e });
     return false;
   }
