@@ -5,8 +5,13 @@ import { endForRetry, exchange } from "../pipeline.js";
 import { featPlan, recordFeat } from "./feat.js";
 
 const ANON_PASSWORD = "ftp-doctor@example.invalid";
-/** Longest deliberate delay before a failed-login reply we know of (Pure-FTPd: 3-6 s), plus margin. */
-const FAILED_LOGIN_DELAY_MS = 7_000;
+/**
+ * Longest deliberate delay before a login reply we know of, plus margin: Pure-FTPd sleeps 3-6 s
+ * before "530 Login authentication failed"; ProFTPD's mod_delay (DelayEngine, on by default)
+ * held the USER reply "550 SSL/TLS required on the control channel" (TLSRequired on) about 5.4 s
+ * in the first sessions after start — pipelined or not.
+ */
+const LOGIN_DELAY_MS = 7_000;
 
 // ---------------------------------------------------------------- login
 export async function login(ctx: ProbeContext): Promise<boolean> {
@@ -29,7 +34,8 @@ export async function login(ctx: ProbeContext): Promise<boolean> {
     step.end("skip", "not sending the password: TLS is not working on this session");
     return false;
   }
-  const timeout = () => ctx.budget.cap(adaptive(LIMITS.loginTimeoutMinMs, ctx.rtt, 10));
+  // Servers delay login replies on purpose: wait for that within the budget instead of timing out.
+  const timeout = () => Math.max(ctx.budget.cap(adaptive(LIMITS.loginTimeoutMinMs, ctx.rtt, 10)), ctx.budget.cap(LOGIN_DELAY_MS));
   try {
     // FEAT rides along with USER when it was not sent with AUTH TLS (plain sessions).
     const feat = featPlan(ctx);
@@ -43,9 +49,7 @@ export async function login(ctx: ProbeContext): Promise<boolean> {
         step.end("fail", `server asks for a password for ${user} and none was given`, { reply: u });
         return false;
       }
-      // Servers delay a refused password on purpose (Pure-FTPd sleeps 3-6 s before "530 Login
-      // authentication failed"): wait for that within the budget instead of timing out.
-      const pw = await ctl.command(`PASS ${password}`, Math.max(timeout(), ctx.budget.cap(FAILED_LOGIN_DELAY_MS)), "PASS ****");
+      const pw = await ctl.command(`PASS ${password}`, timeout(), "PASS ****");
       Object.assign(login, { passReply: pw });
       if (pw.code >= 200 && pw.code < 300) {
         login.status = "ok";
