@@ -93,11 +93,16 @@ export async function serveMetrics(opts: {
   port: number;
   host?: string;
   metrics: Metrics;
-  health: () => Promise<Record<string, boolean>>;
+  /** Dependencies by name: booleans decide 200/503, objects are details (e.g. the Slack link). */
+  health: () => Promise<Record<string, boolean | object>>;
   beforeScrape?: () => Promise<void>;
+  /** More endpoints beside /metrics and /healthz (/probe, /hooks/alertmanager), by path. */
+  routes?: Record<string, (req: http.IncomingMessage, res: http.ServerResponse) => void>;
 }): Promise<http.Server> {
   const server = http.createServer((req, res) => {
-    const path = (req.url ?? "/").split("?")[0];
+    const path = (req.url ?? "/").split("?")[0] ?? "/";
+    const route = opts.routes && Object.hasOwn(opts.routes, path) ? opts.routes[path] : undefined;
+    if (route) return route(req, res);
     if (path === "/metrics") {
       void (async () => {
         await opts.beforeScrape?.().catch(() => undefined);
@@ -109,7 +114,7 @@ export async function serveMetrics(opts: {
     if (path === "/healthz") {
       void opts.health().then(
         (h) => {
-          const ok = Object.values(h).every(Boolean);
+          const ok = Object.values(h).every((v) => typeof v !== "boolean" || v);
           res.writeHead(ok ? 200 : 503, { "content-type": "application/json" });
           res.end(JSON.stringify({ ok, ...h }));
         },
@@ -121,7 +126,7 @@ export async function serveMetrics(opts: {
       return;
     }
     res.writeHead(404, { "content-type": "text/plain" });
-    res.end("not found: try /metrics or /healthz\n");
+    res.end(`not found: try ${["/metrics", "/healthz", ...Object.keys(opts.routes ?? {})].join(", ")}\n`);
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

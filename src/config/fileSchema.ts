@@ -63,6 +63,23 @@ export const ZoneConfig = z
   })
   .strict();
 
+/** A Slack channel id (C…, G…): people paste "#alerts", which the Web API does not accept. */
+const ChannelId = z.string().regex(/^[CG][A-Z0-9]{4,20}$/, "must be a Slack channel id such as C0123ALERTS (not a #name)");
+
+/** A Prometheus label name (https://prometheus.io/docs/concepts/data_model/). */
+const LabelName = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]{0,99}$/, "must be a Prometheus label name (letters, digits, '_')");
+
+/** Alertmanager-driven diagnoses (POST /hooks/alertmanager). */
+export const AlertsConfig = z
+  .object({
+    /** Where diagnoses of alerts go, one thread per alert group. */
+    channel: ChannelId,
+    /** Labels that may name the FTP target, in order: the first one present wins. */
+    targetLabels: z.array(LabelName).min(1).max(10).default(["target", "instance"]),
+  })
+  .strict();
+export type AlertsConfig = z.infer<typeof AlertsConfig>;
+
 export const DigestConfig = z
   .object({
     channel: z.string().min(1),
@@ -108,11 +125,14 @@ export const ConfigFile = z
       .object({
         allowedChannels: z.array(z.string().min(1)).optional(),
         allowedUsers: z.array(z.string().min(1)).optional(),
+        /** Channels where a message naming a permitted target gets a diagnosis without a mention. */
+        autoTriageChannels: z.array(ChannelId).max(100).optional(),
         limits: SlackLimits.default(SlackLimits.parse({})),
       })
       .strict()
       .default({ limits: SlackLimits.parse({}) }),
     digest: z.union([DigestConfig, z.array(DigestConfig)]).optional(),
+    alerts: AlertsConfig.optional(),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -124,6 +144,16 @@ export const ConfigFile = z
           path: ["zones", i, "name"],
           message: `zone "${zone.name}" is defined twice`,
           params: { fix: "rename or remove one of them" },
+        });
+    });
+    const allowed = c.slack.allowedChannels;
+    c.slack.autoTriageChannels?.forEach((ch, i) => {
+      if (allowed && !allowed.includes(ch))
+        ctx.addIssue({
+          code: "custom",
+          path: ["slack", "autoTriageChannels", i],
+          message: `${ch} is not in slack.allowedChannels, so the bot would ignore it there`,
+          params: { fix: `add ${ch} to slack.allowedChannels, or remove it here` },
         });
     });
     const digests = c.digest === undefined ? [] : Array.isArray(c.digest) ? c.digest : [c.digest];

@@ -60,6 +60,12 @@ export function configWarnings(config: Config, env: NodeJS.ProcessEnv): string[]
 
 export function environmentProblems(config: Config, env: NodeJS.ProcessEnv): ConfigProblem[] {
   const out: ConfigProblem[] = [];
+  if (env.FTP_DOCTOR_ALERTMANAGER_TOKEN && !config.alerts)
+    out.push({
+      path: "alerts.channel",
+      message: "FTP_DOCTOR_ALERTMANAGER_TOKEN is set but no channel is configured for alert diagnoses",
+      fix: "add alerts: { channel: C… } (the channel id the diagnoses go to), or unset the token",
+    });
   for (const [name, p] of Object.entries(config.profiles)) {
     if (p.passwordEnv && !env[p.passwordEnv])
       out.push({
@@ -135,6 +141,8 @@ function summarize(c: Config): string {
     `slack: ${c.slack.allowedChannels ? `${c.slack.allowedChannels.length} channel(s)` : "all channels"}, ${c.slack.allowedUsers ? `${c.slack.allowedUsers.length} user(s)` : "all users"}`,
     `digests (${digests.length}):`,
     ...digests.map((d) => `  ${d.channel} at "${d.cron}" ${d.tz}: ${d.targets.length} target(s)`),
+    `alerts: ${c.alerts ? `diagnoses to ${c.alerts.channel}, target from label ${c.alerts.targetLabels.join(" or ")}` : "off (no alerts.channel)"}`,
+    `auto-triage: ${c.slack.autoTriageChannels?.length ? c.slack.autoTriageChannels.join(", ") : "off"}`,
   ];
   return `${lines.join("\n")}\n`;
 }

@@ -67,12 +67,18 @@ export async function processCheck(job: Job, opts: WorkerOptions, redis: Redis):
   const { report } = await runCheck(target, options, profile?.password !== undefined ? { password: profile.password } : {});
   report.zone = opts.zone;
   opts.metrics?.observeReport(report, opts.zone);
-  await storeResult(redis, opts.env.FTP_DOCTOR_REDIS_PREFIX, opts.env.FTP_DOCTOR_RESULT_TTL_DAYS, {
-    jobId: job.id!,
-    zone: opts.zone,
-    finishedAt: new Date().toISOString(),
-    report,
-  });
+  await storeResult(
+    redis,
+    opts.env.FTP_DOCTOR_REDIS_PREFIX,
+    opts.env.FTP_DOCTOR_RESULT_TTL_DAYS,
+    {
+      jobId: job.id!,
+      zone: opts.zone,
+      finishedAt: new Date().toISOString(),
+      report,
+    },
+    { transient: p.requestedBy === "monitor" },
+  );
   opts.logger.info(
     { jobId: job.id, zone: opts.zone, target: p.target, code: report.verdict.code, durationMs: Date.now() - started },
     "check finished",

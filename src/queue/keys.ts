@@ -2,9 +2,21 @@
 export const keys = {
   queueName: (zone: string) => `checks-${zone}`,
   report: (prefix: string, jobId: string) => `${prefix}:report:${jobId}`,
-  history: (prefix: string, targetKey: string) => `${prefix}:history:${targetKey}`,
   zoneWorkers: (prefix: string, zone: string) => `${prefix}:zone:${zone}:workers`,
   zones: (prefix: string) => `${prefix}:zones`,
+  /** History v2 (src/queue/history.ts). `t` is a targetKey, `z` a zone, `day` days since the epoch (UTC). */
+  history: {
+    /** hash zone → "code|sinceMs|lastMs": the current state per zone (small, read by the transition script). */
+    state: (prefix: string, t: string) => `${prefix}:h:state:${t}`,
+    /** hash zone → the latest full StoredResult (JSON). */
+    latest: (prefix: string, t: string) => `${prefix}:h:latest:${t}`,
+    /** hash hour-of-day → "checks|failures|worstRank|worstCode|histogram": per-hour aggregates of one UTC day. */
+    day: (prefix: string, t: string, z: string, day: number) => `${prefix}:h:agg:${t}:${z}:${day}`,
+    /** zset of "atMs|from|to|jobId|title" by time: verdict changes. */
+    transitions: (prefix: string, t: string, z: string) => `${prefix}:h:tr:${t}:${z}`,
+    /** zset of hour starts (ms) with at least one failure: kept longer, for recurring windows. */
+    failingHours: (prefix: string, t: string, z: string) => `${prefix}:h:fail:${t}:${z}`,
+  },
 } as const;
 
 /** History is kept per `host:port`, however the target was typed. */

@@ -63,13 +63,17 @@ export function checkKey(p: CheckJobPayload): string {
  * A check as the bot asks for it (slash command, button, watch, digest): default options, the
  * zone's worker resolves the profile. One place, so every Slack path runs the same check.
  */
-export function botCheckJob(spec: { target: string; zone: string; profile?: string; write: boolean }, requestedBy: string): CheckJobInput {
+export function botCheckJob(
+  spec: { target: string; zone: string; profile?: string; write: boolean },
+  requestedBy: string,
+  timeoutMs = 15_000,
+): CheckJobInput {
   return {
     v: 1,
     target: spec.target,
     zone: spec.zone,
     ...(spec.profile ? { profile: spec.profile } : {}),
-    options: { tls: "auto", timeout: 15_000, anonymous: false, write: spec.write, active: false, allowDataHost: [] },
+    options: { tls: "auto", timeout: timeoutMs, anonymous: false, write: spec.write, active: false, allowDataHost: [] },
     requestedBy,
   };
 }

@@ -3,7 +3,9 @@ import { loadRuntime } from "../config/runtime.js";
 import { configWarnings } from "../config/validate.js";
 import { createLogger } from "../log.js";
 import { createMetrics, serveMetrics } from "../metrics.js";
+import { probeHandler } from "../integrations/probe.js";
 import { startWorker } from "./consumer.js";
+import { CheckQueue } from "./producer.js";
 import { keys } from "./keys.js";
 import { pingWithin, redisFor } from "./redis.js";
 
@@ -29,14 +31,19 @@ export async function runWorkerProcess(opts: WorkerProcessOptions): Promise<void
   const running = await startWorker({ zone, concurrency, env, config, secretsEnv: opts.env, logger, metrics });
   let metricsServer: import("node:http").Server | undefined;
   let depthQueue: Queue | undefined;
+  let probeQueue: CheckQueue | undefined;
   const conn = env.METRICS_PORT ? redisFor("worker", env.REDIS_URL) : undefined;
   if (env.METRICS_PORT && conn) {
     conn.on("error", () => undefined);
     depthQueue = new Queue(keys.queueName(zone), { connection: conn, prefix: env.FTP_DOCTOR_REDIS_PREFIX });
     const q = depthQueue;
+    // /probe: the exporter goes through the queue like every other front (one target policy,
+    // identical scrapes share a job, another zone's target runs on that zone's worker).
+    probeQueue = new CheckQueue(env.REDIS_URL, env.FTP_DOCTOR_REDIS_PREFIX);
     metricsServer = await serveMetrics({
       port: env.METRICS_PORT,
       metrics,
+      routes: { "/probe": probeHandler({ config, queue: probeQueue, logger }) },
       // The worker's connection queues commands while Redis is away: bound the ping.
       health: async () => ({ redis: await pingWithin(running.redis, 1_000) }),
       beforeScrape: async () => {
@@ -53,6 +60,7 @@ export async function runWorkerProcess(opts: WorkerProcessOptions): Promise<void
       void running.close().then(async () => {
         metricsServer?.close();
         await depthQueue?.close();
+        await probeQueue?.close();
         conn?.disconnect();
         resolve();
       });

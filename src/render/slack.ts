@@ -1,4 +1,5 @@
 import type { CheckReport } from "../check/run.js";
+import { historyText, type HistoryModel } from "../queue/historyModel.js";
 
 /** Slack Block Kit limits (api.slack.com/reference/block-kit/blocks). */
 export const SLACK_LIMITS = { blocks: 50, sectionText: 3000, headerText: 150, buttonValue: 2000, messageText: 40_000 } as const;
@@ -55,6 +56,13 @@ export function verdictBlocks(report: CheckReport, refs: VerdictRefs): { text: s
   if (v.code !== "HEALTHY" && v.remediation.length)
     blocks.push(
       ...listSections(`Fix${report.server.software !== "unknown" ? ` (${report.server.software})` : ""}`, v.remediation.slice(0, 12), true),
+    );
+  if (v.code !== "HEALTHY" && v.perServer?.length)
+    blocks.push(
+      ...listSections(
+        "Depending on the server software",
+        v.perServer.map((p) => `${p.software}: ${p.steps.join(" ")}`),
+      ),
     );
   if (report.secondary.length)
     blocks.push(
@@ -122,6 +130,28 @@ export const HELP_TEXT = [
   "*ftp-doctor* names the root cause of an FTP/FTPS failure.",
   "• `/ftp-check ftp.example.com` — check from the target's default zone",
   "• `/ftp-check ftp.example.com:2121 from dmz as ops write` — zone, credentials profile, upload test",
+  "• `/ftp-check history ftp.example.com` — the last 7 days per zone: uptime, incidents, recurring failure windows",
   "• In a thread: `@ftp-doctor check ftp.example.com`, or just `@ftp-doctor` under a message that names the host",
   "Buttons under a verdict: *Re-run*, *Show transcript*, *Watch* (re-check for an hour, post when the state changes).",
 ].join("\n");
+
+/** `/ftp-check history`: a headline per zone, then the plain-text model in code blocks. */
+export function historyBlocks(m: HistoryModel): { text: string; blocks: Block[] } {
+  const head = m.zones.length
+    ? m.zones
+        .map(
+          (z) =>
+            `${statusEmoji(z.current?.code ?? "HEALTHY")} ${z.zone}: ${z.uptimePct === null ? "–" : `${z.uptimePct}%`} up, ${z.incidents.length} incident(s)`,
+        )
+        .join(" · ")
+    : `no history for ${m.target}`;
+  const blocks: Block[] = [
+    { type: "header", text: { type: "plain_text", text: clip(`History of ${m.target}, last 7 days`, SLACK_LIMITS.headerText) } },
+  ];
+  blocks.push(section(esc(head)));
+  const text = historyText(m).replaceAll("```", "'''");
+  const size = SLACK_LIMITS.sectionText - 20;
+  for (let i = 0; i < text.length && blocks.length < SLACK_LIMITS.blocks; i += size)
+    blocks.push(section(`\`\`\`${esc(text.slice(i, i + size))}\`\`\``));
+  return { text: clip(`History of ${m.target}: ${head}`, 3000), blocks };
+}

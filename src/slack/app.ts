@@ -4,11 +4,17 @@ import { z } from "zod";
 import type { Logger } from "../log.js";
 import { HELP_TEXT } from "../render/slack.js";
 import { CommandTextError, findHostInText, parseCommandText, USAGE } from "./commandText.js";
+import { HardenedHTTPReceiver } from "./httpReceiver.js";
 import type { CheckSpec, SlackService } from "./service.js";
+import type { SocketLink } from "./socketLink.js";
+import type { Target } from "../target/parse.js";
 
 const { App, LogLevel } = bolt;
 
-/** Bot settings from the environment, checked at start-up with a message that says what to do. */
+/**
+ * Bot settings from the environment, checked at start-up with a message that says what to do
+ * (token kinds are checked before this, by tokenProblems in tokens.ts).
+ */
 export const BotEnv = z
   .object({
     SLACK_BOT_TOKEN: z.string({ error: "is required (xoxb-…, from OAuth & Permissions)" }).min(1),
@@ -20,6 +26,10 @@ export const BotEnv = z
     FTP_DOCTOR_WATCH_INTERVAL_MS: z.coerce.number().int().min(1000).default(180_000),
     FTP_DOCTOR_WATCH_DURATION_MS: z.coerce.number().int().min(1000).default(3_600_000),
     FTP_DOCTOR_POST_SPACING_MS: z.coerce.number().int().min(0).default(1_000),
+    /** Socket Mode: longest wait between reconnect attempts while Slack is away. */
+    FTP_DOCTOR_SLACK_RECONNECT_MAX_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
+    /** Socket Mode: /healthz answers 503 once the link has been down this long. */
+    FTP_DOCTOR_SLACK_LINK_GRACE_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
   })
   .refine((e) => e.SLACK_APP_TOKEN || e.SLACK_SIGNING_SECRET, {
     message: "set SLACK_APP_TOKEN (xapp-…, Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode, from Basic Information)",
@@ -29,6 +39,10 @@ export type BotEnv = z.infer<typeof BotEnv>;
 
 export interface BotDeps {
   env: BotEnv;
+  /** Socket Mode: the link that receives envelopes (HTTP mode when absent). */
+  link?: SocketLink;
+  /** From auth.test at start-up, so Bolt does not call it again (and cannot cache a failure). */
+  identity: { botId: string; botUserId: string };
   service: SlackService;
   logger: Logger;
   /** Extra HTTP routes (health, metrics) in HTTP mode. */
@@ -45,7 +59,7 @@ function toSpec(
   text: string,
   user: string,
   channel: string,
-): { spec?: CheckSpec; message?: string; help?: boolean } {
+): { spec?: CheckSpec; message?: string; help?: boolean; history?: Target } {
   let req;
   try {
     req = parseCommandText(text);
@@ -54,6 +68,10 @@ function toSpec(
     throw err;
   }
   if (req.kind === "help") return { help: true };
+  if (req.kind === "history") {
+    const auth = service.authorizeHistory(req.target, user, channel);
+    return auth.ok ? { history: req.target } : { message: auth.message };
+  }
   const auth = service.authorize(req, user, channel);
   if (!auth.ok) return { message: auth.message };
   return {
@@ -74,12 +92,21 @@ function toSpec(
  */
 export function createBot(deps: BotDeps) {
   const { env, service, logger } = deps;
-  const socketMode = !!env.SLACK_APP_TOKEN;
+  const socketMode = !!deps.link;
   const app = new App({
     token: env.SLACK_BOT_TOKEN,
-    ...(socketMode
-      ? { appToken: env.SLACK_APP_TOKEN, socketMode: true }
-      : { signingSecret: env.SLACK_SIGNING_SECRET!, port: env.PORT, customRoutes: deps.routes ?? [] }),
+    ...deps.identity,
+    ...(deps.link
+      ? { receiver: deps.link }
+      : {
+          // Signature, timestamp and size are checked before the body is read (httpReceiver.ts).
+          receiver: new HardenedHTTPReceiver({
+            signingSecret: env.SLACK_SIGNING_SECRET!,
+            port: env.PORT,
+            customRoutes: deps.routes ?? [],
+            logger,
+          }),
+        }),
     logLevel: LogLevel.WARN,
     clientOptions: {
       ...(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL.endsWith("/") ? env.SLACK_API_URL : `${env.SLACK_API_URL}/` } : {}),
@@ -91,6 +118,10 @@ export function createBot(deps: BotDeps) {
   app.command("/ftp-check", async ({ command, ack }) => {
     const r = toSpec(service, command.text, command.user_id, command.channel_id);
     if (r.help) return void (await ack({ response_type: "ephemeral", text: HELP_TEXT }));
+    if (r.history) {
+      await ack();
+      return void (await service.history(r.history, { channel: command.channel_id, user: command.user_id }));
+    }
     if (!r.spec) return void (await ack({ response_type: "ephemeral", text: `:no_entry: ${r.message}` }));
     await ack();
     // trigger_id is unique per invocation: a re-delivered request is recognised and dropped.
@@ -123,6 +154,7 @@ export function createBot(deps: BotDeps) {
     }
     const r = toSpec(service, text, user, event.channel);
     if (r.help) return void (await client.chat.postMessage({ channel: event.channel, thread_ts: threadTs, text: HELP_TEXT }));
+    if (r.history) return void (await service.history(r.history, { channel: event.channel, user, threadTs }));
     if (!r.spec)
       return void (await client.chat
         .postEphemeral({ channel: event.channel, user, thread_ts: threadTs, text: `:no_entry: ${r.message}` })

@@ -3,14 +3,17 @@ import { ProfileName, ZoneName } from "../config/file.js";
 import { parseTarget, TargetParseError, type Target } from "../target/parse.js";
 
 /** What `/ftp-check` (or a mention) asked for, after validation. */
-export type CheckRequest = { kind: "help" } | { kind: "check"; target: Target; zone?: string; profile?: string; write: boolean };
+export type CheckRequest =
+  | { kind: "help" }
+  | { kind: "history"; target: Target }
+  | { kind: "check"; target: Target; zone?: string; profile?: string; write: boolean };
 
 export class CommandTextError extends Error {
   override readonly name = "CommandTextError";
 }
 
 export const USAGE =
-  "Usage: `/ftp-check <host[:port] | ftp://host> [from <zone>] [as <profile>] [write]` — e.g. `/ftp-check ftp.example.com from dmz as ops`. `/ftp-check help` shows this.";
+  "Usage: `/ftp-check <host[:port] | ftp://host> [from <zone>] [as <profile>] [write]` — e.g. `/ftp-check ftp.example.com from dmz as ops`; `/ftp-check history <host>` for the last 7 days. `/ftp-check help` shows this.";
 
 const Tokens = z.object({
   target: z.string().min(1),
@@ -28,6 +31,10 @@ export function parseCommandText(raw: string): CheckRequest {
   if (text === "" || /^(help|-h|--help|\?)$/i.test(text)) return { kind: "help" };
   if (text.length > 500) throw new CommandTextError(`that is too long for a check request. ${USAGE}`);
   const words = text.split(/\s+/);
+  if (words[0]!.toLowerCase() === "history") {
+    if (words.length !== 2) throw new CommandTextError(`history takes one server: \`/ftp-check history ftp.example.com\`. ${USAGE}`);
+    return { kind: "history", target: checkedTarget(words[1]!) };
+  }
   const fields: { target?: string; zone?: string; profile?: string; write: boolean } = { write: false };
   for (let i = 0; i < words.length; i++) {
     const w = words[i]!;
@@ -49,9 +56,20 @@ export function parseCommandText(raw: string): CheckRequest {
     const issue = parsed.error.issues[0]!;
     throw new CommandTextError(`${issue.path.join(".")} ${issue.message}. ${USAGE}`);
   }
+  const target = checkedTarget(parsed.data.target);
+  return {
+    kind: "check",
+    target,
+    ...(parsed.data.zone ? { zone: parsed.data.zone } : {}),
+    ...(parsed.data.profile ? { profile: parsed.data.profile } : {}),
+    write: parsed.data.write,
+  };
+}
+
+function checkedTarget(text: string): Target {
   let target: Target;
   try {
-    target = parseTarget(parsed.data.target);
+    target = parseTarget(text);
   } catch (err) {
     if (err instanceof TargetParseError) throw new CommandTextError(`${err.message}. ${USAGE}`);
     throw err;
@@ -60,13 +78,7 @@ export function parseCommandText(raw: string): CheckRequest {
     throw new CommandTextError(
       "never paste passwords into Slack: the URL contained one. Use a profile (`as <profile>`) and rotate that password now.",
     );
-  return {
-    kind: "check",
-    target,
-    ...(parsed.data.zone ? { zone: parsed.data.zone } : {}),
-    ...(parsed.data.profile ? { profile: parsed.data.profile } : {}),
-    write: parsed.data.write,
-  };
+  return target;
 }
 
 /**

@@ -6,7 +6,8 @@ import { TargetPolicy } from "../policy/targetPolicy.js";
 import { type CheckQueue, NoWorkerError } from "../queue/producer.js";
 import { storedResult } from "../queue/results.js";
 import { botCheckJob } from "../queue/payload.js";
-import { parentText, transcriptBlocks, verdictBlocks } from "../render/slack.js";
+import { loadHistory } from "../queue/historyModel.js";
+import { historyBlocks, parentText, transcriptBlocks, verdictBlocks } from "../render/slack.js";
 import type { Target } from "../target/parse.js";
 import type { Poster } from "./poster.js";
 
@@ -88,6 +89,32 @@ export class SlackService {
       ...(req.profile ? { profile: req.profile } : {}),
     });
     return d.permitted ? { ok: true, zone: d.zone } : { ok: false, message: d.message };
+  }
+
+  /** History reveals no more than a check would: same user and target rules. */
+  authorizeHistory(target: Target, user: string, channel: string): Outcome {
+    const d = new TargetPolicy(this.o.config).request({ who: { front: "slack", user, channel }, host: target.host });
+    return d.permitted ? { ok: true } : { ok: false, message: d.message };
+  }
+
+  /** `/ftp-check history host`: the 7-day model, as text, in the channel (or the thread). */
+  async history(target: Target, where: { channel: string; user: string; threadTs?: string }): Promise<void> {
+    try {
+      const model = await loadHistory(this.o.redis, this.o.prefix, target.host, target.port);
+      const msg = historyBlocks(model);
+      await this.o.poster.post({
+        channel: where.channel,
+        text: msg.text,
+        blocks: msg.blocks,
+        ...(where.threadTs ? { thread_ts: where.threadTs } : {}),
+      });
+    } catch (err) {
+      await this.o.poster.ephemeral({
+        channel: where.channel,
+        user: where.user,
+        text: `:warning: could not read the history: ${(err as Error).message}`,
+      });
+    }
   }
 
   authorizeUser(user: string, channel: string): Outcome {

@@ -76,11 +76,11 @@ export const SAMPLE_FILES: Readonly<Record<string, string>> = {
 // ---------------------------------------------------------------------------------------------
 // Shared plumbing
 
-function assertRoot(daemon: string): void {
+export function assertRoot(daemon: string): void {
   if (!isRoot()) throw new MissingToolError("root", `${daemon} must be started as root (it binds, chroots and setuids)`);
 }
 
-interface Prepared {
+export interface Prepared {
   dir: string;
   ownDir: boolean;
   removeDir: () => void;
@@ -90,7 +90,7 @@ interface Prepared {
   timeoutMs: number;
 }
 
-async function prepare(opts: DaemonOptions, prefix: string): Promise<Prepared> {
+export async function prepare(opts: DaemonOptions, prefix: string): Promise<Prepared> {
   const host = opts.listenAddress ?? "127.0.0.1";
   // Inside a namespace the host cannot bind the namespace's address: check on loopback instead
   // (the namespace is ours and empty, so any port is free there).
@@ -114,7 +114,7 @@ async function prepare(opts: DaemonOptions, prefix: string): Promise<Prepared> {
 }
 
 /** Runs the rest of a launcher; on failure removes the state dir it made (launch() does too). */
-async function cleanOnFailure<T>(p: Prepared, body: () => Promise<T>): Promise<T> {
+export async function cleanOnFailure<T>(p: Prepared, body: () => Promise<T>): Promise<T> {
   try {
     return await body();
   } catch (err) {
@@ -127,7 +127,7 @@ function isLocalBindable(host: string): boolean {
   return host === "127.0.0.1" || host === "::1" || host === "0.0.0.0" || host === "::" || host.startsWith("127.");
 }
 
-function writeSampleFiles(dir: string, uid?: number, gid?: number): void {
+export function writeSampleFiles(dir: string, uid?: number, gid?: number): void {
   for (const [name, content] of Object.entries(SAMPLE_FILES)) {
     const file = path.join(dir, name);
     writeFileSync(file, content, { mode: 0o644 });
@@ -135,7 +135,7 @@ function writeSampleFiles(dir: string, uid?: number, gid?: number): void {
   }
 }
 
-function readIfExists(file: string, maxBytes = 256 * 1024): string {
+export function readIfExists(file: string, maxBytes = 256 * 1024): string {
   try {
     const text = readFileSync(file, "utf8");
     return text.length > maxBytes ? `[... ${text.length - maxBytes} bytes cut ...]\n${text.slice(-maxBytes)}` : text;
@@ -144,7 +144,7 @@ function readIfExists(file: string, maxBytes = 256 * 1024): string {
   }
 }
 
-function writeTlsFiles(
+export function writeTlsFiles(
   dir: string,
   tls: TlsMaterial,
 ): { cert: string; key: string; chain: string | null; fullChain: string; keyAndChain: string } {
@@ -165,27 +165,27 @@ function writeTlsFiles(
   return { cert, key, chain, fullChain, keyAndChain };
 }
 
-interface Account {
+export interface Account {
   uid: number;
   gid: number;
   home: string;
   shell: string;
 }
 
-async function getAccount(user: string): Promise<Account | null> {
+export async function getAccount(user: string): Promise<Account | null> {
   const r = await runCommand("getent", ["passwd", user], { timeoutMs: 5000 });
   if (r.code !== 0) return null;
   const f = r.stdout.trim().split(":");
   return { uid: Number(f[2]), gid: Number(f[3]), home: f[5] ?? "", shell: f[6] ?? "" };
 }
 
-async function groupName(gid: number): Promise<string> {
+export async function groupName(gid: number): Promise<string> {
   const r = await runCommand("getent", ["group", String(gid)], { timeoutMs: 5000 });
   return r.code === 0 ? (r.stdout.split(":")[0] ?? String(gid)) : String(gid);
 }
 
 /** Starts the process and waits for its port, or rejects with everything it said. */
-async function launch(
+export async function launch(
   name: string,
   cmd: string,
   args: string[],
@@ -446,7 +446,7 @@ export interface ProftpdOptions extends DaemonOptions {
 
 const onOff = (v: string | number | boolean): string => (typeof v === "boolean" ? (v ? "on" : "off") : String(v));
 
-async function cryptPassword(password: string): Promise<string> {
+export async function cryptPassword(password: string): Promise<string> {
   // SHA-512 crypt, which ProFTPD's mod_auth_file checks with crypt(3).
   const openssl = requireTool("openssl");
   return (await runCommandChecked(openssl, ["passwd", "-6", "-stdin"], `${password}\n`)).trim();

@@ -9,7 +9,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { Redis } from "ioredis";
 import { QueueEvents } from "bullmq";
 import { CheckQueue } from "../../src/queue/producer.js";
-import { history } from "../../src/queue/results.js";
+import { storedResult } from "../../src/queue/results.js";
+import { loadHistory } from "../../src/queue/historyModel.js";
 import { keys } from "../../src/queue/keys.js";
 import { CheckOptionsInput } from "../../src/check/options.js";
 import { freePort, sleep, waitFor } from "../harness/env.js";
@@ -114,12 +115,9 @@ describe("queue under infrastructure faults", () => {
       const r = new Redis(redis.url, { maxRetriesPerRequest: 1 });
       try {
         // Stored exactly once, under the job's id, in the restarted Redis.
-        const h = await history(r, prefix, "127.0.0.1", slow.port, 10);
-        assert.deepEqual(
-          h.map((x) => x.jobId),
-          [job.jobId],
-          "stored exactly once",
-        );
+        const h = await loadHistory(r, prefix, "127.0.0.1", slow.port);
+        assert.equal(h.zones[0]?.checks, 1, "counted exactly once");
+        assert.equal((await storedResult(r, prefix, job.jobId))?.jobId, job.jobId);
         // Fetched by id: the job is gone with the old Redis, the stored result is not.
         const fetched = await q.result("dmz", job.jobId, 5_000);
         assert.equal(fetched.verdict.code, "HEALTHY", "a slow greeting, anonymous refused: out of scope, not a fault");
@@ -191,8 +189,10 @@ describe("queue under infrastructure faults", () => {
           .filter((_, i) => i % 5 === k)
           .map((j) => j.jobId)
           .sort();
-        const h = await history(redis, prefix, "127.0.0.1", servers[k]!.port, 100);
-        assert.deepEqual(h.map((x) => x.jobId).sort(), mine, `history of target ${k}`);
+        const h = await loadHistory(redis, prefix, "127.0.0.1", servers[k]!.port);
+        assert.equal(h.zones[0]?.checks, mine.length, `history of target ${k}: each job counted once`);
+        const stored = await Promise.all(mine.map((id) => storedResult(redis, prefix, id)));
+        assert.deepEqual(stored.map((x) => x?.jobId).sort(), mine, `every result of target ${k} stored under its job id`);
       }
       await waitFor("every completion event", () => jobs.every((j) => completed.has(j.jobId)), 10_000);
       const twice = [...completed].filter(([, n]) => n > 1);

@@ -12,7 +12,8 @@ import { Redis } from "ioredis";
 import { runCheck } from "../../src/check/run.js";
 import { CheckOptionsInput, toCheckOptions } from "../../src/check/options.js";
 import { CheckQueue, NoWorkerError } from "../../src/queue/producer.js";
-import { history } from "../../src/queue/results.js";
+import { loadHistory } from "../../src/queue/historyModel.js";
+import { storedResult } from "../../src/queue/results.js";
 import { parseTarget } from "../../src/target/parse.js";
 import { startVsftpd, VSFTPD_USER, type RunningServer } from "../harness/daemons.js";
 import { createNetns, type Netns } from "../harness/netns.js";
@@ -106,9 +107,10 @@ describe("queue and workers (real Redis)", () => {
           Object.keys(inline).sort(),
         );
       }
-      const h = await history(redis, p, "127.0.0.1", vs.port, 10);
-      assert.equal(h.length, 3, "each queued check stored once in history");
-      assert.ok(Date.parse(h[0]!.finishedAt) >= Date.parse(h[2]!.finishedAt), "newest first");
+      const h = await loadHistory(redis, p, "127.0.0.1", vs.port);
+      assert.equal(h.zones.length, 1);
+      assert.equal(h.zones[0]!.zone, "dmz");
+      assert.equal(h.zones[0]!.checks, 3, "each queued check counted once in history");
     } finally {
       await q.close();
     }
@@ -190,12 +192,9 @@ describe("queue and workers (real Redis)", () => {
       assert.ok(report.verdict.code.length > 0);
       await b.waitFor(/"check finished"/);
       assert.match(b.output(), /stalled|check started/);
-      const h = await history(redis, p, "127.0.0.1", slow.port, 10);
-      assert.deepEqual(
-        h.map((x) => x.jobId),
-        [job.jobId],
-        "stored exactly once",
-      );
+      const h = await loadHistory(redis, p, "127.0.0.1", slow.port);
+      assert.equal(h.zones[0]?.checks, 1, "counted exactly once");
+      assert.equal((await storedResult(redis, p, job.jobId))?.jobId, job.jobId);
       assert.equal((b.output().match(/"check finished"/g) ?? []).length, 1);
     } finally {
       await q.close();
@@ -240,7 +239,7 @@ describe("queue and workers (real Redis)", () => {
     assert.ok(performance.now() - t0 < 1000);
     await q.close();
     const out = await runCli(["check", "127.0.0.1:21", "--zone", "nowhere"], { FTP_DOCTOR_REDIS_PREFIX: p });
-    assert.equal(out.code, 2);
+    assert.equal(out.code, 3);
     assert.match(out.stderr, /^ftp-doctor: no live worker in zone "nowhere"/);
   });
 
