@@ -6,7 +6,7 @@ import type { Target } from "../target/parse.js";
 import type { ControlChannel } from "./control.js";
 import { classifyError, ECDH_CURVES, NetFailureError, PipeliningFailure } from "./net.js";
 import { Budget, Recorder } from "./record.js";
-import type { CheckOptions, NetError, Observations, Reply, StepRecord } from "./types.js";
+import type { CheckOptions, NetError, Observations, ProbePolicy, Reply, StepRecord } from "./types.js";
 
 export interface ProbeSecrets {
   /** The password for `options.user`; never stored in observations, logs or transcripts. */
@@ -67,6 +67,8 @@ export class ProbeContext {
     readonly options: CheckOptions,
     readonly secrets: ProbeSecrets,
     hooks: ProbeHooks,
+    /** The target policy's hooks; without them the CLI's rules apply (same /24 for data hosts). */
+    readonly policy: ProbePolicy = {},
   ) {
     this.rec = new Recorder(hooks.onStep);
     const idleMs = (options.idleSeconds ?? 0) * 1000;

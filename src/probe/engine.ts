@@ -14,7 +14,7 @@ import { sessionInfo } from "./steps/session.js";
 import { sideProbes } from "./steps/side.js";
 import { secure } from "./steps/tls.js";
 import { writeTest } from "./steps/write.js";
-import type { CheckOptions, Observations } from "./types.js";
+import type { CheckOptions, Observations, ProbePolicy } from "./types.js";
 
 export type { ProbeHooks, ProbeSecrets } from "./context.js";
 
@@ -27,8 +27,9 @@ export async function probe(
   options: CheckOptions,
   secrets: ProbeSecrets = {},
   hooks: ProbeHooks = {},
+  policy: ProbePolicy = {},
 ): Promise<Observations> {
-  const ctx = new ProbeContext(target, options, secrets, hooks);
+  const ctx = new ProbeContext(target, options, secrets, hooks, policy);
   try {
     await steps(ctx);
   } catch (err) {
@@ -43,7 +44,7 @@ export async function probe(
 /** The steps in order; each returns whether the next one can run. */
 async function steps(ctx: ProbeContext): Promise<void> {
   const addresses = await resolve(ctx);
-  if (addresses.length === 0) return;
+  if (addresses.length === 0 || !permitted(ctx, addresses)) return;
   const primary = await connectAll(ctx, addresses);
   if (!primary) {
     await sideProbes(ctx, addresses[0]!.address);
@@ -55,6 +56,26 @@ async function steps(ctx: ProbeContext): Promise<void> {
   if (dataOk && ctx.options.write) await writeTest(ctx);
   if (ctx.options.active) await activeTest(ctx);
   if (ctx.options.idleSeconds) await idleTest(ctx, ctx.options.idleSeconds);
+}
+
+/**
+ * The target policy sees every resolved address before anything connects. One refused address
+ * refuses the whole check: probing only the others would still follow a name whose records an
+ * attacker may control (DNS rebinding), and the operator learns which address and rule.
+ */
+function permitted(ctx: ProbeContext, addresses: { address: string }[]): boolean {
+  const check = ctx.policy.address;
+  if (!check) return true;
+  for (const { address } of addresses) {
+    const decision = check(address, ctx.target.host);
+    if (decision.permitted) continue;
+    ctx.obs.policyRefusal = { name: ctx.target.host, address, rule: decision.rule };
+    ctx.rec
+      .begin("connect")
+      .end("fail", `${address} (from ${ctx.target.host}) is not a permitted target (${decision.rule}): nothing connected to`);
+    return false;
+  }
+  return true;
 }
 
 /** Greeting to session setup on one control connection; whether the data steps can follow. */

@@ -2,6 +2,7 @@ import { adaptive, LIMITS } from "../../config/defaults.js";
 import { describe, failureOf, type ProbeContext } from "../context.js";
 import { PipeliningFailure } from "../net.js";
 import { endForRetry, exchange } from "../pipeline.js";
+import type { LoginObservation } from "../types.js";
 import { featPlan, recordFeat } from "./feat.js";
 
 const ANON_PASSWORD = "ftp-doctor@example.invalid";
@@ -26,7 +27,7 @@ export async function login(ctx: ProbeContext): Promise<boolean> {
     anonymous,
     defaultAnonymous: anonymous && !ctx.options.anonymous,
     encrypted,
-    status: "not-run" as "ok" | "refused" | "error" | "not-run",
+    status: "not-run" as LoginObservation["status"],
   });
   const password = anonymous ? ANON_PASSWORD : ctx.secrets.password;
   // Never send a real password in clear text after TLS was attempted and broke.
@@ -47,6 +48,13 @@ export async function login(ctx: ProbeContext): Promise<boolean> {
       if (password === undefined) {
         Object.assign(login, { status: "error", missingPassword: true });
         step.end("fail", `server asks for a password for ${user} and none was given`, { reply: u });
+        return false;
+      }
+      if (!anonymous && !encrypted && ctx.policy.passwordRequiresTls) {
+        login.status = "blocked-cleartext";
+        step.end("fail", `password for ${user} withheld: the target policy sends passwords over TLS only, and this session is plain`, {
+          reply: u,
+        });
         return false;
       }
       const pw = await ctl.command(`PASS ${password}`, timeout(), "PASS ****");
