@@ -96,6 +96,10 @@ export function verdictBlocks(report: CheckReport, refs: VerdictRefs): { text: s
       { type: "button", action_id: "ftp_rerun", text: { type: "plain_text", text: "Re-run" }, value: refs.resultId },
       { type: "button", action_id: "ftp_transcript", text: { type: "plain_text", text: "Show transcript" }, value: refs.resultId },
       { type: "button", action_id: "ftp_watch", text: { type: "plain_text", text: "Watch" }, value: refs.resultId },
+      // A failure gets its waterfall posted in the thread anyway; a healthy check on request.
+      ...(v.code === "HEALTHY"
+        ? [{ type: "button", action_id: "ftp_waterfall", text: { type: "plain_text", text: "Show waterfall" }, value: refs.resultId }]
+        : []),
     ],
   });
   return { text: clip(`${v.code}: ${v.title}`, 3000), blocks: blocks.slice(0, SLACK_LIMITS.blocks) };
@@ -132,7 +136,7 @@ export const HELP_TEXT = [
   "• `/ftp-check ftp.example.com:2121 from dmz as ops write` — zone, credentials profile, upload test",
   "• `/ftp-check history ftp.example.com` — the last 7 days per zone: uptime, incidents, recurring failure windows",
   "• In a thread: `@ftp-doctor check ftp.example.com`, or just `@ftp-doctor` under a message that names the host",
-  "Buttons under a verdict: *Re-run*, *Show transcript*, *Watch* (re-check for an hour, post when the state changes).",
+  "Buttons under a verdict: *Re-run*, *Show transcript*, *Watch* (re-check for an hour, post when the state changes), *Show waterfall* (a failure's waterfall is posted in its thread anyway).",
 ].join("\n");
 
 /** `/ftp-check history`: a headline per zone, then the plain-text model in code blocks. */

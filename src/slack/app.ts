@@ -235,6 +235,7 @@ export function createBot(deps: BotDeps) {
   button("ftp_rerun", (v, w) => service.rerun(v, w));
   button("ftp_transcript", (v, w) => service.transcript(v, w));
   button("ftp_watch", (v, w) => service.watch(v, w));
+  button("ftp_waterfall", (v, w) => service.waterfall(v, w));
 
   app.error(async (err) => {
     logger.error({ err: err.message, code: (err as { code?: string }).code }, "bolt listener error");

@@ -61,6 +61,39 @@ export class Poster {
     }
   }
 
+  /**
+   * A file in a channel or thread through Slack's external-upload flow (files.getUploadURLExternal,
+   * the bytes to the returned URL, files.completeUploadExternal with channel_id and thread_ts):
+   * the WebClient's files.uploadV2. Outside the posting lane: a slow or failing upload must not
+   * hold up the next verdict. Throws after the client's retries; callers log and go on.
+   */
+  async upload(args: {
+    channel: string;
+    thread_ts?: string;
+    file: Buffer;
+    filename: string;
+    title: string;
+    alt_text: string;
+  }): Promise<void> {
+    try {
+      await this.client.files.uploadV2({
+        channel_id: args.channel,
+        ...(args.thread_ts ? { thread_ts: args.thread_ts } : {}),
+        file: args.file,
+        filename: args.filename,
+        title: args.title,
+        alt_text: args.alt_text,
+      } as Parameters<WebClient["files"]["uploadV2"]>[0]);
+    } catch (err) {
+      this.metrics?.slackErrors.inc({ method: "files.uploadV2" });
+      this.logger.error(
+        { channel: args.channel, thread: args.thread_ts, file: args.filename, err: (err as Error).message },
+        "slack upload failed",
+      );
+      throw err;
+    }
+  }
+
   async ephemeral(args: { channel: string; user: string; text: string; thread_ts?: string }): Promise<void> {
     try {
       await this.client.chat.postEphemeral(args as Parameters<WebClient["chat"]["postEphemeral"]>[0]);

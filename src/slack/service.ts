@@ -9,6 +9,7 @@ import { botCheckJob } from "../queue/payload.js";
 import { loadHistory } from "../queue/historyModel.js";
 import { historyBlocks, parentText, transcriptBlocks, verdictBlocks } from "../render/slack.js";
 import type { Target } from "../target/parse.js";
+import { postTimeline, postWaterfall } from "./pictures.js";
 import type { Poster } from "./poster.js";
 
 /** What every bot component works with. */
@@ -108,6 +109,8 @@ export class SlackService {
         blocks: msg.blocks,
         ...(where.threadTs ? { thread_ts: where.threadTs } : {}),
       });
+      // The picture after the text, and only when there is something to draw.
+      if (model.zones.length) this.track(postTimeline(this.o.poster, this.o.logger, model, where.channel, where.threadTs));
     } catch (err) {
       await this.o.poster.ephemeral({
         channel: where.channel,
@@ -201,6 +204,8 @@ export class SlackService {
         "verdict posted",
       );
       if (ts && this.o.summarize) this.track(this.addSummary(report, d, ts));
+      // Failures get their waterfall at once; healthy results behind the "Show waterfall" button.
+      if (report.verdict.code !== "HEALTHY") this.track(postWaterfall(this.o.poster, this.o.logger, report, d.channel, d.threadTs));
     } catch (err) {
       // Keep it pending: the next start retries. Clear the marker so that retry may post.
       await this.o.redis.del(this.keys.done(id));
@@ -235,6 +240,20 @@ export class SlackService {
     if (!spec) return { ok: false, message: "that check is too old to re-run; start a new one with /ftp-check." };
     await this.start(spec, where);
     return { ok: true };
+  }
+
+  /** "Show waterfall": only for a result whose target this user may still check from here. */
+  async waterfall(jobId: string, where: { channel: string; user: string; threadTs: string }): Promise<Outcome> {
+    // The value comes back from the client: a job id, or nothing we look up.
+    const stored = /^[\w.:-]{1,200}$/.test(jobId) ? await storedResult(this.o.redis, this.o.prefix, jobId) : undefined;
+    if (!stored) return { ok: false, message: "that result has expired." };
+    const d = new TargetPolicy(this.o.config).request({
+      who: { front: "slack", user: where.user, channel: where.channel },
+      host: stored.report.target.host,
+    });
+    if (!d.permitted) return { ok: false, message: `:no_entry: ${d.message}` };
+    const ok = await postWaterfall(this.o.poster, this.o.logger, stored.report, where.channel, where.threadTs);
+    return ok ? { ok: true } : { ok: false, message: ":warning: the waterfall could not be uploaded; try again in a minute." };
   }
 
   async transcript(jobId: string, where: { channel: string; threadTs: string }): Promise<Outcome> {
