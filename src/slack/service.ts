@@ -296,7 +296,7 @@ export class SlackService {
       );
       if (ts && this.o.summarize) this.track(this.addSummary(report, d, ts));
       // Failures get their waterfall at once; healthy results behind the "Show waterfall" button.
-      if (report.verdict.code !== "HEALTHY") this.track(postWaterfall(this.o.poster, this.o.logger, report, d.channel, d.threadTs));
+      if (report.verdict.code !== "HEALTHY") this.track(postWaterfall(this.o.poster, this.o.logger, report, d.channel, d.threadTs!));
     } catch (err) {
       // Keep it pending: the next sweep retries. Clear the marker so that retry may post.
       await this.o.redis.del(this.keys.done(id));
