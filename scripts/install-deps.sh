@@ -27,6 +27,8 @@ export DEBIAN_FRONTEND=noninteractive
 
 APT_PACKAGES=(
   vsftpd iptables iproute2 lftp curl openssl procps
+  # promtool, the Prometheus server and Alertmanager (deploy/prometheus tests, test/integrations)
+  prometheus prometheus-alertmanager
   # unshare/mount (pure-ftpd anonymous root), useradd/chpasswd (vsftpd PAM user), PAM modules
   util-linux mount passwd libpam-modules libpam-runtime
   # runtime libraries of the unpacked proftpd / pure-ftpd binaries (their Depends:)

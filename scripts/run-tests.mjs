@@ -24,6 +24,8 @@ const needed = [
   "/usr/sbin/vsftpd",
   "/usr/bin/lftp",
   "/usr/sbin/iptables",
+  "/usr/bin/promtool",
+  "/usr/bin/prometheus-alertmanager",
 ];
 const missing = needed.filter((f) => !existsSync(f));
 if (missing.length > 0) {

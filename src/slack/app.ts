@@ -8,6 +8,8 @@ import { HardenedHTTPReceiver } from "./httpReceiver.js";
 import type { CheckSpec, SlackService } from "./service.js";
 import type { SocketLink } from "./socketLink.js";
 import type { Target } from "../target/parse.js";
+import type { ConfigFile } from "../config/file.js";
+import { messageText, triageTarget, type MessageLike } from "../integrations/triage.js";
 
 const { App, LogLevel } = bolt;
 
@@ -26,6 +28,11 @@ export const BotEnv = z
     FTP_DOCTOR_WATCH_INTERVAL_MS: z.coerce.number().int().min(1000).default(180_000),
     FTP_DOCTOR_WATCH_DURATION_MS: z.coerce.number().int().min(1000).default(3_600_000),
     FTP_DOCTOR_POST_SPACING_MS: z.coerce.number().int().min(0).default(1_000),
+    /** Bearer token of POST /hooks/alertmanager (or basic auth with it as the password); the webhook is off without it. */
+    FTP_DOCTOR_ALERTMANAGER_TOKEN: z.preprocess(
+      (v) => (v === "" ? undefined : v),
+      z.string().min(16, "must be at least 16 characters (e.g. `openssl rand -hex 24`)").optional(),
+    ),
     /** Socket Mode: longest wait between reconnect attempts while Slack is away. */
     FTP_DOCTOR_SLACK_RECONNECT_MAX_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
     /** Socket Mode: /healthz answers 503 once the link has been down this long. */
@@ -45,6 +52,8 @@ export interface BotDeps {
   identity: { botId: string; botUserId: string };
   service: SlackService;
   logger: Logger;
+  /** Channels where messages naming a permitted target get a diagnosis unmentioned (slack.autoTriageChannels). */
+  autoTriage?: { channels: readonly string[]; config: ConfigFile };
   /** Extra HTTP routes (health, metrics) in HTTP mode. */
   routes?: {
     path: string;
@@ -126,7 +135,7 @@ export function createBot(deps: BotDeps) {
     await ack();
     // trigger_id is unique per invocation: a re-delivered request is recognised and dropped.
     if (!(await service.firstTime(`cmd:${command.trigger_id}`))) return;
-    await service.start(r.spec, { channel: command.channel_id, user: command.user_id });
+    await service.start(r.spec, { channel: command.channel_id, user: command.user_id, responseUrl: command.response_url });
   });
 
   app.event("app_mention", async ({ event, client, body }) => {
@@ -136,6 +145,8 @@ export function createBot(deps: BotDeps) {
     const user = event.user ?? "";
     const threadTs = event.thread_ts ?? event.ts;
     let text = event.text.replace(/<@[A-Z0-9]+>/g, " ").trim();
+    // "@ftp-doctor help" is a request for help, not a bare mention under a message about a host.
+    if (/^help$/i.test(text)) return void (await client.chat.postMessage({ channel: event.channel, thread_ts: threadTs, text: HELP_TEXT }));
     if (!findHostInText(text)) {
       const context = await contextMessage(client, event.channel, event.thread_ts, event.ts);
       const host = context ? findHostInText(context) : undefined;
@@ -162,6 +173,42 @@ export function createBot(deps: BotDeps) {
     await service.start(r.spec, { channel: event.channel, user, threadTs });
   });
 
+  // Auto-triage: a message (a person's, or an alerting app's bot message) in an opted-in channel
+  // that names a permitted target gets one diagnosis in its thread. Bolt's ignoreSelf drops our
+  // own posts; a message that mentions us is the mention handler's.
+  const triage = deps.autoTriage;
+  if (triage?.channels.length) {
+    const channels = new Set(triage.channels);
+    app.event("message", async ({ event, context }) => {
+      const e = event as MessageLike & {
+        channel: string;
+        ts: string;
+        thread_ts?: string;
+        subtype?: string;
+        user?: string;
+        bot_id?: string;
+      };
+      if (!channels.has(e.channel)) return;
+      if (e.subtype !== undefined && e.subtype !== "bot_message") return; // edits, joins, deletions
+      const text = messageText(e);
+      if (context.botUserId && text.includes(`<@${context.botUserId}>`)) return;
+      const who =
+        e.user && e.subtype === undefined
+          ? { front: "slack" as const, user: e.user, channel: e.channel }
+          : { front: "webhook" as const, channel: e.channel };
+      const hit = triageTarget(triage.config, text, who);
+      if (!hit) return;
+      const threadTs = e.thread_ts ?? e.ts;
+      // Once per thread: retries, edits and the rest of the conversation do not start another check.
+      if (!(await service.firstTime(`triage:${e.channel}:${threadTs}`))) return;
+      logger.info({ channel: e.channel, threadTs, target: hit.target.input, from: who.front }, "auto-triage");
+      await service.start(
+        { target: hit.target.input, host: hit.target.host, port: hit.target.port, zone: hit.zone, write: false },
+        { channel: e.channel, user: e.user ?? e.bot_id ?? "auto-triage", threadTs },
+      );
+    });
+  }
+
   const button = (
     actionId: string,
     run: (value: string, where: { channel: string; user: string; threadTs: string }) => Promise<{ ok: boolean; message?: string }>,
@@ -179,17 +226,21 @@ export function createBot(deps: BotDeps) {
       const channel = b.channel?.id;
       if (!channel || !b.message) return;
       if (!(await service.firstTime(`act:${actionId}:${b.actions?.[0]?.action_ts ?? b.trigger_id}`))) return;
+      const threadTs = b.message.thread_ts ?? b.message.ts;
       const auth = service.authorizeUser(b.user.id, channel);
       if (!auth.ok)
         return void (await client.chat
-          .postEphemeral({ channel, user: b.user.id, text: `:no_entry: ${auth.message}` })
+          .postEphemeral({ channel, user: b.user.id, thread_ts: threadTs, text: `:no_entry: ${auth.message}` })
           .catch(() => undefined));
-      const r = await run(value, { channel, user: b.user.id, threadTs: b.message.thread_ts ?? b.message.ts });
-      if (!r.ok && r.message) await client.chat.postEphemeral({ channel, user: b.user.id, text: r.message }).catch(() => undefined);
+      const r = await run(value, { channel, user: b.user.id, threadTs });
+      // Ephemeral answers to a button under a verdict belong in that verdict's thread.
+      if (!r.ok && r.message)
+        await client.chat.postEphemeral({ channel, user: b.user.id, thread_ts: threadTs, text: r.message }).catch(() => undefined);
     });
   button("ftp_rerun", (v, w) => service.rerun(v, w));
   button("ftp_transcript", (v, w) => service.transcript(v, w));
   button("ftp_watch", (v, w) => service.watch(v, w));
+  button("ftp_waterfall", (v, w) => service.waterfall(v, w));
 
   app.error(async (err) => {
     logger.error({ err: err.message, code: (err as { code?: string }).code }, "bolt listener error");

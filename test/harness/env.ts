@@ -65,6 +65,10 @@ export const TOOL_NAMES = [
   "ip",
   "iptables",
   "unshare",
+  "prometheus",
+  "promtool",
+  "prometheus-alertmanager",
+  "amtool",
 ] as const;
 export type ToolName = (typeof TOOL_NAMES)[number];
 
