@@ -7,10 +7,9 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { certFixtures, tlsOf } from "../harness/certs.js";
-import { mkdirSync, writeFileSync } from "node:fs";
-import path from "node:path";
-import { cleanOnFailure, launch, PROFTPD_USER, prepare, type RunningServer, startProftpd, writeSampleFiles } from "../harness/daemons.js";
-import { requireTool, requirementsOptions } from "../harness/env.js";
+import { PROFTPD_USER, type RunningServer, startProftpd } from "../harness/daemons.js";
+import { requirementsOptions } from "../harness/env.js";
+import { startTwistedFtpd } from "../harness/twisted.js";
 import { FTPSRV_USER, startFtpSrv } from "../harness/ftpsrv.js";
 import { check, expectVerdict, pemFile, type ScenarioResult } from "./lib.js";
 
@@ -25,37 +24,6 @@ async function repeat(times: number, run: () => Promise<ScenarioResult>): Promis
   const all: ScenarioResult[] = [];
   for (let i = 0; i < times; i++) all.push(await run());
   return all;
-}
-
-/**
- * Twisted's FTP server (Debian python3-twisted), anonymous and read-only, on loopback. A dozen
- * lines of Twisted's own API (FTPFactory + FTPRealm), as an application embedding it would do.
- */
-async function startTwisted(): Promise<RunningServer> {
-  const python = requireTool("python3");
-  const p = await prepare({}, "ftpd-twisted-");
-  return cleanOnFailure(p, async () => {
-    const root = path.join(p.dir, "anon");
-    mkdirSync(root, { mode: 0o755 });
-    writeSampleFiles(root);
-    const script = path.join(p.dir, "twistedftp.py");
-    writeFileSync(
-      script,
-      [
-        "import sys",
-        "from twisted.cred.checkers import AllowAnonymousAccess",
-        "from twisted.cred.portal import Portal",
-        "from twisted.internet import reactor",
-        "from twisted.protocols.ftp import FTPFactory, FTPRealm",
-        `factory = FTPFactory(Portal(FTPRealm(${JSON.stringify(root)}), [AllowAnonymousAccess()]))`,
-        `factory.passivePortRange = range(${p.pasvRange[0]}, ${p.pasvRange[1] + 1})`,
-        `reactor.listenTCP(${p.port}, factory, interface=${JSON.stringify(p.host)})`,
-        "reactor.run()",
-        "",
-      ].join("\n"),
-    );
-    return launch("twisted", python, ["-u", script], p, {}, () => "");
-  });
 }
 
 describe("pipelining: ftp-srv", requirementsOptions(["root"]), () => {
@@ -84,7 +52,7 @@ describe("pipelining: Twisted", requirementsOptions(["python3", "root"]), () => 
   test("no reply after an unused PASV → lock-step on a fresh connection, HEALTHY (+ANON_ENABLED)", async () => {
     // Twisted 22.4 (ftp_PASV returns the data-connection deferred): no further command is read
     // until that data connection arrives, so the pipelined EPSV behind PASV goes unanswered.
-    const s = await startTwisted();
+    const s = await startTwistedFtpd({ anonymous: true });
     running.push(s);
     const r = await check(target(s), { tls: "off", anonymous: true });
     expectVerdict("Twisted: unanswered EPSV after pipelined PASV", "twisted", r, "HEALTHY", { findings: ["ANON_ENABLED"] });

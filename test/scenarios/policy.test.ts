@@ -31,8 +31,6 @@ async function run(target: string, opts: Record<string, unknown>, policy: ProbeP
   return runCheck(parseTarget(target), options, password !== undefined ? { password } : {}, {}, policy);
 }
 
-const DIAG = "diag: map obs.policyRefusal / login.status blocked-cleartext to their verdicts (issue 14)";
-
 const refuse =
   (bad: string, rule = "loopback"): ProbePolicy["address"] =>
   (address) => ({ permitted: address !== bad, rule: address === bad ? rule : "allow-cidr" });
@@ -48,7 +46,7 @@ describe("target policy hooks", () => {
     assert.ok(o.steps.some((s) => s.id === "connect" && s.status === "fail" && /not a permitted target/.test(s.detail)));
   });
 
-  test("a refused address → verdict TARGET_NOT_PERMITTED", { todo: DIAG }, async () => {
+  test("a refused address → verdict TARGET_NOT_PERMITTED", async () => {
     const l = await counter("127.0.0.1");
     const { report } = await run(`127.0.0.1:${l.port}`, { tls: "off" }, { address: refuse("127.0.0.1") });
     assert.equal(report.verdict.code as string, "TARGET_NOT_PERMITTED");
@@ -112,7 +110,7 @@ describe("target policy hooks", () => {
     assert.ok(s.received.some((c) => /^USER alice/i.test(c)));
   });
 
-  test("a withheld password → verdict CLEARTEXT_PASSWORD_BLOCKED", { todo: DIAG }, async () => {
+  test("a withheld password → verdict CLEARTEXT_PASSWORD_BLOCKED", async () => {
     const s = await keep(startFakeFtp({ greeting: "220 ready", replies: { ...LOGIN, ...passive() } }));
     const { report } = await run(`127.0.0.1:${s.port}`, { tls: "off", user: "alice" }, { passwordRequiresTls: true }, "secret-1");
     assert.equal(report.verdict.code as string, "CLEARTEXT_PASSWORD_BLOCKED");
