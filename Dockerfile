@@ -19,6 +19,8 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 COPY --from=build /app/dist ./dist
 COPY bin ./bin
 COPY prompts ./prompts
+# DejaVu Sans for the waterfall and timeline pictures (resvg loads no system fonts).
+COPY src/render/fonts ./src/render/fonts
 USER node
 EXPOSE 3000 9464
 ENTRYPOINT ["node", "bin/ftp-doctor.js"]

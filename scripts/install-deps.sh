@@ -2,9 +2,13 @@
 # Installs the FTP daemons and tools the integration tests run against.
 #
 # - vsftpd and the client/network tools come from apt as normal packages.
-# - proftpd and pure-ftpd conflict with vsftpd (and with each other) as Debian packages, so they
-#   are fetched with `apt-get download` and unpacked with `dpkg -x` into <repo>/.deps/root,
-#   where test/harness/env.ts looks for them (override with FTP_DOCTOR_DEPS_DIR).
+# - pyftpdlib (+ python3-openssl for its TLS_FTPHandler) and Twisted are ordinary packages for
+#   Debian's /usr/bin/python3 (the harness always runs that interpreter, not a pyenv/venv one).
+# - proftpd, pure-ftpd, GNU inetutils ftpd and netkit ftpd (ftpd-ssl, what the `ftpd` package
+#   pulls in) conflict with vsftpd (all Provide/Conflict ftp-server) and with each other as Debian
+#   packages, so they are fetched with `apt-get download` and unpacked with `dpkg -x` into
+#   <repo>/.deps/root, where test/harness/env.ts looks for them (override with FTP_DOCTOR_DEPS_DIR).
+#   Installing inetutils-ftpd or ftpd-ssl would also remove vsftpd and pull in a syslogd or inetd.
 #
 # Idempotent: a second run only checks. Needs root (apt-get install).
 set -euo pipefail
@@ -23,14 +27,20 @@ export DEBIAN_FRONTEND=noninteractive
 
 APT_PACKAGES=(
   vsftpd iptables iproute2 lftp curl openssl procps
+  # promtool, the Prometheus server and Alertmanager (deploy/prometheus tests, test/integrations)
+  prometheus prometheus-alertmanager
   # unshare/mount (pure-ftpd anonymous root), useradd/chpasswd (vsftpd PAM user), PAM modules
   util-linux mount passwd libpam-modules libpam-runtime
   # runtime libraries of the unpacked proftpd / pure-ftpd binaries (their Depends:)
   libhiredis0.14 libmemcached11 libmemcachedutil2 libpcre2-posix3 libsodium23 libcap2 libidn2-0
   libssl3 libpam0g libacl1 libncursesw6 zlib1g
   db-util
+  # pyftpdlib and Twisted FTP servers (test/harness/pyftpdlib.ts, test/harness/twisted.ts)
+  python3 python3-pyftpdlib python3-openssl python3-twisted
+  # runtime libraries of the unpacked inetutils ftpd / netkit in.ftpd (their Depends:)
+  libwrap0 libcrypt1
 )
-DOWNLOAD_PACKAGES=(proftpd-core proftpd-basic proftpd-mod-crypto pure-ftpd pure-ftpd-common)
+DOWNLOAD_PACKAGES=(proftpd-core proftpd-basic proftpd-mod-crypto pure-ftpd pure-ftpd-common inetutils-ftpd ftpd-ssl)
 
 # apt-get update once: when the package lists are missing, or a package cannot be found.
 APT_UPDATED=0
@@ -112,6 +122,12 @@ check vsftpd bash -c 'vsftpd -v 0>&1'
 check proftpd "$DEPS_DIR/usr/sbin/proftpd" -v
 check pure-ftpd "$DEPS_DIR/usr/sbin/pure-ftpd" --help
 check pure-pw "$DEPS_DIR/usr/bin/pure-pw" --help
+check inetutils-ftpd "$DEPS_DIR/usr/sbin/ftpd" --version
+# in.ftpd has no version flag: -V is refused ("invalid option", exit 1) once the binary loads; a
+# loader error ("error while loading shared libraries") is still caught by check().
+check netkit-ftpd bash -c '"$0" -V 2>&1 </dev/null; true' "$DEPS_DIR/usr/sbin/in.ftpd"
+check pyftpdlib /usr/bin/python3 -c 'import pyftpdlib, OpenSSL; from pyftpdlib.handlers import TLS_FTPHandler; print("pyftpdlib", pyftpdlib.__ver__)'
+check twisted /usr/bin/python3 -c 'import twisted; from twisted.protocols import ftp; print("twisted", twisted.__version__)'
 for so in mod_tls.so; do
   [[ -f "$DEPS_DIR/usr/lib/proftpd/$so" ]] || { echo "install-deps: missing $DEPS_DIR/usr/lib/proftpd/$so" >&2; failed+=("proftpd:$so"); }
 done

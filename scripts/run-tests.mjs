@@ -16,9 +16,16 @@ const deps = process.env.FTP_DOCTOR_DEPS_DIR ?? path.join(root, ".deps", "root")
 const needed = [
   path.join(deps, "usr/sbin/proftpd"),
   path.join(deps, "usr/sbin/pure-ftpd"),
+  path.join(deps, "usr/sbin/ftpd"), // GNU inetutils ftpd
+  path.join(deps, "usr/sbin/in.ftpd"), // netkit ftpd-ssl
+  "/usr/lib/python3/dist-packages/pyftpdlib",
+  "/usr/lib/python3/dist-packages/twisted",
+  "/usr/lib/python3/dist-packages/OpenSSL",
   "/usr/sbin/vsftpd",
   "/usr/bin/lftp",
   "/usr/sbin/iptables",
+  "/usr/bin/promtool",
+  "/usr/bin/prometheus-alertmanager",
 ];
 const missing = needed.filter((f) => !existsSync(f));
 if (missing.length > 0) {

@@ -93,7 +93,8 @@ export async function serveMetrics(opts: {
   port: number;
   host?: string;
   metrics: Metrics;
-  health: () => Promise<Record<string, boolean>>;
+  /** Dependencies by name: booleans decide 200/503, objects are details (e.g. the Slack link). */
+  health: () => Promise<Record<string, boolean | object>>;
   beforeScrape?: () => Promise<void>;
   /** More endpoints beside /metrics and /healthz (/probe, /hooks/alertmanager), by path. */
   routes?: Record<string, (req: http.IncomingMessage, res: http.ServerResponse) => void>;
@@ -113,7 +114,7 @@ export async function serveMetrics(opts: {
     if (path === "/healthz") {
       void opts.health().then(
         (h) => {
-          const ok = Object.values(h).every(Boolean);
+          const ok = Object.values(h).every((v) => typeof v !== "boolean" || v);
           res.writeHead(ok ? 200 : 503, { "content-type": "application/json" });
           res.end(JSON.stringify({ ok, ...h }));
         },

@@ -3,6 +3,8 @@ import { Queue } from "bullmq";
 import { createMetrics, serveMetrics } from "../metrics.js";
 import { configWarnings } from "../config/validate.js";
 import { probeHandler } from "../integrations/probe.js";
+import { alertmanagerHandler } from "../integrations/alertmanager.js";
+import { AlertThreads } from "../integrations/alertThreads.js";
 import { keys } from "../queue/keys.js";
 import { createLogger } from "../log.js";
 import { CheckQueue } from "../queue/producer.js";
@@ -12,10 +14,12 @@ import { startDigests } from "../slack/digest.js";
 import { startMonitor } from "../monitor/runner.js";
 import { Poster } from "../slack/poster.js";
 import { SlackService } from "../slack/service.js";
+import { AppTokenRefusedError, SocketLink } from "../slack/socketLink.js";
+import { isTokenRefusal, refusalLine, tokenProblems } from "../slack/tokens.js";
 import { summarizerFromEnv } from "../summary/summarize.js";
 import { formatZodError } from "../check/options.js";
 import { loadRuntime } from "../config/runtime.js";
-import { parseCommandArgs, UsageError } from "./usage.js";
+import { parseCommandArgs, StartupError, UsageError } from "./usage.js";
 import type { CliIo } from "./main.js";
 
 const HELP = `Usage: ftp-doctor bot
@@ -32,11 +36,24 @@ export async function botCommand(args: string[], io: CliIo): Promise<number> {
     io.stdout.write(HELP);
     return 0;
   }
+  // Token mistakes first, one line each: they are the commonest set-up error.
+  const problems = tokenProblems(io.env);
+  if (problems.length) throw new StartupError(problems);
   const { env, config } = loadRuntime(io.env);
   const parsed = BotEnv.safeParse(io.env);
   if (!parsed.success) throw new UsageError(`bot configuration: ${formatZodError(parsed.error, (k) => k)}`);
   const botEnv = parsed.data;
   const logger = createLogger(env.LOG_LEVEL, io.stdout);
+  // A rejection nobody awaited must say what happened; the bot keeps serving (its links and
+  // deliveries recover on their own). An uncaught exception leaves unknown state: log, exit.
+  process.on("unhandledRejection", (reason) => {
+    const e = reason as Error;
+    logger.error({ err: e?.message ?? String(reason), stack: e?.stack }, "unhandled rejection (bot keeps running)");
+  });
+  process.on("uncaughtException", (err) => {
+    logger.fatal({ err: err.message, stack: err.stack }, "uncaught exception; exiting");
+    process.exit(EXIT_INTERNAL);
+  });
   const redis = redisFor("producer", env.REDIS_URL);
   redis.on("error", (err) => logger.warn({ err: err.message }, "redis error"));
   await ready(redis, `Redis at ${new URL(env.REDIS_URL).host} (REDIS_URL)`);
@@ -51,6 +68,15 @@ export async function botCommand(args: string[], io: CliIo): Promise<number> {
   for (const w of configWarnings(config, io.env)) logger.warn({ problem: w }, "configuration warning");
   const metrics = createMetrics();
   client.on(WebClientEvent.RATE_LIMITED, () => metrics.slackRetries.inc());
+  const identity = await whoAmI(client, logger, botEnv.FTP_DOCTOR_SLACK_RECONNECT_MAX_MS);
+  const link = botEnv.SLACK_APP_TOKEN
+    ? new SocketLink({
+        appToken: botEnv.SLACK_APP_TOKEN,
+        ...(botEnv.SLACK_API_URL ? { apiUrl: botEnv.SLACK_API_URL.endsWith("/") ? botEnv.SLACK_API_URL : `${botEnv.SLACK_API_URL}/` } : {}),
+        logger,
+        backoffMaxMs: botEnv.FTP_DOCTOR_SLACK_RECONNECT_MAX_MS,
+      })
+    : undefined;
   const poster = new Poster(client, logger, botEnv.FTP_DOCTOR_POST_SPACING_MS, metrics);
   const summary = summarizerFromEnv(io.env, logger, metrics);
   const service = new SlackService({
@@ -66,8 +92,13 @@ export async function botCommand(args: string[], io: CliIo): Promise<number> {
     ...(summary.report ? { summarize: summary.report } : {}),
   });
   let slackOk = { at: 0, ok: false };
-  const health = async () => {
+  const health = async (): Promise<Record<string, boolean | object>> => {
     const redisOk = await pingWithin(redis, 1_000);
+    if (link) {
+      // Socket Mode: Slack reaches us only through the link; a short reconnect is not an outage.
+      const state = link.state();
+      return { redis: redisOk, slack: state.connected || state.downForMs < botEnv.FTP_DOCTOR_SLACK_LINK_GRACE_MS, slackLink: state };
+    }
     if (Date.now() - slackOk.at > 30_000)
       slackOk = {
         at: Date.now(),
@@ -100,6 +131,9 @@ export async function botCommand(args: string[], io: CliIo): Promise<number> {
     env: botEnv,
     service,
     logger,
+    ...(config.slack.autoTriageChannels?.length ? { autoTriage: { channels: config.slack.autoTriageChannels, config } } : {}),
+    identity,
+    ...(link ? { link } : {}),
     routes: [
       {
         path: "/healthz",
@@ -113,8 +147,14 @@ export async function botCommand(args: string[], io: CliIo): Promise<number> {
       },
     ],
   });
-  if (socketMode) await app.start();
-  else await app.start(botEnv.PORT);
+  if (socketMode) {
+    try {
+      await app.start();
+    } catch (err) {
+      if (err instanceof AppTokenRefusedError) throw new StartupError([err.message]);
+      throw err;
+    }
+  } else await app.start(botEnv.PORT);
   const digests = await startDigests({
     prefix: env.FTP_DOCTOR_REDIS_PREFIX,
     redisUrl: env.REDIS_URL,
@@ -134,12 +174,27 @@ export async function botCommand(args: string[], io: CliIo): Promise<number> {
         q: new Queue(keys.queueName(z.name), { connection: depthConn, prefix: env.FTP_DOCTOR_REDIS_PREFIX }),
       }))
     : [];
+  const alertThreads = new AlertThreads(
+    { prefix: env.FTP_DOCTOR_REDIS_PREFIX, config, queue, redis, poster, logger, resultWaitMs: botEnv.FTP_DOCTOR_RESULT_WAIT_MS },
+    service,
+  );
+  if (config.alerts && !botEnv.FTP_DOCTOR_ALERTMANAGER_TOKEN)
+    logger.warn({}, "alerts.channel is set but FTP_DOCTOR_ALERTMANAGER_TOKEN is not: the Alertmanager webhook is off");
+  if (config.alerts && botEnv.FTP_DOCTOR_ALERTMANAGER_TOKEN && !env.METRICS_PORT)
+    logger.warn({}, "the Alertmanager webhook listens on METRICS_PORT, which is not set: it is off");
   const metricsServer = env.METRICS_PORT
     ? await serveMetrics({
         port: env.METRICS_PORT,
         metrics,
         health,
-        routes: { "/probe": probeHandler({ config, queue, logger }) },
+        routes: {
+          "/probe": probeHandler({ config, queue, logger }),
+          "/hooks/alertmanager": alertmanagerHandler({
+            token: config.alerts ? botEnv.FTP_DOCTOR_ALERTMANAGER_TOKEN : undefined,
+            logger,
+            onNotification: (n) => alertThreads.handle(n),
+          }),
+        },
         beforeScrape: async () => {
           for (const { zone, q } of depthQueues) {
             metrics.queueDepth.set({ zone }, await q.getWaitingCount());
@@ -172,4 +227,27 @@ export async function botCommand(args: string[], io: CliIo): Promise<number> {
     process.once("SIGINT", () => stop("SIGINT"));
   });
   return 0;
+}
+
+const EXIT_INTERNAL = 3;
+
+/**
+ * auth.test with the bot token: a refused token ends start-up with one line (exit 2); Slack
+ * being away is waited out with capped backoff, logged.
+ */
+async function whoAmI(client: WebClient, logger: ReturnType<typeof createLogger>, maxDelayMs: number) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const r = await client.auth.test();
+      if (!r.bot_id || !r.user_id) throw new StartupError(["SLACK_BOT_TOKEN is not a bot token: use the Bot User OAuth Token (xoxb-…)"]);
+      return { botId: r.bot_id, botUserId: r.user_id };
+    } catch (err) {
+      if (err instanceof StartupError) throw err;
+      const code = (err as { data?: { error?: string } }).data?.error;
+      if (isTokenRefusal(code)) throw new StartupError([refusalLine("SLACK_BOT_TOKEN", code!)]);
+      const delayMs = Math.min(maxDelayMs, 1_000 * 2 ** attempt);
+      logger.warn({ attempt, delayMs, err: code ?? (err as Error).message }, "slack not reachable at start-up (auth.test); retrying");
+      await new Promise((r) => setTimeout(r, delayMs));
+    }
+  }
 }

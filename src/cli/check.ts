@@ -3,12 +3,16 @@ import { resolveProfile } from "../config/file.js";
 import { progressLine, renderText, type TextStyle } from "../render/text.js";
 import { crossZoneVerdict, type CrossZoneVerdict, type ZoneOutcome } from "../diagnosis/crossZone.js";
 import { ZoneName } from "../config/file.js";
-import { parseTarget } from "../target/parse.js";
+import { parseTarget, TargetParseError } from "../target/parse.js";
+import { ConfigError } from "../config/file.js";
+import { EnvError } from "../config/env.js";
+import { NoWorkerError, RedisUnavailableError } from "../queue/errors.js";
 import { CheckOptionsInput, formatZodError, toCheckOptions } from "../check/options.js";
 import { defaultZone, loadRuntime } from "../config/runtime.js";
 import { parseCommandArgs, UsageError } from "./usage.js";
 import type { CliIo } from "./main.js";
 import { cliSummarizer } from "./summarizer.js";
+import { outputFile, writeWaterfall } from "./pictures.js";
 
 export const CHECK_HELP = `Usage: ftp-doctor check <target> [options]
 
@@ -36,6 +40,8 @@ Options:
   --zone NAME           zone(s) to run in (repeatable; implies --queue); with
                         several zones a cross-zone verdict compares them
   --wait MS             how long to wait for queued results (default 60000)
+  --png FILE            also draw the check as a waterfall picture (PNG)
+  --svg FILE            the same picture as SVG (several zones: FILE-<zone>.png)
   --json                print one JSON object (schema in the README)
   --summarize           add a short LLM-written summary (needs OPENAI_BASE_URL
                         or OPENAI_API_KEY; OPENAI_MODEL); the verdict is unchanged
@@ -62,13 +68,47 @@ const OPTIONS = {
   zone: { type: "string", multiple: true },
   wait: { type: "string" },
   json: { type: "boolean" },
+  png: { type: "string" },
+  svg: { type: "string" },
   summarize: { type: "boolean" },
   verbose: { type: "boolean" },
   transcript: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
+/** Why a check could not be made, in `--json` output (`error.code`). */
+const CHECK_ERROR_CODES = ["USAGE", "NO_WORKER", "REDIS_UNAVAILABLE", "NO_RESULT", "INTERNAL"] as const;
+type CheckErrorCode = (typeof CHECK_ERROR_CODES)[number];
+
+/** Exit 3: the check could not be made (see EXIT in main.ts; not imported, to keep start-up lean). */
+const EXIT_INFRASTRUCTURE = 3;
+
+function errorJson(io: CliIo, code: CheckErrorCode, message: string, extra: Record<string, unknown> = {}): void {
+  io.stdout.write(`${JSON.stringify({ schemaVersion: 1, ...extra, error: { code, message } }, null, 2)}\n`);
+}
+
+/** With `--json`, a failure is still one JSON object on stdout (and one line on stderr). */
 export async function checkCommand(args: string[], io: CliIo): Promise<number> {
+  if (!args.includes("--json")) return checkCommandInner(args, io);
+  try {
+    return await checkCommandInner(args, io);
+  } catch (err) {
+    const usage = err instanceof UsageError || err instanceof TargetParseError || err instanceof ConfigError || err instanceof EnvError;
+    const code: CheckErrorCode = usage
+      ? "USAGE"
+      : err instanceof NoWorkerError
+        ? "NO_WORKER"
+        : err instanceof RedisUnavailableError
+          ? "REDIS_UNAVAILABLE"
+          : "INTERNAL";
+    const message = (err as Error)?.message ?? String(err);
+    errorJson(io, code, message);
+    io.stderr.write(`ftp-doctor: ${code === "INTERNAL" ? "internal error: " : ""}${message}\n`);
+    return usage ? 2 : EXIT_INFRASTRUCTURE;
+  }
+}
+
+async function checkCommandInner(args: string[], io: CliIo): Promise<number> {
   const parsed = parseCommandArgs("check", args, OPTIONS);
   const v = parsed.values;
   if (v.help) {
@@ -86,6 +126,13 @@ export async function checkCommand(args: string[], io: CliIo): Promise<number> {
     throw new UsageError(
       "the URL contains a password: remove it and pass --password-env VAR instead (passwords on the command line end up in shell history and process lists)",
     );
+  const pictures = { png: outputFile("--png", v.png), svg: outputFile("--svg", v.svg) };
+  const draw = async (report: CheckReport, several = false) => {
+    if (!pictures.png && !pictures.svg) return;
+    const files = await writeWaterfall(report, pictures, several);
+    // On stderr: stdout stays the report (--json pipes).
+    io.stderr.write(`waterfall: ${files.join(", ")}\n`);
+  };
   const queued = !!v.queue || (v.zone?.length ?? 0) > 0;
   if (v.profile && (v.user || v["password-env"] || v.anonymous))
     throw new UsageError("--profile already names the user and password: drop --user/--password-env/--anonymous");
@@ -163,6 +210,7 @@ export async function checkCommand(args: string[], io: CliIo): Promise<number> {
         await Promise.all(
           outcomes.map(async (o) => o.report && (o.report.summary = await summarize(o.report, { names: v.profile ? [v.profile] : [] }))),
         );
+      for (const o of outcomes) if (o.report) await draw(o.report, outcomes.length > 1);
       return printQueued(target.input, outcomes, !!v.json, io, print);
     } finally {
       await queue.close();
@@ -201,6 +249,7 @@ export async function checkCommand(args: string[], io: CliIo): Promise<number> {
     });
   if (v.json) io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else print(report);
+  await draw(report);
   return report.verdict.code === "HEALTHY" ? 0 : 1;
 }
 
@@ -209,8 +258,9 @@ function printQueued(target: string, outcomes: ZoneOutcome[], json: boolean, io:
   if (outcomes.length === 1) {
     const o = outcomes[0]!;
     if (!o.report) {
+      if (json) errorJson(io, "NO_RESULT", o.error ?? "no result", { target, zone: o.zone });
       io.stderr.write(`ftp-doctor: ${o.error}\n`);
-      return 1;
+      return EXIT_INFRASTRUCTURE;
     }
     if (json) io.stdout.write(`${JSON.stringify(o.report, null, 2)}\n`);
     else print(o.report);
@@ -229,5 +279,7 @@ function printQueued(target: string, outcomes: ZoneOutcome[], json: boolean, io:
       print(r);
     }
   }
-  return reports.length === outcomes.length && reports.every((r) => r.verdict.code === "HEALTHY") ? 0 : 1;
+  // A fault seen from any zone is the answer (1); all healthy but a zone gave no result: 3.
+  if (reports.some((r) => r.verdict.code !== "HEALTHY")) return 1;
+  return reports.length === outcomes.length ? 0 : EXIT_INFRASTRUCTURE;
 }

@@ -3,7 +3,7 @@ import { TargetParseError } from "../target/parse.js";
 import { ConfigError } from "../config/file.js";
 import { EnvError } from "../config/env.js";
 import { NoWorkerError } from "../queue/errors.js";
-import { UsageError } from "./usage.js";
+import { StartupError, UsageError } from "./usage.js";
 
 export interface CliIo {
   env: NodeJS.ProcessEnv;
@@ -11,8 +11,12 @@ export interface CliIo {
   stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
 }
 
-/** Exit codes: 0 healthy, 1 a fault was found, 2 bad usage or input. */
-export const EXIT = { healthy: 0, fault: 1, usage: 2 } as const;
+/**
+ * Exit codes: 0 healthy, 1 a fault was found, 2 bad usage or input, 3 ftp-doctor's own
+ * infrastructure failed (Redis down, no live worker, no result in time, internal error): a
+ * script can tell "the server is broken" (1) from "the check could not be made" (3).
+ */
+export const EXIT = { healthy: 0, fault: 1, usage: 2, infrastructure: 3 } as const;
 
 const MAIN_HELP = `Usage: ftp-doctor <command> [options]
 
@@ -57,20 +61,22 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         throw new UsageError(`unknown command "${command}"; try \`ftp-doctor help\``);
     }
   } catch (err) {
-    if (
-      err instanceof UsageError ||
-      err instanceof TargetParseError ||
-      err instanceof ConfigError ||
-      err instanceof EnvError ||
-      err instanceof NoWorkerError
-    ) {
+    if (err instanceof StartupError) {
+      for (const p of err.problems) io.stderr.write(`ftp-doctor: ${p}\n`);
+      return EXIT.usage;
+    }
+    if (err instanceof UsageError || err instanceof TargetParseError || err instanceof ConfigError || err instanceof EnvError) {
       io.stderr.write(`ftp-doctor: ${err.message}\n`);
       return EXIT.usage;
+    }
+    if (err instanceof NoWorkerError) {
+      io.stderr.write(`ftp-doctor: ${err.message}\n`);
+      return EXIT.infrastructure;
     }
     const e = err as Error;
     io.stderr.write(`ftp-doctor: internal error: ${e?.message ?? String(err)}\n`);
     if (io.env.FTP_DOCTOR_DEBUG) io.stderr.write(`${e?.stack ?? ""}\n`);
-    return EXIT.fault;
+    return EXIT.infrastructure;
   }
 }
 

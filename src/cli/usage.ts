@@ -5,6 +5,14 @@ export class UsageError extends Error {
   override readonly name = "UsageError";
 }
 
+/** Start-up found problems (tokens, settings): exit 2, one line per problem. */
+export class StartupError extends Error {
+  override readonly name = "StartupError";
+  constructor(readonly problems: string[]) {
+    super(problems.join("; "));
+  }
+}
+
 /** node:util parseArgs with its errors turned into one-line usage errors. */
 export function parseCommandArgs<T extends NonNullable<ParseArgsConfig["options"]>>(command: string, args: string[], options: T) {
   try {

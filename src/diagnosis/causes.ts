@@ -87,6 +87,19 @@ const PASV_ADDRESS_FIX: PerServer = {
   "pure-ftpd": ["Start pure-ftpd with `-P <public IP>` (`ForcePassiveIP` in pure-ftpd.conf)."],
   filezilla: ["Server settings → Passive mode → use a custom public IP/host for passive mode."],
   iis: ["IIS Manager → FTP Firewall Support → set *External IP Address of Firewall* (`externalIp4Address`)."],
+  "ftp-srv": ["Set the `pasv_url` option to the public address: ftp-srv advertises it in PASV replies."],
+  pyftpdlib: [
+    'Set `handler.masquerade_address = "<public IP>"` (or `masquerade_address_map` for several NATs); CLI: `python3 -m pyftpdlib -n <public IP>`.',
+  ],
+  twisted: [
+    "Twisted advertises the address the client connected to and has no override: let an FTP-aware NAT helper rewrite PASV, or run it on the public address.",
+  ],
+  inetutils: [
+    "GNU inetutils ftpd advertises its local address and has no masquerade setting: use an FTP-aware NAT helper (`nf_nat_ftp`, plain FTP only) or a daemon with a passive-address setting.",
+  ],
+  netkit: [
+    "netkit ftpd advertises its local address and has no masquerade setting: use an FTP-aware NAT helper (`nf_nat_ftp`, plain FTP only) or a daemon with a passive-address setting.",
+  ],
 };
 
 const PASV_RANGE_FIX: PerServer = {
@@ -96,6 +109,17 @@ const PASV_RANGE_FIX: PerServer = {
   filezilla: ["Server settings → Passive mode → custom port range; open it on the Windows firewall and any NAT."],
   iis: [
     "IIS Manager → FTP Firewall Support → *Data Channel Port Range* (`lowDataChannelPort`/`highDataChannelPort`); open it on the firewall.",
+  ],
+  "ftp-srv": ["Pin the range with the `pasv_min`/`pasv_max` options and open exactly that range."],
+  pyftpdlib: ["Pin the range with `handler.passive_ports = range(<min>, <max> + 1)` (CLI `-r <min>-<max>`) and open exactly that range."],
+  twisted: [
+    "Pin the range with `FTPFactory.passivePortRange = range(<min>, <max> + 1)` (default: any free port) and open exactly that range.",
+  ],
+  inetutils: [
+    "Passive ports come from the kernel's ephemeral range (`sysctl net.ipv4.ip_local_port_range`): open that range, or load the `nf_conntrack_ftp` helper on the firewall (plain FTP only).",
+  ],
+  netkit: [
+    "Passive ports come from the kernel's ephemeral range (`-h` picks the high range; `sysctl net.ipv4.ip_local_port_range`): open that range, or load `nf_conntrack_ftp` (plain FTP only).",
   ],
 };
 
@@ -206,6 +230,7 @@ export const CAUSES: { [C in RootCauseCode]: Cause<CauseFacts[C]> } = {
         proftpd: ["Set `UseReverseDNS off` and `IdentLookups off` in proftpd.conf."],
         vsftpd: ["Set `reverse_lookup_enable=NO` in vsftpd.conf."],
         "pure-ftpd": ["Start pure-ftpd with `-H` (`DontResolve yes`)."],
+        netkit: ["Start it with `-n` (numeric addresses in logs: no reverse DNS lookup per connection)."],
       },
     },
   },
@@ -261,6 +286,14 @@ export const CAUSES: { [C in RootCauseCode]: Cause<CauseFacts[C]> } = {
         "pure-ftpd": ["Raise `-c` (MaxClientsNumber) and `-C` (MaxClientsPerIP)."],
         filezilla: ["Server settings → connection limits."],
         iis: ["FTP site → Advanced Settings → Connections → maxConnections."],
+        pyftpdlib: ["Raise `FTPServer.max_cons` (default 512) and `FTPServer.max_cons_per_ip` (default 0, unlimited)."],
+        twisted: ["Raise `FTPFactory.connectionLimit` (Twisted's LimitTotalConnectionsFactory)."],
+        inetutils: [
+          "GNU inetutils ftpd has no connection limit of its own: raise the inetd/xinetd (`instances`, `per_source`) or systemd socket (`MaxConnections=`, `MaxConnectionsPerSource=`) limit that runs it.",
+        ],
+        netkit: [
+          "netkit ftpd has no connection limit of its own: raise the inetd/xinetd (`instances`, `per_source`) or systemd socket (`MaxConnections=`, `MaxConnectionsPerSource=`) limit that runs it.",
+        ],
       },
     },
   },
@@ -306,6 +339,11 @@ export const CAUSES: { [C in RootCauseCode]: Cause<CauseFacts[C]> } = {
         "pure-ftpd": ["Start pure-ftpd with `--tls=1` (or 2 to require it) and a certificate in /etc/ssl/private/pure-ftpd.pem."],
         filezilla: ["Server settings → FTP over TLS settings → enable, with a certificate."],
         iis: ["FTP SSL Settings → select a certificate; choose Allow or Require SSL connections."],
+        "ftp-srv": ["Pass `tls: { key, cert }` in the FtpSrv options (explicit FTPS with AUTH TLS)."],
+        pyftpdlib: ["Use `TLS_FTPHandler` (needs PyOpenSSL) with `certfile`/`keyfile` instead of `FTPHandler`."],
+        twisted: ["Twisted's FTP server has no FTPS: put a TLS-capable daemon in its place, or accept plain FTP knowingly."],
+        inetutils: ["GNU inetutils ftpd has no TLS: use the TLS build of netkit ftpd (Debian `ftpd-ssl`), vsftpd or ProFTPD for FTPS."],
+        netkit: ["Install the TLS build (Debian `ftpd-ssl`) and give it a certificate (`-z cert=FILE -z key=FILE`)."],
       },
     },
   },
@@ -324,6 +362,9 @@ export const CAUSES: { [C in RootCauseCode]: Cause<CauseFacts[C]> } = {
         vsftpd: ["This is `force_local_logins_ssl=YES` on the server: right, keep it; fix the client."],
         "pure-ftpd": ["This is `--tls=2`/`--tls=3` on the server: keep it; fix the client."],
         iis: ["This is the *Require SSL connections* policy: keep it; fix the client."],
+        proftpd: ["This is `TLSRequired on` in proftpd.conf: keep it; fix the client."],
+        pyftpdlib: ["This is `TLS_FTPHandler.tls_control_required = True` (and `tls_data_required` for data): keep it; fix the client."],
+        netkit: ["This is `-z secure` (ftpd-ssl): keep it; fix the client."],
       },
     },
   },
@@ -391,6 +432,9 @@ export const CAUSES: { [C in RootCauseCode]: Cause<CauseFacts[C]> } = {
         proftpd: ["Update `TLSRSACertificateFile`/`TLSCertificateChainFile` and restart proftpd."],
         "pure-ftpd": ["Replace /etc/ssl/private/pure-ftpd.pem (key + certificate + chain) and restart."],
         iis: ["Bind the renewed certificate in FTP SSL Settings."],
+        "ftp-srv": ["Replace the `tls.cert`/`tls.key` given to FtpSrv and restart the process."],
+        pyftpdlib: ["Replace `TLS_FTPHandler.certfile`/`keyfile` and restart."],
+        netkit: ["Replace the `-z cert=`/`-z key=` files and restart."],
       },
     },
   },
@@ -419,6 +463,8 @@ export const CAUSES: { [C in RootCauseCode]: Cause<CauseFacts[C]> } = {
         vsftpd: ["Point `rsa_cert_file` at a file containing the leaf followed by its intermediate(s)."],
         proftpd: ["Set `TLSCertificateChainFile` to the intermediate bundle."],
         "pure-ftpd": ["Append the intermediate(s) after the certificate in pure-ftpd.pem."],
+        "ftp-srv": ["Put the intermediate(s) after the leaf in `tls.cert`."],
+        pyftpdlib: ["Put the intermediate(s) after the leaf in `certfile`."],
       },
     },
   },
@@ -456,6 +502,15 @@ export const CAUSES: { [C in RootCauseCode]: Cause<CauseFacts[C]> } = {
         "pure-ftpd": ["Check the user with `pure-pw show <user>`, run `pure-pw mkdb` after changes, check the -l auth order."],
         filezilla: ["Check the user and password in the server's Users settings, and autoban."],
         iis: ["Check the Windows/IIS Manager user, FTP Authorization Rules and account lockout."],
+        "ftp-srv": [
+          "ftp-srv checks logins in the application's `login` event handler: the 530 text is that handler's error; check what it rejects.",
+        ],
+        pyftpdlib: [
+          "Check the authorizer (`DummyAuthorizer.add_user`, `UnixAuthorizer`); pyftpdlib waits `auth_failed_timeout` (3 s) before answering a failed login.",
+        ],
+        twisted: ["Check the portal's credentials checker (e.g. the `--password-file` of `twistd ftp`)."],
+        inetutils: ["Check PAM (service `ftp`), /etc/ftpusers (a deny list) and that the user's shell is listed in /etc/shells."],
+        netkit: ["Check PAM (service `ftp`), /etc/ftpusers (a deny list) and that the user's shell is listed in /etc/shells."],
       },
     },
   },
@@ -472,6 +527,9 @@ export const CAUSES: { [C in RootCauseCode]: Cause<CauseFacts[C]> } = {
         vsftpd: ["Check /etc/ftpusers, `userlist_enable`/`userlist_deny`/`userlist_file`, and `local_enable=YES`."],
         proftpd: ["Check `<Limit LOGIN>` blocks, `DenyUser`, and `<Anonymous>` sections."],
         "pure-ftpd": ["Check `-e` (anonymous only) and `-u` (minimum UID)."],
+        pyftpdlib: ["Check the authorizer: the user must be added (`add_user`); anonymous needs `add_anonymous`."],
+        inetutils: ["Check /etc/ftpusers (users listed there are refused) and `-A` (anonymous only)."],
+        netkit: ["Check /etc/ftpusers (users listed there are refused) and `-A` (anonymous only)."],
       },
     },
   },
@@ -554,6 +612,11 @@ export const CAUSES: { [C in RootCauseCode]: Cause<CauseFacts[C]> } = {
         ],
         proftpd: ["Check `<Directory>`/`<Limit WRITE STOR>` blocks and `AllowOverwrite`."],
         "pure-ftpd": ["Check `-i` (anonymous can't upload) and directory ownership of the virtual user's uid."],
+        "ftp-srv": ["Check the `root` the login handler resolves and the filesystem permissions of the Node.js process."],
+        pyftpdlib: ['Give the user write permissions in the authorizer (`perm="elradfmw"`: a, d, f, m, w are the write permissions).'],
+        twisted: ["Twisted serves anonymous users read-only; check the avatar's filesystem permissions."],
+        inetutils: ["Check the directory's owner and mode, and the `-u` umask."],
+        netkit: ["Check the directory's owner and mode, and the `-u` umask."],
       },
     },
   },
@@ -569,6 +632,11 @@ export const CAUSES: { [C in RootCauseCode]: Cause<CauseFacts[C]> } = {
         vsftpd: ["Raise `idle_session_timeout=` (and `data_connection_timeout=`)."],
         proftpd: ["Raise `TimeoutIdle` (and `TimeoutNoTransfer`)."],
         "pure-ftpd": ["Raise `-I` (MaxIdleTime, minutes)."],
+        "ftp-srv": ["Raise the `timeout` option (idle, milliseconds; 0 means none)."],
+        pyftpdlib: ["Raise `FTPHandler.timeout` (idle, default 300 s) and `DTPHandler.timeout`."],
+        twisted: ["Raise `FTPFactory.timeOut` (idle, default 600 s)."],
+        inetutils: ["Raise `-t`/`--timeout` (idle, default 900 s) and `-T`/`--max-timeout`."],
+        netkit: ["Raise `-t` (idle, default 900 s) and `-T` (the most a client may ask for)."],
       },
     },
   },
@@ -628,7 +696,11 @@ export const CAUSES: { [C in RootCauseCode]: Cause<CauseFacts[C]> } = {
       any: [
         "The server refuses both EPSV and PASV: enable passive mode with a fixed port range and open it on the firewall. Active mode rarely survives NAT.",
       ],
-      server: { vsftpd: ["Set `pasv_enable=YES` with `pasv_min_port`/`pasv_max_port`."], ...PASV_RANGE_FIX },
+      server: {
+        ...PASV_RANGE_FIX,
+        vsftpd: ["Set `pasv_enable=YES` with `pasv_min_port`/`pasv_max_port`."],
+        "ftp-srv": ["ftp-srv answers PASV with 502 unless `pasv_url` is set: set it (with `pasv_min`/`pasv_max`)."],
+      },
     },
   },
   EPSV_BROKEN: {
@@ -655,6 +727,7 @@ export const CAUSES: { [C in RootCauseCode]: Cause<CauseFacts[C]> } = {
       server: {
         vsftpd: ["As a last resort `pasv_promiscuous=YES` disables the check (weakens security against data-connection hijacking)."],
         proftpd: ["As a last resort `AllowForeignAddress on`."],
+        pyftpdlib: ["As a last resort `FTPHandler.permit_foreign_addresses = True`."],
       },
     },
   },
@@ -682,6 +755,14 @@ export const CAUSES: { [C in RootCauseCode]: Cause<CauseFacts[C]> } = {
       any: [
         "The server requires encrypted data connections: the client must send `PBSZ 0` and `PROT P` before transfers (curl `--ssl-reqd`, lftp `set ftp:ssl-protect-data true`).",
       ],
+      server: {
+        vsftpd: ["This is `force_local_data_ssl=YES` (or `force_anon_data_ssl`): keep it; fix the client (PROT P)."],
+        proftpd: ["This is `TLSRequired on` (or `data`): keep it; fix the client (PROT P)."],
+        pyftpdlib: [
+          "This is `TLS_FTPHandler.tls_data_required = True`: keep it and fix the client (PROT P), or set it to False knowingly.",
+        ],
+        filezilla: ["This is the server's *Require TLS for data connections* setting: keep it; fix the client."],
+      },
     },
   },
   ACTIVE_MODE_BLOCKED: {

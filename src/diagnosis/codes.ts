@@ -74,5 +74,17 @@ export type Layer = (typeof LAYERS)[number];
 export const SEVERITIES = ["info", "low", "medium", "high"] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
-export const SERVER_SOFTWARE = ["vsftpd", "proftpd", "pure-ftpd", "filezilla", "iis", "unknown"] as const;
+export const SERVER_SOFTWARE = [
+  "vsftpd",
+  "proftpd",
+  "pure-ftpd",
+  "filezilla",
+  "iis",
+  "ftp-srv",
+  "pyftpdlib",
+  "twisted",
+  "inetutils",
+  "netkit",
+  "unknown",
+] as const;
 export type ServerSoftware = (typeof SERVER_SOFTWARE)[number];

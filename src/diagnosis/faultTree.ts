@@ -53,6 +53,7 @@ export function diagnose(obs: Observations, now: Date = new Date()): Diagnosis {
     ...identifyServer(obs.greeting?.reply?.text ?? obs.greeting?.tlsProbe?.greeting?.text, obs.syst?.text, [
       obs.login?.userReply?.text,
       obs.login?.passReply?.text,
+      ...(obs.data?.passive.map((p) => p.reply?.text) ?? []),
     ]),
     ...(obs.greeting?.reply ? { banner: obs.greeting.reply.text.split("\n")[0]! } : {}),
   };
@@ -113,5 +114,8 @@ function healthySummary(obs: Observations): string {
 }
 
 function healthyEvidence(obs: Observations): string[] {
-  return obs.steps.filter((s) => s.status === "ok" || s.status === "warn").map((s) => `${s.id}: ${s.detail} (${s.durationMs} ms)`);
+  // Step details often carry their own time ("TLSv1.3 … in 13 ms"): one duration per line, not two.
+  return obs.steps
+    .filter((s) => s.status === "ok" || s.status === "warn")
+    .map((s) => (/\d ms\b/.test(s.detail) ? `${s.id}: ${s.detail}` : `${s.id}: ${s.detail} (${s.durationMs} ms)`));
 }

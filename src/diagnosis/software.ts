@@ -5,26 +5,59 @@ export interface ServerIdentity {
   version?: string;
 }
 
-const PATTERNS: { software: Exclude<ServerSoftware, "unknown">; re: RegExp }[] = [
+type Known = Exclude<ServerSoftware, "unknown">;
+
+/** How each daemon is called in remediation text. */
+export const SOFTWARE_LABEL: Record<Known, string> = {
+  vsftpd: "vsftpd",
+  proftpd: "ProFTPD",
+  "pure-ftpd": "Pure-FTPd",
+  filezilla: "FileZilla Server",
+  iis: "IIS FTP",
+  "ftp-srv": "ftp-srv (Node.js)",
+  pyftpdlib: "pyftpdlib",
+  twisted: "Twisted FTP",
+  inetutils: "GNU inetutils ftpd",
+  netkit: "netkit ftpd (linux-ftpd)",
+};
+
+/** Banners and SYST replies that name the daemon (and its version). */
+const PATTERNS: { software: Known; re: RegExp }[] = [
   { software: "vsftpd", re: /vsftpd\s*\(?v?([\d.]+\w*)?/i },
   { software: "proftpd", re: /proftpd\s*([\d.]+[a-z]?\w*)?/i },
   { software: "pure-ftpd", re: /pure-?ftpd\s*(?:v?([\d.]+))?/i },
   { software: "filezilla", re: /filezilla server\s*(?:version\s*)?v?([\d.]+[\w.-]*)?/i },
   { software: "iis", re: /microsoft ftp service()/i },
+  // pyftpdlib's default banner: "220 pyftpdlib 1.5.7 ready."
+  { software: "pyftpdlib", re: /pyftpdlib\s*([\d.]+)?/i },
+  // Twisted's FTPFactory.welcomeMessage: "220 Twisted 22.4.0 FTP Server"
+  { software: "twisted", re: /twisted\s*([\d.]+)?\s*ftp/i },
+  // "220 host FTP server (GNU inetutils 2.4) ready."; SYST "215 UNIX Type: L8 Version: BSD-199506" is not unique.
+  { software: "inetutils", re: /gnu inetutils\s*([\d.]+)?/i },
+  // netkit/linux-ftpd (Debian ftpd, ftpd-ssl): "220 host FTP server (Version 6.4/OpenBSD/Linux-ftpd-0.17) ready."
+  { software: "netkit", re: /linux-ftpd-([\d.]+)|netkit/i },
 ];
 
 /**
  * Messages only one daemon sends: they identify it when the greeting itself is a refusal
- * (a 421 "too many connections" greeting carries no banner).
+ * (a 421 "too many connections" greeting carries no banner) or the banner was customised.
  */
-const SIGNATURES: { software: Exclude<ServerSoftware, "unknown">; re: RegExp }[] = [
+const SIGNATURES: { software: Known; re: RegExp }[] = [
   {
     software: "vsftpd",
     re: /^500 OOPS: |There are too many connected users|too many connections from your internet address|Non-anonymous sessions must use encryption|Please login with USER and PASS/m,
   },
-  { software: "pure-ftpd", re: /Too many connections \(\d+\) from this IP|cleartext sessions and weak ciphers are not accepted/i },
+  {
+    software: "pure-ftpd",
+    re: /Too many connections \(\d+\) from this IP|cleartext sessions and weak ciphers are not accepted|users \(the maximum\) are already logged in/i,
+  },
   { software: "proftpd", re: /maximum number of clients \(\d+\)|maximum number of (?:allowed )?users/i },
   { software: "filezilla", re: /TLS session of data connection not resumed/i },
+  { software: "pyftpdlib", re: /Too many connections from the same IP address|Too many connections\. Service temporarily unavailable/i },
+  { software: "twisted", re: /Too many users right now, try again in a few minutes|Sorry, Authentication failed\./i },
+  // ftp-srv: "220 Features: a ." (anonymous on) and its own 227/229 wording.
+  { software: "ftp-srv", re: /^220 Features: (?:\w+ )+\.$|^227 PASV OK \(|^229 EPSV OK \(|Username okay, awaiting password/m },
+  { software: "netkit", re: /^215 UNIX Type: L8 \(Linux\)|Will not talk unprotected/m },
 ];
 
 /** Identify the daemon from its greeting and SYST reply (banners can be customised: best effort). */
@@ -37,7 +70,7 @@ export function identifyServer(greeting: string | undefined, syst: string | unde
     }
   }
   if (syst && /windows_nt/i.test(syst)) return { software: "iis" };
-  for (const text of [greeting, ...other]) {
+  for (const text of [greeting, syst, ...other]) {
     const hit = text && SIGNATURES.find((s) => s.re.test(text));
     if (hit) return { software: hit.software };
   }

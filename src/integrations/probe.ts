@@ -93,7 +93,8 @@ async function run(deps: ProbeDeps, req: http.IncomingMessage, started: number) 
   const params = new URL(req.url ?? "/", "http://probe.invalid").searchParams;
   for (const k of ["target", "zone", "profile"])
     if (params.getAll(k).length > 1) throw new ProbeRefusal(400, `${k} given ${params.getAll(k).length} times; give it once`);
-  const q = ProbeQuery.safeParse(Object.fromEntries(params));
+  // An empty parameter (a relabelling whose source label is empty) means "not given".
+  const q = ProbeQuery.safeParse(Object.fromEntries([...params].filter(([, v]) => v !== "")));
   if (!q.success) throw new ProbeRefusal(400, q.error.issues.map((i) => `${i.path.join(".") || "query"}: ${i.message}`).join("; "));
   let target;
   try {

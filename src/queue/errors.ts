@@ -11,3 +11,8 @@ export class NoWorkerError extends Error {
 export class CheckFailedError extends Error {
   override readonly name = "CheckFailedError";
 }
+
+/** Redis did not answer or refused the connection (exit 3: the check could not be made). */
+export class RedisUnavailableError extends Error {
+  override readonly name = "RedisUnavailableError";
+}

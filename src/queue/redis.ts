@@ -1,4 +1,5 @@
 import { Redis, type RedisOptions } from "ioredis";
+import { RedisUnavailableError } from "./errors.js";
 
 /**
  * BullMQ's production guidance: workers keep retrying forever (`maxRetriesPerRequest: null`),
@@ -19,7 +20,7 @@ export async function ready(redis: Redis, what: string, timeoutMs = 3_000): Prom
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       cleanup();
-      reject(new Error(`${what}: Redis did not answer within ${timeoutMs} ms`));
+      reject(new RedisUnavailableError(`${what}: Redis did not answer within ${timeoutMs} ms`));
     }, timeoutMs);
     const onReady = () => {
       cleanup();
@@ -27,7 +28,7 @@ export async function ready(redis: Redis, what: string, timeoutMs = 3_000): Prom
     };
     const onEnd = () => {
       cleanup();
-      reject(new Error(`${what}: cannot connect to Redis`));
+      reject(new RedisUnavailableError(`${what}: cannot connect to Redis`));
     };
     const cleanup = () => {
       clearTimeout(timer);

@@ -60,6 +60,13 @@ export function verdictBlocks(report: CheckReport, refs: VerdictRefs): { text: s
     blocks.push(
       ...listSections(`Fix${report.server.software !== "unknown" ? ` (${report.server.software})` : ""}`, v.remediation.slice(0, 12), true),
     );
+  if (v.code !== "HEALTHY" && v.perServer?.length)
+    blocks.push(
+      ...listSections(
+        "Depending on the server software",
+        v.perServer.map((p) => `${p.software}: ${p.steps.join(" ")}`),
+      ),
+    );
   if (report.secondary.length)
     blocks.push(
       ...listSections(

@@ -82,6 +82,10 @@ export function renderText(report: CheckReport, style: TextStyle, opts: { showSt
   if (!healthy && v.remediation.length) {
     lines.push("", paint(style, "cyan", "Fix"));
     for (const [i, r] of v.remediation.entries()) lines.push(...bullet(r, `${i + 1}.`, w));
+    if (v.perServer?.length) {
+      lines.push(...wrap("Depending on the server software (do the one that applies):", w, "  "));
+      for (const p of v.perServer) lines.push(...bullet(`${p.software}: ${p.steps.join(" ")}`, "•", w));
+    }
   }
   if (report.secondary.length) {
     lines.push("", paint(style, "cyan", "Also found"));

@@ -4,13 +4,20 @@ import { z } from "zod";
 import type { Logger } from "../log.js";
 import { HELP_TEXT } from "../render/slack.js";
 import { CommandTextError, findHostInText, parseCommandText, USAGE } from "./commandText.js";
+import { HardenedHTTPReceiver } from "./httpReceiver.js";
 import type { CheckSpec, SlackService } from "./service.js";
+import type { SocketLink } from "./socketLink.js";
 import type { Target } from "../target/parse.js";
 import type { RunningMonitor } from "../monitor/runner.js";
+import type { ConfigFile } from "../config/file.js";
+import { messageText, triageTarget, type MessageLike } from "../integrations/triage.js";
 
 const { App, LogLevel } = bolt;
 
-/** Bot settings from the environment, checked at start-up with a message that says what to do. */
+/**
+ * Bot settings from the environment, checked at start-up with a message that says what to do
+ * (token kinds are checked before this, by tokenProblems in tokens.ts).
+ */
 export const BotEnv = z
   .object({
     SLACK_BOT_TOKEN: z.string({ error: "is required (xoxb-…, from OAuth & Permissions)" }).min(1),
@@ -22,6 +29,15 @@ export const BotEnv = z
     FTP_DOCTOR_WATCH_INTERVAL_MS: z.coerce.number().int().min(1000).default(180_000),
     FTP_DOCTOR_WATCH_DURATION_MS: z.coerce.number().int().min(1000).default(3_600_000),
     FTP_DOCTOR_POST_SPACING_MS: z.coerce.number().int().min(0).default(1_000),
+    /** Bearer token of POST /hooks/alertmanager (or basic auth with it as the password); the webhook is off without it. */
+    FTP_DOCTOR_ALERTMANAGER_TOKEN: z.preprocess(
+      (v) => (v === "" ? undefined : v),
+      z.string().min(16, "must be at least 16 characters (e.g. `openssl rand -hex 24`)").optional(),
+    ),
+    /** Socket Mode: longest wait between reconnect attempts while Slack is away. */
+    FTP_DOCTOR_SLACK_RECONNECT_MAX_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
+    /** Socket Mode: /healthz answers 503 once the link has been down this long. */
+    FTP_DOCTOR_SLACK_LINK_GRACE_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
   })
   .refine((e) => e.SLACK_APP_TOKEN || e.SLACK_SIGNING_SECRET, {
     message: "set SLACK_APP_TOKEN (xapp-…, Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode, from Basic Information)",
@@ -31,10 +47,16 @@ export type BotEnv = z.infer<typeof BotEnv>;
 
 export interface BotDeps {
   env: BotEnv;
+  /** Socket Mode: the link that receives envelopes (HTTP mode when absent). */
+  link?: SocketLink;
+  /** From auth.test at start-up, so Bolt does not call it again (and cannot cache a failure). */
+  identity: { botId: string; botUserId: string };
   service: SlackService;
   /** Incident buttons (when monitoring is configured). */
   incidents?: Pick<RunningMonitor, "acknowledge" | "mute" | "incident">;
   logger: Logger;
+  /** Channels where messages naming a permitted target get a diagnosis unmentioned (slack.autoTriageChannels). */
+  autoTriage?: { channels: readonly string[]; config: ConfigFile };
   /** Extra HTTP routes (health, metrics) in HTTP mode. */
   routes?: {
     path: string;
@@ -92,12 +114,21 @@ function toSpec(
  */
 export function createBot(deps: BotDeps) {
   const { env, service, logger } = deps;
-  const socketMode = !!env.SLACK_APP_TOKEN;
+  const socketMode = !!deps.link;
   const app = new App({
     token: env.SLACK_BOT_TOKEN,
-    ...(socketMode
-      ? { appToken: env.SLACK_APP_TOKEN, socketMode: true }
-      : { signingSecret: env.SLACK_SIGNING_SECRET!, port: env.PORT, customRoutes: deps.routes ?? [] }),
+    ...deps.identity,
+    ...(deps.link
+      ? { receiver: deps.link }
+      : {
+          // Signature, timestamp and size are checked before the body is read (httpReceiver.ts).
+          receiver: new HardenedHTTPReceiver({
+            signingSecret: env.SLACK_SIGNING_SECRET!,
+            port: env.PORT,
+            customRoutes: deps.routes ?? [],
+            logger,
+          }),
+        }),
     logLevel: LogLevel.WARN,
     clientOptions: {
       ...(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL.endsWith("/") ? env.SLACK_API_URL : `${env.SLACK_API_URL}/` } : {}),
@@ -154,6 +185,42 @@ export function createBot(deps: BotDeps) {
     if (r.zones) await service.startAcross(r.spec, r.zones, { channel: event.channel, user, threadTs });
     else await service.start(r.spec, { channel: event.channel, user, threadTs });
   });
+
+  // Auto-triage: a message (a person's, or an alerting app's bot message) in an opted-in channel
+  // that names a permitted target gets one diagnosis in its thread. Bolt's ignoreSelf drops our
+  // own posts; a message that mentions us is the mention handler's.
+  const triage = deps.autoTriage;
+  if (triage?.channels.length) {
+    const channels = new Set(triage.channels);
+    app.event("message", async ({ event, context }) => {
+      const e = event as MessageLike & {
+        channel: string;
+        ts: string;
+        thread_ts?: string;
+        subtype?: string;
+        user?: string;
+        bot_id?: string;
+      };
+      if (!channels.has(e.channel)) return;
+      if (e.subtype !== undefined && e.subtype !== "bot_message") return; // edits, joins, deletions
+      const text = messageText(e);
+      if (context.botUserId && text.includes(`<@${context.botUserId}>`)) return;
+      const who =
+        e.user && e.subtype === undefined
+          ? { front: "slack" as const, user: e.user, channel: e.channel }
+          : { front: "webhook" as const, channel: e.channel };
+      const hit = triageTarget(triage.config, text, who);
+      if (!hit) return;
+      const threadTs = e.thread_ts ?? e.ts;
+      // Once per thread: retries, edits and the rest of the conversation do not start another check.
+      if (!(await service.firstTime(`triage:${e.channel}:${threadTs}`))) return;
+      logger.info({ channel: e.channel, threadTs, target: hit.target.input, from: who.front }, "auto-triage");
+      await service.start(
+        { target: hit.target.input, host: hit.target.host, port: hit.target.port, zone: hit.zone, write: false },
+        { channel: e.channel, user: e.user ?? e.bot_id ?? "auto-triage", threadTs },
+      );
+    });
+  }
 
   const button = (
     actionId: string,

@@ -99,6 +99,18 @@ function checkedTarget(text: string): Target {
  * must not make a regex crawl and block the bot.
  */
 export function findHostInText(text: string): string | undefined {
+  const { urls, ips, hosts } = hostTokens(text);
+  return urls[0] ?? ips[0] ?? hosts.find((h) => /^(?:ftp|sftp|files?|upload|data|transfer)/i.test(h)) ?? hosts[0];
+}
+
+/** Every host-like token of a message, most specific first (ftp URLs, IPs, ftp-ish names, other names). */
+export function hostsInText(text: string): string[] {
+  const { urls, ips, hosts } = hostTokens(text);
+  const ftpish = hosts.filter((h) => /^(?:ftp|sftp|files?|upload|data|transfer)/i.test(h));
+  return [...new Set([...urls, ...ips, ...ftpish, ...hosts])];
+}
+
+function hostTokens(text: string): { urls: string[]; ips: string[]; hosts: string[] } {
   const cleaned = text
     .slice(0, 4000)
     .replace(/<((?:ftps?|ftpes):\/\/[^|>\s]{1,300})(?:\|[^>]{0,300})?>/gi, " $1 ")
@@ -107,11 +119,8 @@ export function findHostInText(text: string): string | undefined {
     .split(/[\s,;()"'`]+/)
     .filter((t) => t.length > 0 && t.length <= 300)
     .map((t) => t.replace(/[.:!?]+$/, ""));
-  const url = tokens.find((t) => /^(?:ftps?|ftpes):\/\/[^\s/<>|]+/i.test(t));
-  if (url) return /^(?:ftps?|ftpes):\/\/[^\s/<>|]+/i.exec(url)![0];
-  const ip = tokens.find((t) => /^\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?$/.test(t));
-  if (ip) return ip;
+  const urls = tokens.filter((t) => /^(?:ftps?|ftpes):\/\/[^\s/<>|]+/i.test(t)).map((t) => /^(?:ftps?|ftpes):\/\/[^\s/<>|]+/i.exec(t)![0]);
+  const ips = tokens.filter((t) => /^\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?$/.test(t));
   const hostRe = /^[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63})*\.[a-z]{2,63}(?::\d{1,5})?$/i;
-  const hosts = tokens.filter((t) => hostRe.test(t));
-  return hosts.find((h) => /^(?:ftp|sftp|files?|upload|data|transfer)/i.test(h)) ?? hosts[0];
+  return { urls, ips, hosts: tokens.filter((t) => hostRe.test(t)) };
 }

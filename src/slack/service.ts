@@ -132,6 +132,11 @@ export class SlackService {
     }
   }
 
+  /** Keep a check's spec with its job, so the buttons under a verdict posted elsewhere (alert threads) work. */
+  async rememberSpec(jobId: string, spec: CheckSpec): Promise<void> {
+    await this.o.redis.set(this.keys.spec(jobId), JSON.stringify(spec), "EX", 30 * 86_400);
+  }
+
   authorizeUser(user: string, channel: string): Outcome {
     const refusal = new TargetPolicy(this.o.config).requester({ front: "slack", user, channel });
     return refusal ? { ok: false, message: refusal.message } : { ok: true };

@@ -45,13 +45,31 @@ export function depsDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 export const INSTALL_HINT =
-  "run `sudo bash scripts/install-deps.sh` (installs vsftpd/curl/lftp/iptables via apt, unpacks proftpd and pure-ftpd into .deps/root)";
+  "run `sudo bash scripts/install-deps.sh` (installs vsftpd, pyftpdlib, Twisted, curl, lftp, iptables via apt; unpacks proftpd, pure-ftpd, inetutils ftpd and netkit ftpd into .deps/root)";
 
 // ---------------------------------------------------------------------------------------------
 // Tools
 
 /** Binaries the harness knows how to find. */
-export const TOOL_NAMES = ["vsftpd", "proftpd", "pure-ftpd", "pure-pw", "curl", "lftp", "openssl", "ip", "iptables", "unshare"] as const;
+export const TOOL_NAMES = [
+  "vsftpd",
+  "proftpd",
+  "pure-ftpd",
+  "pure-pw",
+  "inetutils-ftpd",
+  "in.ftpd",
+  "python3",
+  "curl",
+  "lftp",
+  "openssl",
+  "ip",
+  "iptables",
+  "unshare",
+  "prometheus",
+  "promtool",
+  "prometheus-alertmanager",
+  "amtool",
+] as const;
 export type ToolName = (typeof TOOL_NAMES)[number];
 
 /** Things a test can need besides a binary. */
@@ -62,6 +80,9 @@ const DEPS_TOOLS: Partial<Record<ToolName, string>> = {
   proftpd: "usr/sbin/proftpd",
   "pure-ftpd": "usr/sbin/pure-ftpd",
   "pure-pw": "usr/bin/pure-pw",
+  // GNU inetutils ftpd and netkit ftpd (ftpd-ssl) conflict with vsftpd (all Provide ftp-server).
+  "inetutils-ftpd": "usr/sbin/ftpd",
+  "in.ftpd": "usr/sbin/in.ftpd",
 };
 
 export class MissingToolError extends Error {
@@ -96,8 +117,19 @@ function searchPath(name: string): string | null {
   return null;
 }
 
+/**
+ * Tools that must be the distribution's own, whatever PATH says: the python3-pyftpdlib and
+ * python3-twisted packages install into Debian's /usr/bin/python3, not into a pyenv or venv python
+ * that may come first on PATH.
+ */
+const SYSTEM_TOOLS: Partial<Record<ToolName, string>> = {
+  python3: "/usr/bin/python3",
+};
+
 /** Absolute path of a tool, or null when it is not installed. */
 export function findTool(name: ToolName): string | null {
+  const fixed = SYSTEM_TOOLS[name];
+  if (fixed !== undefined) return isExecutable(fixed) ? fixed : null;
   const rel = DEPS_TOOLS[name];
   if (rel !== undefined) {
     const file = path.join(depsDir(), rel);

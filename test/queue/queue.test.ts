@@ -239,7 +239,7 @@ describe("queue and workers (real Redis)", () => {
     assert.ok(performance.now() - t0 < 1000);
     await q.close();
     const out = await runCli(["check", "127.0.0.1:21", "--zone", "nowhere"], { FTP_DOCTOR_REDIS_PREFIX: p });
-    assert.equal(out.code, 2);
+    assert.equal(out.code, 3);
     assert.match(out.stderr, /^ftp-doctor: no live worker in zone "nowhere"/);
   });
 

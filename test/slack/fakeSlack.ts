@@ -1,9 +1,21 @@
 /**
  * A local stand-in for Slack: the Web API (form or JSON bodies, real response shapes, 429 with
  * Retry-After and 5xx on demand), and a client that sends correctly signed requests to the bot.
+ * With `socketMode`, `apps.connections.open` hands out URLs of that Socket Mode stand-in; with
+ * `tokens`, calls are authenticated as Slack does (`invalid_auth`, `token_revoked`,
+ * `not_allowed_token_type`); `response_url`s live under `/response/` on the same server.
  */
 import http from "node:http";
 import { createHmac } from "node:crypto";
+import type { FakeSocketMode } from "./fakeSocketMode.js";
+
+export interface FakeSlackOptions {
+  socketMode?: FakeSocketMode;
+  /** Accepted tokens; absent: any token is accepted. */
+  tokens?: { bot: string[]; app: string[]; revoked?: string[] };
+  /** Channels the bot is not a member of: posts there fail with `not_in_channel`. */
+  notInChannel?: string[];
+}
 
 export interface ApiCall {
   method: string;
@@ -22,26 +34,54 @@ export interface FakeSlack {
   ok(method?: string): ApiCall[];
   /** Answer the next `count` calls of `method` (to `channel`, if given) with `status` (429 adds Retry-After). */
   fail(method: string, count: number, status: number, retryAfterSec?: number, channel?: string): void;
+  /** A fresh response_url (method "response_url" in `calls`, args = the posted JSON). */
+  responseUrl(): string;
   /** A human message in a channel (for conversations.history / replies). */
   seed(channel: string, ts: string, text: string, threadTs?: string): void;
   waitFor(pred: (c: ApiCall) => boolean, timeoutMs?: number, what?: string): Promise<ApiCall>;
   close(): Promise<void>;
 }
 
-export async function startFakeSlack(): Promise<FakeSlack> {
+export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeSlack> {
   const calls: ApiCall[] = [];
   const failures = new Map<string, { count: number; status: number; retryAfter?: number; channel?: string }[]>();
   const messages: { channel: string; ts: string; text: string; thread_ts?: string }[] = [];
   let seq = 100;
+  let responseSeq = 0;
   const server = http.createServer((req, res) => {
     let body = "";
     req.on("data", (d) => (body += d));
     req.on("end", () => {
+      if ((req.url ?? "").startsWith("/response/")) {
+        // response_url: Slack answers 200 "ok" (text/html) to a valid post.
+        calls.push({
+          method: "response_url",
+          args: { ...(safeJson(body) as Record<string, unknown>), url: req.url },
+          at: Date.now(),
+          status: 200,
+        });
+        res.writeHead(200, { "content-type": "text/html" });
+        res.end("ok");
+        return;
+      }
       const method = (req.url ?? "").replace(/^\/api\//, "").split("?")[0]!;
       let args: Record<string, unknown> = {};
       if ((req.headers["content-type"] ?? "").includes("application/json"))
         args = body ? (JSON.parse(body) as Record<string, unknown>) : {};
       else for (const [k, v] of new URLSearchParams(body)) args[k] = /^[[{]/.test(v) ? safeJson(v) : v;
+      const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1] ?? String(args.token ?? "");
+      const refuse = (error: string) => {
+        calls.push({ method, args, at: Date.now(), status: 200, result: { ok: false, error } });
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ ok: false, error }));
+      };
+      if (opts.tokens) {
+        const t = opts.tokens;
+        if (t.revoked?.includes(token)) return refuse("token_revoked");
+        if (method === "apps.connections.open") {
+          if (!t.app.includes(token)) return refuse(t.bot.includes(token) ? "not_allowed_token_type" : "invalid_auth");
+        } else if (!t.bot.includes(token)) return refuse(t.app.includes(token) ? "not_allowed_token_type" : "invalid_auth");
+      }
       const queue = failures.get(method);
       const f = queue?.[0];
       if (f && f.count > 0 && (!f.channel || f.channel === args.channel)) {
@@ -61,7 +101,17 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         res.end(JSON.stringify({ ok: true, ...payload }));
       };
       const ts = () => `1700000000.${String(seq++).padStart(6, "0")}`;
+      const inChannel = !opts.notInChannel?.includes(String(args.channel));
       switch (method) {
+        case "apps.connections.open": {
+          if (!opts.socketMode) return refuse("unknown_method");
+          const r = opts.socketMode.open();
+          if ("url" in r) return reply({ url: r.url });
+          calls.push({ method, args, at: Date.now(), status: r.status });
+          res.writeHead(r.status, { "content-type": "application/json" });
+          res.end(JSON.stringify({ ok: false, error: r.error }));
+          return;
+        }
         case "auth.test":
           return reply({
             url: "https://fake.slack.test/",
@@ -72,6 +122,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
             bot_id: "B0BOT",
           });
         case "chat.postMessage": {
+          if (!inChannel) return refuse("not_in_channel");
           const t = ts();
           messages.push({
             channel: String(args.channel),
@@ -88,6 +139,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         case "chat.update":
           return reply({ channel: args.channel, ts: args.ts, text: args.text });
         case "chat.postEphemeral":
+          if (!inChannel) return refuse("not_in_channel");
           return reply({ message_ts: ts() });
         case "conversations.replies": {
           const m = messages
@@ -109,11 +161,13 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/api/`;
+  const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const url = `${base}/api/`;
   return {
     url,
     calls,
-    ok: (method) => calls.filter((c) => c.status === 200 && (!method || c.method === method)),
+    responseUrl: () => `${base}/response/T0TEST/${++responseSeq}/fake`,
+    ok: (method) => calls.filter((c) => succeeded(c) && (!method || c.method === method)),
     fail(method, count, status, retryAfter, channel) {
       const q = failures.get(method) ?? [];
       q.push({ count, status, ...(retryAfter !== undefined ? { retryAfter } : {}), ...(channel ? { channel } : {}) });
@@ -126,7 +180,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
       return new Promise((resolve, reject) => {
         const t0 = Date.now();
         const tick = () => {
-          const hit = calls.find((c) => c.status === 200 && pred(c));
+          const hit = calls.find((c) => succeeded(c) && pred(c));
           if (hit) return resolve(hit);
           if (Date.now() - t0 > timeoutMs)
             return reject(
@@ -142,6 +196,8 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     close: () => new Promise((r) => server.close(() => r())),
   };
 }
+
+const succeeded = (c: ApiCall) => c.status === 200 && c.result?.ok !== false;
 
 function safeJson(v: string): unknown {
   try {
@@ -251,4 +307,41 @@ export function actionBody(fields: {
     ],
   };
   return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+}
+
+/**
+ * A `message` event (Events API) as Slack delivers it for channel messages: a person's, or an
+ * alerting app's (`subtype: bot_message`, `bot_id`, often an empty `text` and legacy attachments,
+ * as Alertmanager's and Grafana's Slack integrations post them).
+ */
+export function messageBody(fields: {
+  channel: string;
+  ts: string;
+  text?: string;
+  user?: string;
+  botId?: string;
+  threadTs?: string;
+  attachments?: Record<string, unknown>[];
+  eventId?: string;
+}): string {
+  return JSON.stringify({
+    token: "legacy-unused",
+    team_id: "T0TEST",
+    api_app_id: "A0APP",
+    type: "event_callback",
+    event_id: fields.eventId ?? `Ev${Date.now()}${evt++}`,
+    event_time: Math.floor(Date.now() / 1000),
+    event: {
+      type: "message",
+      channel: fields.channel,
+      channel_type: "channel",
+      ts: fields.ts,
+      event_ts: fields.ts,
+      text: fields.text ?? "",
+      ...(fields.botId ? { subtype: "bot_message", bot_id: fields.botId, username: "Alertmanager" } : { user: fields.user ?? "U0OK" }),
+      ...(fields.threadTs ? { thread_ts: fields.threadTs } : {}),
+      ...(fields.attachments ? { attachments: fields.attachments } : {}),
+    },
+    authorizations: [{ team_id: "T0TEST", user_id: "U0BOT", is_bot: true }],
+  });
 }

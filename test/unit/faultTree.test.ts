@@ -667,9 +667,168 @@ test("remediation names the detected server's own setting first", () => {
   // Unknown software: the general advice, then every server's own setting.
   // A signature message identifies the daemon even behind a neutral banner.
   assert.match(busy("ready").remediation[0]!, /MaxClients/);
-  const unknown = busy("ready", "Server is busy, try again later.").remediation;
-  assert.match(unknown[0]!, /connection limits/);
-  assert.ok(unknown.some((l) => l.startsWith("pure-ftpd:")));
+  // Unknown software: numbered steps that apply to any server; each daemon's setting is an alternative.
+  const unknown = busy("ready", "Server is busy, try again later.");
+  assert.match(unknown.remediation[0]!, /connection limits/);
+  assert.ok(!unknown.remediation.some((l) => /max_clients|MaxClients|max_cons/.test(l)), "no daemon's setting among the steps");
+  const alternatives = new Map(unknown.perServer!.map((p) => [p.software, p.steps.join(" ")]));
+  assert.match(alternatives.get("Pure-FTPd")!, /-C/);
+  assert.match(alternatives.get("pyftpdlib")!, /max_cons_per_ip/);
+  assert.match(alternatives.get("Twisted FTP")!, /connectionLimit/);
+  assert.equal(busy("(vsFTPd 3.0.3)").perServer, undefined, "a known daemon gets its own setting, no alternatives");
+});
+
+test("remediation names the settings of ftp-srv, pyftpdlib, Twisted, inetutils and netkit ftpd", () => {
+  const fix = (banner: string, o: Partial<Observations>) =>
+    diagnose(base({ greeting: { status: "ok", reply: r(220, banner), durationMs: 1 }, ...o }), NOW).verdict;
+  const blocked = {
+    data: {
+      protected: false,
+      passive: [
+        {
+          command: "EPSV" as const,
+          reply: r(229, "Entering Extended Passive Mode (|||40001|)"),
+          port: 40001,
+          connectedHost: "203.0.113.10",
+          connect: { status: "timeout" as const, durationMs: 2000 },
+        },
+      ],
+      status: "failed" as const,
+    },
+  };
+  assert.match(fix("pyftpdlib 1.5.7 ready.", blocked).remediation[0]!, /passive_ports/);
+  assert.match(fix("Twisted 22.4.0 FTP Server", blocked).remediation[0]!, /passivePortRange/);
+  assert.match(fix("Features: a .", blocked).remediation[0]!, /pasv_min/);
+  assert.match(fix("localhost FTP server (GNU inetutils 2.4) ready.", blocked).remediation[0]!, /ip_local_port_range/);
+  assert.match(fix("localhost FTP server (Version 6.4/OpenBSD/Linux-ftpd-0.17) ready.", blocked).remediation[0]!, /-h/);
+  const idle = { idle: { seconds: 30, status: "dropped" as const, reply: r(421, "Timeout.") } };
+  assert.match(fix("pyftpdlib 1.5.7 ready.", idle).remediation[0]!, /FTPHandler\.timeout/);
+  assert.match(fix("Twisted 22.4.0 FTP Server", idle).remediation[0]!, /timeOut/);
+  assert.match(fix("localhost FTP server (GNU inetutils 2.4) ready.", idle).remediation[0]!, /--timeout/);
+});
+
+test("an earlier definite fault is not buried by a later symptom", () => {
+  const expired = tlsOk({ authorizationError: "CERT_HAS_EXPIRED", chain: [{ ...tlsOk().chain[0]!, validTo: "2026-01-31T00:00:00.000Z" }] });
+  // Explicit FTPS: the certificate is bad, the check goes on, and later the server stops answering.
+  const later = diagnose(
+    base({
+      tls: expired,
+      login: { ...base().login!, encrypted: true },
+      data: undefined,
+      replyTimeout: { during: "login", command: "PASS" },
+    }),
+    NOW,
+  );
+  assert.equal(later.verdict.code, "TLS_CERT_EXPIRED");
+  assert.deepEqual(
+    later.secondary.map((s) => s.code),
+    ["REPLY_TIMEOUT"],
+  );
+  // Implicit FTPS: TLS comes before the greeting; a self-signed certificate, then no greeting inside TLS.
+  const implicit = diagnose(
+    base({
+      tls: tlsOk({ mode: "implicit", authReply: undefined, authorizationError: "DEPTH_ZERO_SELF_SIGNED_CERT" }),
+      greeting: { status: "timeout", durationMs: 2000 },
+      login: undefined,
+      data: undefined,
+    }),
+    NOW,
+  );
+  assert.equal(implicit.verdict.code, "TLS_CERT_SELF_SIGNED");
+  assert.deepEqual(
+    implicit.secondary.map((s) => s.code),
+    ["BANNER_TIMEOUT"],
+  );
+  // Implicit FTPS, then the server closes without a greeting: still the certificate.
+  const closed = diagnose(
+    base({ tls: { ...expired, mode: "implicit" }, greeting: { status: "closed", durationMs: 5 }, login: undefined, data: undefined }),
+    NOW,
+  );
+  assert.equal(closed.verdict.code, "TLS_CERT_EXPIRED");
+});
+
+test("a 550 to PASV/EPSV demanding TLS on the data channel is not PASV_DISABLED", () => {
+  const demand = (encrypted: boolean) =>
+    diagnose(
+      base({
+        ...(encrypted ? { tls: tlsOk() } : {}),
+        greeting: { status: "ok", reply: r(220, "pyftpdlib 1.5.7 ready."), durationMs: 1 },
+        login: { ...base().login!, encrypted },
+        data: {
+          protected: false,
+          passive: [
+            { command: "EPSV", reply: r(550, "SSL/TLS required on the data channel.") },
+            { command: "PASV", reply: r(550, "SSL/TLS required on the data channel.") },
+          ],
+          status: "failed",
+        },
+      }),
+      NOW,
+    ).verdict;
+  const tls = demand(true);
+  assert.equal(tls.code, "DATA_TLS_REQUIRED");
+  assert.match(tls.remediation[0]!, /tls_data_required/);
+  const plain = demand(false);
+  assert.equal(plain.code, "FTPS_REQUIRED");
+  assert.match(plain.title, /data/);
+  // vsftpd pasv_enable=NO says "550 Permission denied.": that one is PASV_DISABLED.
+  const disabled = diagnose(
+    base({
+      data: {
+        protected: false,
+        passive: [
+          { command: "EPSV", reply: r(550, "Permission denied.") },
+          { command: "PASV", reply: r(550, "Permission denied.") },
+        ],
+        status: "failed",
+      },
+    }),
+    NOW,
+  ).verdict;
+  assert.equal(disabled.code, "PASV_DISABLED");
+  assert.match(disabled.remediation[0]!, /pasv_enable=YES/);
+});
+
+test("a 421 greeting saying the server is full is SERVER_BUSY in any daemon's words", () => {
+  const greet = (text: string) =>
+    diagnose(base({ greeting: { status: "reply", reply: { code: 421, text }, durationMs: 1 }, login: undefined, data: undefined }), NOW)
+      .verdict;
+  for (const [text, software] of [
+    ["421 1 users (the maximum) are already logged in, sorry", "pure-ftpd"],
+    ["421 Too many users right now, try again in a few minutes.", "twisted"],
+    ["421 Too many connections from the same IP address.", "pyftpdlib"],
+    ["421 Too many connections. Service temporarily unavailable.", "pyftpdlib"],
+    ["421 There are too many connections from your internet address.", "vsftpd"],
+    ["421 Too many users are connected, please try again later.", undefined],
+  ] as const) {
+    const v = greet(text);
+    assert.equal(v.code, "SERVER_BUSY", text);
+    if (software)
+      assert.equal(
+        diagnose(base({ greeting: { status: "reply", reply: { code: 421, text }, durationMs: 1 } }), NOW).server.software,
+        software,
+      );
+  }
+  assert.equal(greet("421 Connection refused: tcp_wrappers denial.").code, "CONNECTION_CLOSED");
+  assert.equal(greet("421 Service not available, closing control connection.").code, "CONNECTION_CLOSED");
+});
+
+test("evidence lines carry one duration", () => {
+  const d = diagnose(
+    base({
+      steps: [
+        { id: "connect", status: "ok", startMs: 0, durationMs: 1, detail: "203.0.113.10:21 in 0.5 ms" },
+        { id: "tls", status: "ok", startMs: 1, durationMs: 21, detail: "TLSv1.3 TLS_AES_256_GCM_SHA384 in 13 ms" },
+        { id: "greeting", status: "ok", startMs: 2, durationMs: 3, detail: "220 (vsFTPd 3.0.3)" },
+      ],
+    }),
+    NOW,
+  );
+  assert.deepEqual(d.verdict.evidence, [
+    "connect: 203.0.113.10:21 in 0.5 ms",
+    "tls: TLSv1.3 TLS_AES_256_GCM_SHA384 in 13 ms",
+    "greeting: 220 (vsFTPd 3.0.3) (3 ms)",
+  ]);
 });
 
 test("a session fault outranks a partially dead DNS set; the other is kept as secondary", () => {
@@ -743,6 +902,20 @@ test("server identification from greetings", () => {
   assert.equal(identifyServer("220 Microsoft FTP Service", undefined).software, "iis");
   assert.equal(identifyServer("220 ready", "215 Windows_NT").software, "iis");
   assert.equal(identifyServer("220 ready", "215 UNIX Type: L8").software, "unknown");
+  assert.deepEqual(identifyServer("220 pyftpdlib 1.5.7 ready.", "215 UNIX Type: L8"), { software: "pyftpdlib", version: "1.5.7" });
+  assert.deepEqual(identifyServer("220 Twisted 22.4.0 FTP Server", undefined), { software: "twisted", version: "22.4.0" });
+  assert.deepEqual(identifyServer("220 box FTP server (GNU inetutils 2.4) ready.", undefined), { software: "inetutils", version: "2.4" });
+  assert.deepEqual(identifyServer("220 box FTP server (Version 6.4/OpenBSD/Linux-ftpd-0.17) ready.", undefined), {
+    software: "netkit",
+    version: "0.17",
+  });
+  assert.equal(identifyServer("220 box FTP server ready.", "215 UNIX Type: L8 (Linux)").software, "netkit");
+  // ftp-srv has no name in its greeting: "220 Features: a ." (anonymous on), or its PASV/EPSV wording.
+  assert.equal(identifyServer("220 Features: a .", "215 UNIX Type: L8").software, "ftp-srv");
+  assert.equal(identifyServer("220 Ready", "215 UNIX Type: L8", ["229 EPSV OK (|||40001|)"]).software, "ftp-srv");
+  // Signature messages identify a daemon whose greeting was a refusal.
+  assert.equal(identifyServer("421 Too many users right now, try again in a few minutes.", undefined).software, "twisted");
+  assert.equal(identifyServer("421 Too many connections from the same IP address.", undefined).software, "pyftpdlib");
 });
 
 // Observations recorded from real servers by the scenario suite (test/fixtures/observations/*.json):

@@ -1,4 +1,4 @@
-import { FOREIGN_DATA_ADDRESS, SESSION_REUSE, TLS_REQUIRED } from "../wording.js";
+import { FOREIGN_DATA_ADDRESS, SESSION_REUSE_REQUIRED, says, TLS_REQUIRED_FOR_DATA, TLS_REQUIRED_FOR_LOGIN } from "../wording.js";
 import { err, Outcome, q, type RuleContext } from "./ruleKit.js";
 
 /** The data channel: passive mode, the advertised address, the data connection and the listing. */
@@ -33,6 +33,18 @@ function passiveMode(ctx: RuleContext, out: Outcome): void {
   const pa = d.pasvAddress;
   const ev = passiveEvidence(ctx);
   const refusedEpsv = epsv?.reply && epsv.reply.code >= 400;
+  // pyftpdlib (tls_data_required), ProFTPD (TLSRequired data): "550 SSL/TLS required on the data
+  // channel" to PASV/EPSV before PROT P. Passive mode is fine; the data channel wants TLS.
+  const tlsDemand = d.passive.find(
+    (p) => p.reply && p.reply.code >= 400 && (says(TLS_REQUIRED_FOR_DATA, p.reply) || says(TLS_REQUIRED_FOR_LOGIN, p.reply)),
+  );
+  if (tlsDemand && !d.passive.some((p) => p.connect?.status === "ok")) {
+    const encrypted = obs.login?.encrypted ?? obs.tls?.status === "ok";
+    const why = [...ev, `session ${encrypted ? `encrypted (TLS), data ${d.protected ? "PROT P" : "unprotected"}` : "not encrypted"}`];
+    if (encrypted) out.fault("DATA_TLS_REQUIRED", {}, why);
+    else out.fault("FTPS_REQUIRED", { where, when: "data" }, why);
+    return;
+  }
   if (refusedEpsv && pasv?.reply && pasv.reply.code >= 400) {
     const act = obs.active;
     out.fault("PASV_DISABLED", { where, ...(act ? { active: act.status === "ok" ? "works" : "fails" } : {}) }, ev);
@@ -79,9 +91,9 @@ function listing(ctx: RuleContext, out: Outcome): void {
   const dataTls = d.dataTls ? [`data TLS: ${d.dataTls.status}${d.dataTls.reused !== undefined ? `, reused=${d.dataTls.reused}` : ""}`] : [];
   const notResumed = d.dataTls?.reused === false;
   if (lr && lr.code >= 400) {
-    if (FOREIGN_DATA_ADDRESS.test(lr.text)) out.fault("DATA_FOREIGN_IP", {}, [`LIST → ${q(lr)}`, ...passiveEvidence(ctx)]);
-    else if (SESSION_REUSE.test(lr.text)) out.fault("TLS_SESSION_REUSE_REQUIRED", { notResumed }, [`LIST → ${q(lr)}`, ...dataTls]);
-    else if (TLS_REQUIRED.test(lr.text) || /PROT P/i.test(lr.text))
+    if (says(FOREIGN_DATA_ADDRESS, lr)) out.fault("DATA_FOREIGN_IP", {}, [`LIST → ${q(lr)}`, ...passiveEvidence(ctx)]);
+    else if (says(SESSION_REUSE_REQUIRED, lr)) out.fault("TLS_SESSION_REUSE_REQUIRED", { notResumed }, [`LIST → ${q(lr)}`, ...dataTls]);
+    else if (says(TLS_REQUIRED_FOR_DATA, lr) || says(TLS_REQUIRED_FOR_LOGIN, lr))
       out.fault("DATA_TLS_REQUIRED", {}, [`LIST → ${q(lr)}`, `session ${d.protected ? "PROT P" : "unprotected"}`]);
     else if (lr.code === 550 || lr.code === 553 || lr.code === 530)
       out.fault("PERMISSION_DENIED", { what: "list" }, [`LIST → ${q(lr)}`, ...(obs.pwd ? [`PWD → ${q(obs.pwd)}`] : [])]);
@@ -91,11 +103,11 @@ function listing(ctx: RuleContext, out: Outcome): void {
   }
   if (!lr || d.status !== "failed") return;
   const both = `LIST → ${q(lr)}${lf ? ` then ${q(lf)}` : ""}`;
-  if (d.dataTls?.status === "failed" && /reuse|resum/i.test(lt))
+  if (d.dataTls?.status === "failed" && says(SESSION_REUSE_REQUIRED, lt))
     // The reuse demand text came with a failed handshake: the server cut it.
     out.fault("TLS_SESSION_REUSE_REQUIRED", { notResumed: false }, [`LIST → ${q(lr)} then ${q(lf)}`, `data TLS: ${err(d.dataTls.error)}`]);
   // ProFTPD completes the data handshake, then checks resumption: "150 …" then "425 Unable to build data connection: Operation not permitted".
-  else if (d.protected && lf && lf.code >= 400 && SESSION_REUSE.test(lf.text))
+  else if (d.protected && lf && lf.code >= 400 && says(SESSION_REUSE_REQUIRED, lf))
     out.fault("TLS_SESSION_REUSE_REQUIRED", { notResumed }, [`LIST → ${q(lr)} then ${q(lf)}`, ...dataTls]);
   else if (d.dataTls?.status === "failed") out.fault("CONNECTION_RESET", { kind: "data-tls" }, [`data TLS: ${err(d.dataTls.error)}`, both]);
   else if (d.error && d.error.kind === "oversize") out.fault("PROTOCOL_VIOLATION", { kind: "list-too-large" }, [err(d.error)]);

@@ -1,5 +1,5 @@
 import { LIMITS } from "../../config/defaults.js";
-import { oops, SERVER_FULL } from "../wording.js";
+import { oops, SERVER_FULL, says } from "../wording.js";
 import { Outcome, q, type RuleContext } from "./ruleKit.js";
 
 /** The greeting: silence, a close, another protocol, or a refusal instead of 220. */
@@ -50,7 +50,7 @@ export function greetingRule({ obs, where, rtt }: RuleContext): Outcome {
     case "reply": {
       const r = g.reply;
       const words = oops(r);
-      if (SERVER_FULL.test(r?.text ?? "")) return out.fault("SERVER_BUSY", { where, when: "greeting" }, [`greeting: ${q(r)}`]);
+      if (says(SERVER_FULL, r)) return out.fault("SERVER_BUSY", { where, when: "greeting" }, [`greeting: ${q(r)}`]);
       if (words) return out.fault("SERVER_CONFIG_ERROR", { where, words, stage: "greeting" }, [`greeting: ${q(r)}`]);
       return out.fault("CONNECTION_CLOSED", { where, kind: "refusal" }, [`greeting: ${q(r)}`]);
     }

@@ -1,4 +1,4 @@
-import { HOME_UNENTERABLE, oops, SERVER_FULL, TLS_REQUIRED } from "../wording.js";
+import { HOME_UNENTERABLE, oops, SERVER_FULL, says, TLS_REQUIRED_FOR_LOGIN } from "../wording.js";
 import { Outcome, q, type RuleContext } from "./ruleKit.js";
 
 /** USER/PASS: refused for a reason the server's words give, or accepted with something to report. */
@@ -24,8 +24,8 @@ export function loginRule({ obs, where, prior }: RuleContext): Outcome {
     if (words && /writable root inside chroot/i.test(words)) return out.fault("CHROOT_WRITABLE_ROOT", {}, ev);
     if (words && HOME_UNENTERABLE.test(words)) return out.fault("HOME_DIR_MISSING", { user, words }, ev);
     if (words) return out.fault("SERVER_CONFIG_ERROR", { where, words, stage: "login" }, ev);
-    if (SERVER_FULL.test(last?.text ?? "")) return out.fault("SERVER_BUSY", { where, when: "login" }, ev);
-    if (!login.encrypted && TLS_REQUIRED.test(last?.text ?? "")) return out.fault("FTPS_REQUIRED", { where, when: "login" }, ev);
+    if (says(SERVER_FULL, last)) return out.fault("SERVER_BUSY", { where, when: "login" }, ev);
+    if (!login.encrypted && says(TLS_REQUIRED_FOR_LOGIN, last)) return out.fault("FTPS_REQUIRED", { where, when: "login" }, ev);
     if (/home|directory/i.test(p?.text ?? "") && p && p.code !== 530) return out.fault("HOME_DIR_MISSING", { user }, ev);
     if (login.defaultAnonymous) {
       out.scope.push("anonymous login refused: pass --user and --password-env to test login and the data channel");

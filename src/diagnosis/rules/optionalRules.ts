@@ -1,4 +1,4 @@
-import { NO_SPACE } from "../wording.js";
+import { NO_SPACE, says } from "../wording.js";
 import { err, Outcome, q, type RuleContext } from "./ruleKit.js";
 
 /** The opt-in steps: the write test, active mode, the idle test. */
@@ -8,7 +8,7 @@ export function optionalRule({ obs }: RuleContext): Outcome {
   if (w && w.status === "failed") {
     const r = w.storFinalReply && w.storFinalReply.code >= 400 ? w.storFinalReply : w.storReply;
     const ev = [`STOR ${w.fileName} → ${q(w.storReply)}${w.storFinalReply ? ` then ${q(w.storFinalReply)}` : ""}`];
-    if (r && (r.code === 452 || r.code === 552 || NO_SPACE.test(r.text))) out.fault("STORAGE_FULL", { kind: "no-space" }, ev);
+    if (r && (r.code === 452 || r.code === 552 || says(NO_SPACE, r))) out.fault("STORAGE_FULL", { kind: "no-space" }, ev);
     else if (r && (r.code === 550 || r.code === 553 || r.code === 532 || r.code === 450))
       out.fault("PERMISSION_DENIED", { what: "upload" }, [...ev, ...(obs.pwd ? [`PWD → ${q(obs.pwd)}`] : [])]);
     else if (w.verified === false && w.storFinalReply && w.storFinalReply.code < 300)
