@@ -61,6 +61,10 @@ export interface CauseFacts {
     | { kind: "list-unrecognised" | "list-too-large" | "list-failed" }
     | { kind: "oversized-reply" | "malformed-reply"; during: string };
   REPLY_TIMEOUT: { during: string };
+  PATH_NOT_FOUND: { path: string };
+  PATH_DENIED: { path: string };
+  CLEARTEXT_PASSWORD_BLOCKED: At & { user: string; why: "tls-refused" | "tls-failed" | "plain-mode" };
+  TARGET_NOT_PERMITTED: { name: string; address: string; rule: string };
 }
 
 type PerServer = Partial<Record<Exclude<ServerSoftware, "unknown">, string[]>>;
@@ -846,6 +850,83 @@ export const CAUSES: { [C in RootCauseCode]: Cause<CauseFacts[C]> } = {
     fix: {
       any: [
         "The server stopped answering a command without closing the connection: check its load, its log, and any filesystem (NFS) or authentication backend it waits on.",
+      ],
+    },
+  },
+
+  // ------------------------------------------------------------------ the directory in the URL
+  PATH_NOT_FOUND: {
+    layer: "server",
+    title: (f) => `The directory ${f.path} does not exist`,
+    explanation: (f) =>
+      `Login works, but changing to ${f.path} (the directory in the URL) fails: the server says there is no such directory. Listing and the write test were not run there.`,
+    fix: {
+      any: [
+        "Create the directory on the server (and give the account access to it), or correct the path in the URL.",
+        "Paths in the URL are relative to the account's login directory, or to the chroot/virtual root when the server confines users: `/upload` is `<root>/upload`.",
+      ],
+      server: {
+        vsftpd: ["With `chroot_local_user=YES` the path is inside the user's home (or `local_root=`)."],
+        proftpd: ["With `DefaultRoot ~` the path is inside the user's home."],
+        "pure-ftpd": ["Virtual users are confined to the home from `pure-pw show`: the path is inside it."],
+        pyftpdlib: ["The path is inside the user's `homedir` given to the authorizer."],
+        "ftp-srv": ["The path is inside the `root` the login handler resolves."],
+      },
+    },
+  },
+  PATH_DENIED: {
+    layer: "server",
+    title: (f) => `The directory ${f.path} may not be entered`,
+    explanation: (f) =>
+      `Login works, but the server refuses to change to ${f.path} (the directory in the URL): the account has no permission there.`,
+    fix: {
+      any: [
+        "Give the account access to the directory (execute permission on it and every parent for the server's user), or correct the path in the URL.",
+      ],
+      server: {
+        vsftpd: ["The directory must be enterable by the session's user (`chmod o+x` or the right owner/group)."],
+        proftpd: ["Check `<Directory>` blocks with `<Limit CWD>` / `DenyAll` for this path."],
+        pyftpdlib: ["Give the user the `e` (change directory) permission in the authorizer's `perm`."],
+      },
+    },
+  },
+
+  // ------------------------------------------------------------------ our own policy
+  CLEARTEXT_PASSWORD_BLOCKED: {
+    layer: "policy",
+    title: (f) => `The password for ${f.user} was not sent: the session to ${f.where} is not encrypted`,
+    explanation: (f) =>
+      `${
+        f.why === "tls-refused"
+          ? "The server refused TLS (AUTH TLS), so the session stayed plain FTP."
+          : f.why === "tls-failed"
+            ? "TLS could not be set up, so the session fell back to plain FTP."
+            : "The check ran without TLS."
+      } ftp-doctor does not send a password in clear text unless the profile says \`tls: off\`: this is our policy, not a server fault. Login and everything after it were not tested.`,
+    fix: {
+      any: [
+        "Best: enable FTPS on the server so passwords travel encrypted, then check again.",
+        "Or, knowingly (the password crosses the network readable by anyone on the path), set `tls: off` in the check profile (or pass `--tls off`).",
+      ],
+      server: {
+        vsftpd: ["Set `ssl_enable=YES` with `rsa_cert_file=`/`rsa_private_key_file=` in vsftpd.conf."],
+        proftpd: ["Load mod_tls: `TLSEngine on`, `TLSRSACertificateFile`, `TLSRSACertificateKeyFile`."],
+        "pure-ftpd": ["Start pure-ftpd with `--tls=1` and a certificate in /etc/ssl/private/pure-ftpd.pem."],
+        pyftpdlib: ["Use `TLS_FTPHandler` with `certfile`/`keyfile`."],
+        "ftp-srv": ["Pass `tls: { key, cert }` in the FtpSrv options."],
+        netkit: ["Use the TLS build (Debian `ftpd-ssl`) with `-z cert=FILE -z key=FILE`."],
+      },
+    },
+  },
+  TARGET_NOT_PERMITTED: {
+    layer: "policy",
+    title: (f) => `${f.name} resolves to ${f.address}, which the target policy does not permit`,
+    explanation: (f) =>
+      `The name ${f.name} resolved to ${f.address}, and the target policy refused that address (rule: ${f.rule}). Nothing was connected to: this is our policy, not a fault of the server.`,
+    fix: {
+      any: [
+        "If the address is right and should be checked, add it (or its network) to the allow-list (`targets.allow`, or the profile's `targets`) and check again.",
+        "If the name should not resolve there (a DNS record pointing at an internal or metadata address), fix the DNS record: the policy just kept the check from connecting to it.",
       ],
     },
   },

@@ -52,6 +52,12 @@ export const ROOT_CAUSE_CODES = [
   "CONNECTION_RESET",
   "PROTOCOL_VIOLATION",
   "REPLY_TIMEOUT",
+  // the directory in the URL
+  "PATH_NOT_FOUND",
+  "PATH_DENIED",
+  // our own policy: an outcome, not a server fault
+  "CLEARTEXT_PASSWORD_BLOCKED",
+  "TARGET_NOT_PERMITTED",
 ] as const;
 export type RootCauseCode = (typeof ROOT_CAUSE_CODES)[number];
 
@@ -65,10 +71,12 @@ export const FINDING_CODES = [
   "NO_IPV6",
   "TLS_FALLBACK_PLAIN",
   "SLOW_GREETING",
+  "TLS_REUSE_REQUIRED",
 ] as const;
 export type FindingCode = (typeof FINDING_CODES)[number];
 
-export const LAYERS = ["none", "dns", "tcp", "greeting", "tls", "auth", "data", "server"] as const;
+/** `policy`: our own target policy or credential policy stopped the check (nothing is wrong with the server). */
+export const LAYERS = ["none", "dns", "policy", "tcp", "greeting", "tls", "auth", "data", "server"] as const;
 export type Layer = (typeof LAYERS)[number];
 
 export const SEVERITIES = ["info", "low", "medium", "high"] as const;

@@ -8,6 +8,8 @@ import { dataRule } from "./rules/dataRules.js";
 import { greetingRule } from "./rules/greetingRules.js";
 import { loginRule } from "./rules/loginRules.js";
 import { optionalRule } from "./rules/optionalRules.js";
+import { pathRule } from "./rules/pathRules.js";
+import { targetPolicyRule } from "./rules/policyRules.js";
 import type { Rule, RuleContext } from "./rules/ruleKit.js";
 import { versionRule } from "./rules/serverRules.js";
 import { sessionRule } from "./rules/sessionRules.js";
@@ -28,9 +30,11 @@ function rulesFor(obs: Observations): Rule[] {
   const tlsFirst = obs.tls?.mode === "implicit";
   return [
     dnsRule,
+    targetPolicyRule,
     tcpRule,
     ...(tlsFirst ? [tlsRule, greetingRule] : [greetingRule, tlsRule]),
     loginRule,
+    pathRule,
     dataRule,
     optionalRule,
     sessionRule,
@@ -51,6 +55,7 @@ export function diagnose(obs: Observations, now: Date = new Date()): Diagnosis {
   const where = formatHostPort(obs.target.host, obs.target.port);
   const server: Diagnosis["server"] = {
     ...identifyServer(obs.greeting?.reply?.text ?? obs.greeting?.tlsProbe?.greeting?.text, obs.syst?.text, [
+      obs.tls?.authReply?.text,
       obs.login?.userReply?.text,
       obs.login?.passReply?.text,
       ...(obs.data?.passive.map((p) => p.reply?.text) ?? []),

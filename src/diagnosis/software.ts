@@ -53,10 +53,18 @@ const SIGNATURES: { software: Known; re: RegExp }[] = [
   },
   { software: "proftpd", re: /maximum number of clients \(\d+\)|maximum number of (?:allowed )?users/i },
   { software: "filezilla", re: /TLS session of data connection not resumed/i },
-  { software: "pyftpdlib", re: /Too many connections from the same IP address|Too many connections\. Service temporarily unavailable/i },
+  {
+    software: "pyftpdlib",
+    re: /Too many connections from the same IP address|Too many connections\. Service temporarily unavailable|^331 Username ok, send password\.|^234 AUTH TLS successful\.|^227 Entering passive mode \(/m,
+  },
+  // inetutils SYST: "215 UNIX Type: L8 Version: Linux 6.1.0-…"
+  { software: "inetutils", re: /^215 UNIX Type: L8 Version: /m },
   { software: "twisted", re: /Too many users right now, try again in a few minutes|Sorry, Authentication failed\./i },
-  // ftp-srv: "220 Features: a ." (anonymous on) and its own 227/229 wording.
-  { software: "ftp-srv", re: /^220 Features: (?:\w+ )+\.$|^227 PASV OK \(|^229 EPSV OK \(|Username okay, awaiting password/m },
+  // ftp-srv: "220 Features: a ." (anonymous on), its own 227/229/234/221 wording (servers-quirks.md).
+  {
+    software: "ftp-srv",
+    re: /^220 Features: (?:\w+ )+\.$|^227 PASV OK \(|^229 EPSV OK \(|^234 Honored$|Username okay, awaiting password|Command requires authentication|Command (?:not allowed|blacklisted): /m,
+  },
   { software: "netkit", re: /^215 UNIX Type: L8 \(Linux\)|Will not talk unprotected/m },
 ];
 

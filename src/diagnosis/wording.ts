@@ -100,8 +100,10 @@ export const SESSION_REUSE_REQUIRED: Wording[] = [
 /** The data connection came from another address than the control connection. */
 export const FOREIGN_DATA_ADDRESS: Wording[] = [
   {
-    re: /bad ip connecting|foreign (?:ip|address)/i,
+    re: /bad ip connecting|foreign (?:ip|address)|remote addresses do not match/i,
     examples: [
+      // ftp-srv answers this, then closes the control connection (421).
+      { daemon: "ftp-srv", text: "550 Remote addresses do not match" },
       { daemon: "vsftpd", text: "425 Security: Bad IP connecting." },
       { daemon: "pyftpdlib", text: "425 Rejected data connection from foreign address 10.0.0.9:40000." },
     ],
@@ -132,6 +134,8 @@ export const NO_SUCH_DIRECTORY: Wording[] = [
       { daemon: "pyftpdlib", text: "550 No such file or directory." },
       { daemon: "twisted", text: "550 upload: No such file or directory." },
       { daemon: "ftp-srv", text: "550 ENOENT: no such file or directory, stat '/srv/upload'" },
+      // ftp-srv never checks the user's root at login: a missing home shows on the first LIST.
+      { daemon: "ftp-srv", text: "451 ENOENT: no such file or directory, stat '/srv/home/alice'" },
       { daemon: "filezilla", text: '550 CWD failed. "/upload": directory not found.' },
       { daemon: "iis", text: "550 The system cannot find the file specified." },
     ],
@@ -141,12 +145,26 @@ export const NO_SUCH_DIRECTORY: Wording[] = [
 /** The directory exists but may not be entered or listed. */
 export const ACCESS_DENIED: Wording[] = [
   {
-    re: /permission denied|access (?:is )?denied|EACCES|forbidden|not allowed to/i,
+    re: /permission denied|access (?:is )?denied|EACCES|forbidden|not allowed to|not enough privileges/i,
     examples: [
+      // pyftpdlib's own permission letters (perm="elr" is read-only).
+      { daemon: "pyftpdlib", text: "550 Not enough privileges." },
+      { daemon: "inetutils", text: "553 test.bin: Permission denied." },
       { daemon: "proftpd", text: "550 /upload: Permission denied" },
       { daemon: "pyftpdlib", text: "550 Permission denied." },
       { daemon: "iis", text: "550 Access is denied." },
-      { daemon: "ftp-srv", text: "550 EACCES: permission denied, scandir '/srv/upload'" },
+      { daemon: "ftp-srv", text: "451 EACCES: permission denied, scandir '/srv/upload'" },
+    ],
+  },
+];
+
+/** Logged in, but not in the account's home: the server fell back to another directory. */
+export const HOME_FALLBACK: Wording[] = [
+  {
+    re: /No directory! Logging in with home=/i,
+    examples: [
+      // GNU inetutils and netkit ftpd (BSD ftpd) log the user in at "/" and say so in the 230 text.
+      { daemon: "inetutils", text: "230- No directory! Logging in with home=/\n230 User alice logged in." },
     ],
   },
 ];

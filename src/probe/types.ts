@@ -135,7 +135,7 @@ export interface LoginObservation {
   encrypted: boolean;
   userReply?: Reply;
   passReply?: Reply;
-  status: "ok" | "refused" | "error" | "not-run";
+  status: "ok" | "refused" | "error" | "not-run" | "blocked-cleartext";
   error?: NetError;
   /** A password was needed but none was available. */
   missingPassword?: boolean;
@@ -169,6 +169,7 @@ export interface DataObservation {
     advertisedPrivate: boolean;
     peerPrivate: boolean;
     permitted: boolean;
+    rule?: string;
   };
   listCommand?: string;
   listReply?: Reply;
@@ -264,4 +265,19 @@ export interface Observations {
   /** A server that stopped answering a command without closing. */
   replyTimeout?: { during: string; command: string; unfinished?: { bytes: number; text: string } };
   controlConnections: number;
+  /** How commands were sent: pipelined, or lock-step after the server mishandled pipelining. */
+  pipelining?: {
+    mode: "pipelined" | "lockstep";
+    fallback?: { during: string; reason: "interleaved" | "missing-reply"; detail: string };
+    /** After a missing reply: the check started again on a fresh connection ("run"), or could not ("not-run": cap or budget). */
+    retry?: "run" | "not-run";
+  };
+  /** Anonymous login tried on a side connection while the main login was not anonymous. */
+  anonymousSide?: { status: "accepted" | "refused" | "error" | "not-run"; reply?: Reply; canWrite?: boolean; detail?: string };
+  /** A data connection with a fresh (not resumed) TLS session: does the server demand session reuse? */
+  tlsReuse?: { status: "required" | "not-required" | "not-run"; reply?: Reply; detail?: string };
+  /** The directory from the URL: what CWD to it answered. */
+  path?: { requested: string; status: "ok" | "missing" | "denied" | "error"; reply?: Reply };
+  /** The target policy refused a resolved address: nothing was connected to. */
+  policyRefusal?: { name: string; address: string; rule: string };
 }

@@ -39,7 +39,7 @@ export const HISTORY_LIMITS = {
 export const DURATION_BUCKETS_MS = [25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 20_000, 60_000] as const;
 
 /** How bad a verdict is, for "worst code of the hour": unreachable beats broken TLS beats a data-channel fault. */
-const LAYER_RANK: Record<Layer, number> = { none: 0, data: 1, server: 2, auth: 3, tls: 3, greeting: 4, tcp: 4, dns: 4 };
+const LAYER_RANK: Record<Layer, number> = { none: 0, data: 1, server: 2, auth: 3, tls: 3, greeting: 4, tcp: 4, dns: 4, policy: 4 };
 
 export function bucketOf(ms: number): number {
   const i = DURATION_BUCKETS_MS.findIndex((b) => ms <= b);

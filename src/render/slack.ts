@@ -102,6 +102,10 @@ export function verdictBlocks(report: CheckReport, refs: VerdictRefs): { text: s
       ...(refs.allZones
         ? [{ type: "button", action_id: "ftp_allzones", text: { type: "plain_text", text: "Check from all zones" }, value: refs.resultId }]
         : []),
+      // A failure gets its waterfall posted in the thread anyway; a healthy check on request.
+      ...(v.code === "HEALTHY"
+        ? [{ type: "button", action_id: "ftp_waterfall", text: { type: "plain_text", text: "Show waterfall" }, value: refs.resultId }]
+        : []),
     ],
   });
   return { text: clip(`${v.code}: ${v.title}`, 3000), blocks: blocks.slice(0, SLACK_LIMITS.blocks) };
@@ -126,9 +130,17 @@ export function transcriptBlocks(report: CheckReport): { text: string; blocks: B
   return { text: `Transcript of the check of ${report.target.host}:${report.target.port}`, blocks: out };
 }
 
-export function parentText(host: string, port: number, zone: string, state: "running" | CheckReport): string {
-  const where = `${host}${port === 21 ? "" : `:${port}`}`;
+/** How users typed it: `host` on port 21, `host:port` otherwise, `[v6]:port` for IPv6. */
+export function hostPort(host: string, port: number): string {
+  const h = host.includes(":") ? `[${host}]` : host;
+  return port === 21 ? h : `${h}:${port}`;
+}
+
+export function parentText(host: string, port: number, zone: string, state: "running" | "worker-lost" | CheckReport): string {
+  const where = hostPort(host, port);
   if (state === "running") return `:hourglass_flowing_sand: Checking ${esc(where)} from ${esc(zone)}…`;
+  if (state === "worker-lost")
+    return `:hourglass_flowing_sand: Checking ${esc(where)} from ${esc(zone)}… (the worker was lost; retrying on another)`;
   return `${statusEmoji(state.verdict.code)} ${esc(where)} from ${esc(zone)}: *${state.verdict.code}* — ${esc(clip(state.verdict.title, 200))}`;
 }
 
@@ -138,7 +150,7 @@ export const HELP_TEXT = [
   "• `/ftp-check ftp.example.com:2121 from dmz as ops write` — zone, credentials profile, upload test",
   "• `/ftp-check history ftp.example.com` — the last 7 days per zone: uptime, incidents, recurring failure windows",
   "• In a thread: `@ftp-doctor check ftp.example.com`, or just `@ftp-doctor` under a message that names the host",
-  "Buttons under a verdict: *Re-run*, *Show transcript*, *Watch* (re-check for an hour, post when the state changes).",
+  "Buttons under a verdict: *Re-run*, *Show transcript*, *Watch* (re-check for an hour, post when the state changes), *Show waterfall* (a failure's waterfall is posted in its thread anyway).",
 ].join("\n");
 
 /** `/ftp-check history`: a headline per zone, then the plain-text model in code blocks. */

@@ -53,9 +53,7 @@ describe("inetutils ftpd", requirementsOptions(["inetutils-ftpd", "unshare", "ro
     expectVerdict("user in /etc/ftpusers", "inetutils", r, "AUTH_FAILED");
   });
 
-  test("home missing → HOME_DIR_MISSING", {
-    todo: 'diag: "230- No directory! Logging in with home=/" is a missing home (observed HEALTHY)',
-  }, async () => {
+  test("home missing → HOME_DIR_MISSING", async () => {
     // inetutils logs the user in anyway, in "/", and says so in the 230 text.
     const s = await inetutils({ home: "missing" });
     const r = await check(target(s), { tls: "off", ...local() }, VSFTPD_USER.password);

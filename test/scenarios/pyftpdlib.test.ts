@@ -145,9 +145,7 @@ describe("pyftpdlib", requirementsOptions(["python3", "root"]), () => {
     assert.match(r.report.verdict.evidence.join("\n"), /advertised 192\.0\.2\.77/);
   });
 
-  test("home deleted while the server runs → HOME_DIR_MISSING", {
-    todo: 'diag: "550 No such file or directory." on the login directory\'s LIST is a missing home (observed PERMISSION_DENIED)',
-  }, async () => {
+  test("home deleted while the server runs → HOME_DIR_MISSING", async () => {
     const s = await pyftpdlib({ removeHomeAfterStart: true });
     const r = await check(target(s), { tls: "off", ...dave() }, PYFTPDLIB_USER.password);
     expectVerdict("home missing", "pyftpdlib", r, "HOME_DIR_MISSING");

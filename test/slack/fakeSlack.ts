@@ -4,6 +4,10 @@
  * With `socketMode`, `apps.connections.open` hands out URLs of that Socket Mode stand-in; with
  * `tokens`, calls are authenticated as Slack does (`invalid_auth`, `token_revoked`,
  * `not_allowed_token_type`); `response_url`s live under `/response/` on the same server.
+ * Files go through Slack's external-upload flow: files.getUploadURLExternal hands out an upload
+ * URL under `/upload/v1/` on the same (loopback) server, the bytes are POSTed there (multipart,
+ * as the WebClient sends them, or raw), files.completeUploadExternal shares them into a channel
+ * or thread. `fail("upload", …)` fails the upload URL itself.
  */
 import http from "node:http";
 import { createHmac } from "node:crypto";
@@ -27,7 +31,24 @@ export interface ApiCall {
   result?: Record<string, unknown>;
 }
 
+/** A file as the stand-in received it. */
+export interface FakeFile {
+  id: string;
+  filename: string;
+  /** Length announced to files.getUploadURLExternal. */
+  length: number;
+  alt_text?: string;
+  title?: string;
+  bytes?: Buffer;
+  /** Set by files.completeUploadExternal. */
+  channel?: string;
+  thread_ts?: string;
+  completed: boolean;
+}
+
 export interface FakeSlack {
+  /** Files by id (uploaded or not, completed or not). */
+  files: Map<string, FakeFile>;
   url: string;
   calls: ApiCall[];
   /** Calls that succeeded (status 200, ok: true), optionally for one method. */
@@ -48,10 +69,15 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
   const messages: { channel: string; ts: string; text: string; thread_ts?: string }[] = [];
   let seq = 100;
   let responseSeq = 0;
+  const files = new Map<string, FakeFile>();
+  let fileSeq = 0;
   const server = http.createServer((req, res) => {
-    let body = "";
-    req.on("data", (d) => (body += d));
+    const chunks: Buffer[] = [];
+    req.on("data", (d: Buffer) => chunks.push(d));
     req.on("end", () => {
+      const raw = Buffer.concat(chunks);
+      const body = raw.toString();
+      if ((req.url ?? "").startsWith("/upload/v1/")) return void receiveUpload(req, res, raw);
       if ((req.url ?? "").startsWith("/response/")) {
         // response_url: Slack answers 200 "ok" (text/html) to a valid post.
         calls.push({
@@ -153,6 +179,47 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
             .sort((a, b) => b.ts.localeCompare(a.ts));
           return reply({ messages: m.slice(0, Number(args.limit ?? 100)), has_more: false });
         }
+        case "files.getUploadURLExternal": {
+          const length = Number(args.length);
+          if (!args.filename || !Number.isInteger(length) || length < 1) return refuse("invalid_arguments");
+          const id = `F0FAKE${String(++fileSeq).padStart(4, "0")}`;
+          files.set(id, {
+            id,
+            filename: String(args.filename),
+            length,
+            ...(args.alt_text ? { alt_text: String(args.alt_text) } : {}),
+            completed: false,
+          });
+          return reply({ upload_url: `${base}/upload/v1/${id}`, file_id: id });
+        }
+        case "files.completeUploadExternal": {
+          const list = (Array.isArray(args.files) ? args.files : []) as { id?: string; title?: string }[];
+          if (list.length === 0) return refuse("invalid_arguments");
+          // Slack refuses files whose bytes never arrived (or not as many as announced).
+          for (const f of list) {
+            const file = files.get(String(f.id));
+            if (!file?.bytes || file.bytes.length !== file.length) return refuse("file_not_found");
+          }
+          if (opts.notInChannel?.includes(String(args.channel_id))) return refuse("not_in_channel");
+          const shared = list.map((f) => {
+            const file = files.get(String(f.id))!;
+            Object.assign(file, {
+              completed: true,
+              ...(f.title ? { title: f.title } : {}),
+              ...(args.channel_id ? { channel: String(args.channel_id) } : {}),
+              ...(args.thread_ts ? { thread_ts: String(args.thread_ts) } : {}),
+            });
+            return { id: file.id, name: file.filename, title: file.title ?? file.filename, mimetype: "image/png", size: file.length };
+          });
+          if (args.channel_id)
+            messages.push({
+              channel: String(args.channel_id),
+              ts: ts(),
+              text: "",
+              ...(args.thread_ts ? { thread_ts: String(args.thread_ts) } : {}),
+            });
+          return reply({ files: shared });
+        }
         default:
           calls.push({ method, args, at: Date.now(), status: 404 });
           res.writeHead(200, { "content-type": "application/json" });
@@ -160,12 +227,45 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
       }
     });
   });
+  /** The upload URL: the bytes of a file announced by files.getUploadURLExternal. */
+  async function receiveUpload(req: http.IncomingMessage, res: http.ServerResponse, raw: Buffer): Promise<void> {
+    const id = (req.url ?? "").split("/").pop()!.split("?")[0]!;
+    const file = files.get(id);
+    const queue = failures.get("upload");
+    const f = queue?.[0];
+    if (f && f.count > 0) {
+      f.count--;
+      if (f.count === 0) queue!.shift();
+      calls.push({ method: "upload", args: { id, bytes: raw.length }, at: Date.now(), status: f.status });
+      res.writeHead(f.status, { "content-type": "text/plain" });
+      res.end("upload failed");
+      return;
+    }
+    if (!file) {
+      calls.push({ method: "upload", args: { id, bytes: raw.length }, at: Date.now(), status: 404 });
+      res.writeHead(404, { "content-type": "text/plain" });
+      res.end("no such upload");
+      return;
+    }
+    const type = req.headers["content-type"] ?? "";
+    let bytes = raw;
+    if (type.startsWith("multipart/form-data")) {
+      const form = await new Response(new Uint8Array(raw), { headers: { "content-type": type } }).formData();
+      const part = [...form.values()].find((v): v is File => typeof v !== "string");
+      bytes = part ? Buffer.from(await part.arrayBuffer()) : Buffer.alloc(0);
+    }
+    file.bytes = bytes;
+    calls.push({ method: "upload", args: { id, bytes: bytes.length }, at: Date.now(), status: 200, result: { ok: true } });
+    res.writeHead(200, { "content-type": "text/plain" });
+    res.end(`OK - ${bytes.length}`);
+  }
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
   const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   const url = `${base}/api/`;
   return {
     url,
     calls,
+    files,
     responseUrl: () => `${base}/response/T0TEST/${++responseSeq}/fake`,
     ok: (method) => calls.filter((c) => succeeded(c) && (!method || c.method === method)),
     fail(method, count, status, retryAfter, channel) {

@@ -624,6 +624,61 @@ const CASES: [string, () => Observations, RootCauseCode][] = [
     "PROTOCOL_VIOLATION",
   ],
   ["hung server", () => base({ data: undefined, replyTimeout: { during: "session setup", command: "PWD" } }), "REPLY_TIMEOUT"],
+  [
+    "URL directory missing (ProFTPD words)",
+    () =>
+      base({
+        path: { requested: "/upload", status: "missing", reply: r(550, "/upload: No such file or directory") },
+        data: { protected: false, passive: [], status: "not-run" },
+      }),
+    "PATH_NOT_FOUND",
+  ],
+  [
+    "URL directory forbidden (status from the words: pyftpdlib)",
+    () =>
+      base({
+        path: { requested: "/private", status: "error", reply: r(550, "Permission denied.") },
+        data: { protected: false, passive: [], status: "not-run" },
+      }),
+    "PATH_DENIED",
+  ],
+  [
+    "password withheld on a plain session (AUTH TLS refused, profile without tls: off)",
+    () =>
+      base({
+        tls: { mode: "explicit", authReply: r(500, "AUTH not understood"), status: "refused", chain: [], checkedName: "ftp.example.com" },
+        login: {
+          user: "alice",
+          anonymous: false,
+          defaultAnonymous: false,
+          encrypted: false,
+          status: "blocked-cleartext",
+          userReply: r(331, "Please specify the password."),
+        },
+        data: undefined,
+      }),
+    "CLEARTEXT_PASSWORD_BLOCKED",
+  ],
+  [
+    "name resolves to an address the policy refuses",
+    () =>
+      base({
+        dns: {
+          status: "ok",
+          resolver: "127.0.0.1:53",
+          addresses: [{ address: "169.254.169.254", family: 4 }],
+          aaaaQueried: true,
+          durationMs: 1,
+        },
+        policyRefusal: { name: "ftp.example.com", address: "169.254.169.254", rule: "link-local/metadata addresses are never probed" },
+        connects: [],
+        peer: undefined,
+        greeting: undefined,
+        login: undefined,
+        data: undefined,
+      }),
+    "TARGET_NOT_PERMITTED",
+  ],
 ];
 
 for (const [name, make, expected] of CASES) {
@@ -933,3 +988,135 @@ if (existsSync(fixtureDir)) {
     });
   }
 }
+
+test("engine v2 observations: the new verdicts say what, where and how to fix it", () => {
+  const path = diagnose(
+    base({ path: { requested: "/upload", status: "missing", reply: r(550, "Failed to change directory.") }, data: undefined }),
+    NOW,
+  );
+  assert.equal(path.verdict.code, "PATH_NOT_FOUND");
+  assert.equal(path.verdict.layer, "server");
+  assert.match(path.verdict.title, /\/upload/);
+  assert.ok(path.verdict.evidence.some((e) => e.startsWith("CWD /upload → ")));
+  // vsftpd says the same words for missing and forbidden; the engine's status decides, else "not found".
+  assert.equal(
+    diagnose(base({ path: { requested: "/x", status: "error", reply: r(550, "Failed to change directory.") }, data: undefined }), NOW)
+      .verdict.code,
+    "PATH_NOT_FOUND",
+  );
+  assert.equal(
+    diagnose(base({ path: { requested: "/x", status: "denied", reply: r(550, "Failed to change directory.") }, data: undefined }), NOW)
+      .verdict.code,
+    "PATH_DENIED",
+  );
+  assert.equal(diagnose(base({ path: { requested: "/upload", status: "ok", reply: r(250, "ok") } }), NOW).verdict.code, "HEALTHY");
+
+  const blocked = diagnose(
+    base({
+      login: { user: "alice", anonymous: false, defaultAnonymous: false, encrypted: false, status: "blocked-cleartext" },
+      data: undefined,
+    }),
+    NOW,
+  ).verdict;
+  assert.equal(blocked.code, "CLEARTEXT_PASSWORD_BLOCKED");
+  assert.equal(blocked.layer, "policy");
+  assert.match(blocked.explanation, /not a server fault/);
+  assert.ok(
+    blocked.remediation.some((l) => /tls: off/.test(l)),
+    "says how to accept plain FTP knowingly",
+  );
+  assert.match(blocked.remediation[0]!, /ssl_enable=YES/, "vsftpd: enable FTPS first");
+
+  const refused = diagnose(
+    base({
+      policyRefusal: { name: "ftp.example.com", address: "10.0.0.7", rule: "not in targets.allow" },
+      connects: [],
+      peer: undefined,
+      greeting: undefined,
+      login: undefined,
+      data: undefined,
+    }),
+    NOW,
+  ).verdict;
+  assert.equal(refused.code, "TARGET_NOT_PERMITTED");
+  assert.equal(refused.layer, "policy");
+  for (const what of ["ftp.example.com", "10.0.0.7", "not in targets.allow"])
+    assert.ok(`${refused.title} ${refused.explanation}`.includes(what), what);
+  // Another address of the name was probed and works: no false alarm; the refused one is "not covered".
+  const partly = diagnose(base({ policyRefusal: { name: "ftp.example.com", address: "10.0.0.7", rule: "not in targets.allow" } }), NOW);
+  assert.equal(partly.verdict.code, "HEALTHY");
+  assert.deepEqual(partly.scope, ["10.0.0.7 not checked: the target policy refused it (not in targets.allow)"]);
+});
+
+test("findings: anonymous access on a side connection, TLS session reuse demanded", () => {
+  const findings = (o: Partial<Observations>) =>
+    diagnose(base({ tls: tlsOk(), login: { ...base().login!, encrypted: true }, ...o }), NOW).findings;
+  const readOnly = findings({ anonymousSide: { status: "accepted", reply: r(230, "Login successful."), canWrite: false } });
+  assert.deepEqual(
+    readOnly.map((f) => [f.code, f.severity]),
+    [["ANON_ENABLED", "medium"]],
+  );
+  assert.match(readOnly[0]!.message, /side connection.*alice/);
+  const writable = findings({ anonymousSide: { status: "accepted", canWrite: true } });
+  assert.deepEqual(
+    writable.map((f) => [f.code, f.severity]),
+    [["ANON_ENABLED", "high"]],
+  );
+  assert.match(writable[0]!.message, /can write/);
+  assert.deepEqual(findings({ anonymousSide: { status: "refused", reply: r(530, "Login incorrect.") } }), []);
+  // Anonymous works even though the user's own login failed: still worth knowing.
+  const failedLogin = diagnose(
+    base({
+      login: { ...base().login!, status: "refused", passReply: r(530, "Login incorrect.") },
+      anonymousSide: { status: "accepted", canWrite: false },
+    }),
+    NOW,
+  );
+  assert.equal(failedLogin.verdict.code, "AUTH_FAILED");
+  assert.deepEqual(
+    failedLogin.findings.map((f) => f.code),
+    ["ANON_ENABLED"],
+  );
+
+  const reuse = findings({ tlsReuse: { status: "required", reply: r(522, "SSL connection failed: session reuse required") } });
+  assert.deepEqual(
+    reuse.map((f) => f.code),
+    ["TLS_REUSE_REQUIRED"],
+  );
+  assert.match(reuse[0]!.message, /Python ftplib/);
+  assert.match(reuse[0]!.message, /Java/);
+  assert.match(reuse[0]!.message, /require_ssl_reuse/, "names the detected daemon's setting (vsftpd)");
+  const proftpd = diagnose(
+    base({
+      greeting: { status: "ok", reply: r(220, "ProFTPD 1.3.8 Server (Debian)"), durationMs: 1 },
+      tls: tlsOk(),
+      login: { ...base().login!, encrypted: true },
+      tlsReuse: { status: "required" },
+    }),
+    NOW,
+  ).findings;
+  assert.match(proftpd.find((f) => f.code === "TLS_REUSE_REQUIRED")!.message, /NoSessionReuseRequired/);
+  assert.deepEqual(findings({ tlsReuse: { status: "not-required" } }), []);
+});
+
+test("a third-host PASV address refused by the policy names the rule", () => {
+  const d = diagnose(
+    base({
+      data: {
+        ...base().data!,
+        pasvAddress: {
+          advertised: "198.51.100.9",
+          controlPeer: "203.0.113.10",
+          same: false,
+          advertisedPrivate: false,
+          peerPrivate: false,
+          permitted: false,
+          rule: "not in targets.allow",
+        },
+      },
+    }),
+    NOW,
+  );
+  assert.equal(d.verdict.code, "PASV_ADDRESS_WRONG");
+  assert.ok(d.verdict.evidence[0]!.includes("target policy: not in targets.allow"));
+});

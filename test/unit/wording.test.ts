@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import {
   ACCESS_DENIED,
   FOREIGN_DATA_ADDRESS,
+  HOME_FALLBACK,
   NO_SPACE,
   NO_SUCH_DIRECTORY,
   SERVER_FULL,
@@ -22,6 +23,7 @@ const TABLES: Record<string, Wording[]> = {
   NO_SPACE,
   NO_SUCH_DIRECTORY,
   ACCESS_DENIED,
+  HOME_FALLBACK,
 };
 
 /** Words that really do mean two things; the rule's context (login vs data) decides. */

@@ -1,4 +1,12 @@
-import { FOREIGN_DATA_ADDRESS, SESSION_REUSE_REQUIRED, says, TLS_REQUIRED_FOR_DATA, TLS_REQUIRED_FOR_LOGIN } from "../wording.js";
+import {
+  ACCESS_DENIED,
+  FOREIGN_DATA_ADDRESS,
+  NO_SUCH_DIRECTORY,
+  SESSION_REUSE_REQUIRED,
+  says,
+  TLS_REQUIRED_FOR_DATA,
+  TLS_REQUIRED_FOR_LOGIN,
+} from "../wording.js";
 import { err, Outcome, q, type RuleContext } from "./ruleKit.js";
 
 /** The data channel: passive mode, the advertised address, the data connection and the listing. */
@@ -10,6 +18,7 @@ export function dataRule(ctx: RuleContext): Outcome {
     passiveMode(ctx, out);
     listing(ctx, out);
   }
+  reuseDemand(ctx, out);
   if (obs.login?.status === "ok" && d?.status === "not-run" && !prior.length && !out.faults.length && !obs.controlLost)
     out.scope.push("data channel not tested");
   return out;
@@ -52,7 +61,7 @@ function passiveMode(ctx: RuleContext, out: Outcome): void {
   }
   if (refusedEpsv && pasv?.connect?.status === "ok") out.finding("EPSV_UNSUPPORTED", "low", { code: epsv!.reply!.code });
   if (pa && !pa.same) {
-    const used = `advertised ${pa.advertised}, control peer ${pa.controlPeer}`;
+    const used = `advertised ${pa.advertised}, control peer ${pa.controlPeer}${!pa.permitted && pa.rule ? `; not connected to (target policy: ${pa.rule})` : ""}`;
     if (pa.advertisedPrivate && !pa.peerPrivate)
       out.fault("PASV_ADDRESS_PRIVATE", { where, advertised: pa.advertised, controlPeer: pa.controlPeer }, [used, ...ev]);
     else if (
@@ -95,7 +104,13 @@ function listing(ctx: RuleContext, out: Outcome): void {
     else if (says(SESSION_REUSE_REQUIRED, lr)) out.fault("TLS_SESSION_REUSE_REQUIRED", { notResumed }, [`LIST → ${q(lr)}`, ...dataTls]);
     else if (says(TLS_REQUIRED_FOR_DATA, lr) || says(TLS_REQUIRED_FOR_LOGIN, lr))
       out.fault("DATA_TLS_REQUIRED", {}, [`LIST → ${q(lr)}`, `session ${d.protected ? "PROT P" : "unprotected"}`]);
-    else if (lr.code === 550 || lr.code === 553 || lr.code === 530)
+    // ftp-srv checks the user's root only on the first LIST: "451 ENOENT: no such file or directory, stat '<root>'".
+    else if (says(NO_SUCH_DIRECTORY, lr) && !obs.path)
+      out.fault("HOME_DIR_MISSING", { user: obs.login?.user ?? "the user" }, [
+        `LIST → ${q(lr)}`,
+        ...(obs.pwd ? [`PWD → ${q(obs.pwd)}`] : []),
+      ]);
+    else if (lr.code === 550 || lr.code === 553 || lr.code === 530 || says(ACCESS_DENIED, lr))
       out.fault("PERMISSION_DENIED", { what: "list" }, [`LIST → ${q(lr)}`, ...(obs.pwd ? [`PWD → ${q(obs.pwd)}`] : [])]);
     else if (lr.code === 425) out.fault("PASV_PORTS_BLOCKED", { kind: "425" }, [`LIST → ${q(lr)}`, ...passiveEvidence(ctx)]);
     else out.fault("PROTOCOL_VIOLATION", { kind: "list-unrecognised" }, [`LIST → ${q(lr)}`]);
@@ -114,4 +129,22 @@ function listing(ctx: RuleContext, out: Outcome): void {
   else if ((lf && (lf.code === 426 || lf.code === 451)) || d.error?.kind === "reset" || d.error?.kind === "closed")
     out.fault("CONNECTION_RESET", { kind: "transfer" }, [both, ...(d.error ? [`data: ${err(d.error)}`] : [])]);
   else if (lf && lf.code >= 400) out.fault("PROTOCOL_VIOLATION", { kind: "list-failed" }, [`LIST → ${q(lr)} then ${q(lf)}`]);
+}
+
+/**
+ * The engine resumes the control session on data connections, so a server that demands resumption
+ * works for us; a second data connection with a fresh session tells whether clients that do not
+ * resume (Python ftplib, many Java/.NET libraries) fail. A finding, not a fault: the server works.
+ */
+function reuseDemand({ obs, server }: RuleContext, out: Outcome): void {
+  if (obs.tlsReuse?.status !== "required") return;
+  const setting =
+    server.software === "vsftpd"
+      ? "vsftpd `require_ssl_reuse=YES`; `require_ssl_reuse=NO` relieves it"
+      : server.software === "proftpd"
+        ? "ProFTPD without `TLSOptions NoSessionReuseRequired`; adding it relieves it"
+        : server.software === "filezilla"
+          ? "FileZilla Server always requires it; fix the clients"
+          : "vsftpd `require_ssl_reuse`, ProFTPD without `TLSOptions NoSessionReuseRequired`, FileZilla Server always";
+  out.finding("TLS_REUSE_REQUIRED", "medium", { setting });
 }

@@ -1,4 +1,4 @@
-import { HOME_UNENTERABLE, oops, SERVER_FULL, says, TLS_REQUIRED_FOR_LOGIN } from "../wording.js";
+import { HOME_FALLBACK, HOME_UNENTERABLE, oops, SERVER_FULL, says, TLS_REQUIRED_FOR_LOGIN } from "../wording.js";
 import { Outcome, q, type RuleContext } from "./ruleKit.js";
 
 /** USER/PASS: refused for a reason the server's words give, or accepted with something to report. */
@@ -11,6 +11,10 @@ export function loginRule({ obs, where, prior }: RuleContext): Outcome {
     return out;
   }
   const user = login.user;
+  // Anonymous access goes unnoticed when the check logs in with credentials: a side connection tried it.
+  const anon = obs.anonymousSide;
+  if (anon?.status === "accepted" && !login.anonymous)
+    out.finding("ANON_ENABLED", anon.canWrite ? "high" : "medium", { side: { user, canWrite: anon.canWrite === true } });
   if (login.status === "refused") {
     const u = login.userReply;
     const p = login.passReply;
@@ -34,9 +38,26 @@ export function loginRule({ obs, where, prior }: RuleContext): Outcome {
     if (!p && u && u.code >= 500) return out.fault("LOGIN_POLICY_DENIED", { where, user }, ev);
     return out.fault("AUTH_FAILED", { user, kind: "rejected" }, ev);
   }
+  if (login.status === "blocked-cleartext") {
+    const t = obs.tls;
+    const why = t?.status === "refused" ? "tls-refused" : t && t.status !== "ok" && t.status !== "not-run" ? "tls-failed" : "plain-mode";
+    return out.fault("CLEARTEXT_PASSWORD_BLOCKED", { where, user, why }, [
+      `USER ${user} → ${q(login.userReply)}`,
+      "PASS not sent: the session is not encrypted and the profile does not say `tls: off`",
+      ...(t?.authReply ? [`AUTH TLS → ${q(t.authReply)}`] : []),
+    ]);
+  }
   if (login.status === "error" && login.missingPassword)
     return out.fault("AUTH_FAILED", { user, kind: "no-password" }, [`USER ${user} → ${q(login.userReply)}`]);
   if (login.status === "ok") {
+    // inetutils/netkit ftpd: "230- No directory! Logging in with home=/": in, but in the wrong place.
+    const fallback = login.passReply ?? login.userReply;
+    if (says(HOME_FALLBACK, fallback))
+      out.fault("HOME_DIR_MISSING", { user, words: fallback!.text.split("\n")[0]!.replace(/^230-?\s*/, "") }, [
+        `USER ${user} → ${q(login.userReply)}`,
+        ...(login.passReply ? [`PASS **** → ${q(login.passReply)}`] : []),
+        ...(obs.pwd ? [`PWD → ${q(obs.pwd)}`] : []),
+      ]);
     if (login.anonymous) out.finding("ANON_ENABLED", login.defaultAnonymous ? "medium" : "info", {});
     else if (!login.encrypted) out.finding("CLEARTEXT_AUTH_ALLOWED", "high", {});
   }
