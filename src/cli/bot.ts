@@ -13,6 +13,7 @@ import { BotEnv, createBot } from "../slack/app.js";
 import { startDigests } from "../slack/digest.js";
 import { Poster } from "../slack/poster.js";
 import { SlackService } from "../slack/service.js";
+import { WatchRunner } from "../slack/watches.js";
 import { AppTokenRefusedError, SocketLink } from "../slack/socketLink.js";
 import { isTokenRefusal, refusalLine, tokenProblems } from "../slack/tokens.js";
 import { summarizerFromEnv } from "../summary/summarize.js";
@@ -76,9 +77,15 @@ export async function botCommand(args: string[], io: CliIo): Promise<number> {
         backoffMaxMs: botEnv.FTP_DOCTOR_SLACK_RECONNECT_MAX_MS,
       })
     : undefined;
-  const poster = new Poster(client, logger, botEnv.FTP_DOCTOR_POST_SPACING_MS, metrics);
+  const poster = new Poster(
+    client,
+    logger,
+    botEnv.FTP_DOCTOR_POST_SPACING_MS,
+    metrics,
+    botEnv.SLACK_API_URL ? [new URL(botEnv.SLACK_API_URL).origin] : [],
+  );
   const summary = summarizerFromEnv(io.env, logger, metrics);
-  const service = new SlackService({
+  const context = {
     prefix: env.FTP_DOCTOR_REDIS_PREFIX,
     config,
     queue,
@@ -86,6 +93,16 @@ export async function botCommand(args: string[], io: CliIo): Promise<number> {
     poster,
     logger,
     resultWaitMs: botEnv.FTP_DOCTOR_RESULT_WAIT_MS,
+  };
+  const watches = new WatchRunner({
+    ...context,
+    redisUrl: env.REDIS_URL,
+    intervalMs: botEnv.FTP_DOCTOR_WATCH_INTERVAL_MS,
+    durationMs: botEnv.FTP_DOCTOR_WATCH_DURATION_MS,
+  });
+  const service = new SlackService({
+    ...context,
+    watches,
     watchIntervalMs: botEnv.FTP_DOCTOR_WATCH_INTERVAL_MS,
     watchDurationMs: botEnv.FTP_DOCTOR_WATCH_DURATION_MS,
     ...(summary.report ? { summarize: summary.report } : {}),
@@ -186,12 +203,14 @@ export async function botCommand(args: string[], io: CliIo): Promise<number> {
       })
     : undefined;
   const resumed = await service.resumePending();
-  logger.info({ mode: socketMode ? "socket" : "http", port: socketMode ? undefined : botEnv.PORT, resumed }, "bot started");
+  const watching = await watches.resume();
+  logger.info({ mode: socketMode ? "socket" : "http", port: socketMode ? undefined : botEnv.PORT, resumed, watching }, "bot started");
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       logger.info({ signal }, "bot stopping");
       void (async () => {
         await service.close();
+        await watches.close();
         await app.stop().catch(() => undefined);
         await digests.close();
         metricsServer?.close();

@@ -200,7 +200,11 @@ async function checkCommandInner(args: string[], io: CliIo): Promise<number> {
       const outcomes: ZoneOutcome[] = await Promise.all(
         jobs.map(async (j) => {
           try {
-            return { zone: j.payload.zone, report: await queue.result(j.payload.zone, j.jobId, waitMs) };
+            const lost = () =>
+              io.stderr.write(
+                `ftp-doctor: the worker running the check in zone "${j.payload.zone}" was lost; retrying on another worker\n`,
+              );
+            return { zone: j.payload.zone, report: await queue.result(j.payload.zone, j.jobId, waitMs, lost) };
           } catch (err) {
             return { zone: j.payload.zone, error: (err as Error).message };
           }

@@ -14,9 +14,15 @@ export const RuntimeEnv = z.object({
   FTP_DOCTOR_CONFIG: z.string().optional(),
   /** Results are kept this many days for history and trends. */
   FTP_DOCTOR_RESULT_TTL_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
-  /** BullMQ stalled-job check interval and job lock (shorter in tests to recover from kill -9 fast). */
-  FTP_DOCTOR_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
-  FTP_DOCTOR_LOCK_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
+  /**
+   * BullMQ stalled-job check interval and job lock, sized to the check budget (15 s + 1 s):
+   * a worker killed mid-check loses its lock after 10 s (it renews every 5 s while alive) and
+   * the next stalled check (every 5 s) hands the job to another worker, so the re-run ends
+   * about 30 s after the crash — inside the CLI's 60 s and the bot's 120 s wait. BullMQ's own
+   * defaults (30 s + 30 s) made recovery take up to a minute and the CLI gave up first.
+   */
+  FTP_DOCTOR_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).max(600_000).default(5_000),
+  FTP_DOCTOR_LOCK_MS: z.coerce.number().int().min(1_000).max(600_000).default(10_000),
   /** Serve /metrics and /healthz on this port (bot and worker). Off when unset. */
   METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

@@ -1,6 +1,30 @@
-/** Every Redis key ftp-doctor itself writes (BullMQ's own keys share the same prefix). */
+/**
+ * Every Redis key ftp-doctor itself writes, and every BullMQ queue name (BullMQ's own keys are
+ * `<prefix>:<queue>:…`). No key string is built anywhere else.
+ */
 export const keys = {
   queueName: (zone: string) => `checks-${zone}`,
+  /** BullMQ queue of the daily digests (job schedulers). */
+  digestQueue: "digest",
+  /** BullMQ queue of watch ticks (delayed jobs, one per watch and tick). */
+  watchQueue: "watch",
+  /** hash target|zone → code: the state the last digest #index showed. */
+  digestLast: (prefix: string, index: number) => `${prefix}:digest:${index}:last`,
+  /** Slack bot state, shared by every bot replica. */
+  slack: {
+    /** First-delivery markers of Slack request ids (retries, double subscriptions). */
+    seen: (prefix: string, id: string) => `${prefix}:slack:seen:${id}`,
+    /** hash deliveryId → Delivery: verdicts still to post (resumed by any replica). */
+    pending: (prefix: string) => `${prefix}:slack:pending`,
+    /** The replica currently delivering a pending verdict (a lease with a TTL). */
+    lease: (prefix: string, deliveryId: string) => `${prefix}:slack:lease:${deliveryId}`,
+    /** Posted-once markers. */
+    done: (prefix: string, id: string) => `${prefix}:slack:done:${id}`,
+    /** The check spec behind a job id (for Re-run and Watch). */
+    spec: (prefix: string, jobId: string) => `${prefix}:slack:spec:${jobId}`,
+    /** hash watchId → Watch: what every watch last saw. */
+    watches: (prefix: string) => `${prefix}:slack:watches`,
+  },
   report: (prefix: string, jobId: string) => `${prefix}:report:${jobId}`,
   zoneWorkers: (prefix: string, zone: string) => `${prefix}:zone:${zone}:workers`,
   zones: (prefix: string) => `${prefix}:zones`,

@@ -105,8 +105,14 @@ export class CheckQueue {
     return { jobId: job.id!, deduplicated: job.id !== ours, payload };
   }
 
-  /** Wait for a job's report. Works for jobs that finished before the call too. */
-  async result(zone: string, jobId: string, timeoutMs: number): Promise<CheckReport> {
+  /**
+   * Wait for a job's report. Works for jobs that finished before the call too. A job that is
+   * still alive at the deadline (queued, running, or handed to another worker after a crash)
+   * is waited for longer, up to 3 × `timeoutMs`, while its zone has a live worker: every check
+   * is bounded, so a live job ends. `onEvent("worker-lost")` when the worker running it died
+   * and BullMQ moved it back to the queue.
+   */
+  async result(zone: string, jobId: string, timeoutMs: number, onEvent?: (e: "worker-lost") => void): Promise<CheckReport> {
     const events = await this.queueEvents(zone);
     const job = await Job.fromId<CheckJobPayload, CheckReport>(this.queue(zone), jobId);
     if (!job) {
@@ -114,30 +120,51 @@ export class CheckQueue {
       if (stored) return stored.report;
       throw new CheckFailedError(`job ${jobId} is gone from zone "${zone}" and left no result`);
     }
+    const t0 = Date.now();
+    const hardCapMs = timeoutMs * 3;
+    let deadline = t0 + timeoutMs;
+    const onStalled = ({ jobId: id }: { jobId: string }) => {
+      if (id !== jobId) return;
+      onEvent?.("worker-lost");
+      deadline = Math.max(deadline, Date.now() + timeoutMs);
+    };
+    events.on("stalled", onStalled);
     // The worker stores every result under its job id. Poll that too: when Redis restarts
     // without its data, BullMQ cannot finish the job ("Missing key for job") and no completed
     // event ever comes, but the stored result does.
     const poll = new AbortController();
-    const fromStore = (async () => {
+    const watchdog = (async (): Promise<CheckReport> => {
       while (!poll.signal.aborted) {
         await new Promise((r) => setTimeout(r, 1_000));
         if (poll.signal.aborted) break;
         const stored = await storedResult(this.redis, this.prefix, jobId).catch(() => undefined);
         if (stored) return stored.report;
+        if (Date.now() < deadline) continue;
+        const state = await this.queue(zone)
+          .getJobState(jobId)
+          .catch(() => "unknown");
+        const alive = ["active", "waiting", "delayed", "prioritized", "waiting-children"].includes(state);
+        if (alive && Date.now() - t0 < hardCapMs && (await this.liveWorkers(zone).catch(() => 0)) > 0) {
+          deadline = Date.now() + 5_000;
+          continue;
+        }
+        throw new CheckFailedError(
+          `no result from zone "${zone}" within ${Math.round((Date.now() - t0) / 1000)} s (job ${jobId} is ${alive ? `still ${state}` : state}${alive && (await this.liveWorkers(zone).catch(() => 0)) === 0 ? ", and the zone has no live worker" : ""})`,
+        );
       }
       return new Promise<never>(() => undefined);
     })();
     try {
-      return await Promise.race([job.waitUntilFinished(events, timeoutMs) as Promise<CheckReport>, fromStore]);
+      return await Promise.race([job.waitUntilFinished(events, hardCapMs + 5_000) as Promise<CheckReport>, watchdog]);
     } catch (err) {
+      if (err instanceof CheckFailedError) throw err;
       const msg = (err as Error).message;
       if (/timed out/i.test(msg))
-        throw new CheckFailedError(
-          `no result from zone "${zone}" within ${Math.round(timeoutMs / 1000)} s (job ${jobId} is still queued or running)`,
-        );
+        throw new CheckFailedError(`no result from zone "${zone}" within ${Math.round(hardCapMs / 1000)} s (job ${jobId})`);
       throw new CheckFailedError(`the check in zone "${zone}" failed: ${msg}`);
     } finally {
       poll.abort();
+      events.off("stalled", onStalled);
     }
   }
 

@@ -124,9 +124,17 @@ export function transcriptBlocks(report: CheckReport): { text: string; blocks: B
   return { text: `Transcript of the check of ${report.target.host}:${report.target.port}`, blocks: out };
 }
 
-export function parentText(host: string, port: number, zone: string, state: "running" | CheckReport): string {
-  const where = `${host}${port === 21 ? "" : `:${port}`}`;
+/** How users typed it: `host` on port 21, `host:port` otherwise, `[v6]:port` for IPv6. */
+export function hostPort(host: string, port: number): string {
+  const h = host.includes(":") ? `[${host}]` : host;
+  return port === 21 ? h : `${h}:${port}`;
+}
+
+export function parentText(host: string, port: number, zone: string, state: "running" | "worker-lost" | CheckReport): string {
+  const where = hostPort(host, port);
   if (state === "running") return `:hourglass_flowing_sand: Checking ${esc(where)} from ${esc(zone)}…`;
+  if (state === "worker-lost")
+    return `:hourglass_flowing_sand: Checking ${esc(where)} from ${esc(zone)}… (the worker was lost; retrying on another)`;
   return `${statusEmoji(state.verdict.code)} ${esc(where)} from ${esc(zone)}: *${state.verdict.code}* — ${esc(clip(state.verdict.title, 200))}`;
 }
 

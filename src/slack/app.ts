@@ -135,7 +135,7 @@ export function createBot(deps: BotDeps) {
     await ack();
     // trigger_id is unique per invocation: a re-delivered request is recognised and dropped.
     if (!(await service.firstTime(`cmd:${command.trigger_id}`))) return;
-    await service.start(r.spec, { channel: command.channel_id, user: command.user_id });
+    await service.start(r.spec, { channel: command.channel_id, user: command.user_id, responseUrl: command.response_url });
   });
 
   app.event("app_mention", async ({ event, client, body }) => {
@@ -145,6 +145,8 @@ export function createBot(deps: BotDeps) {
     const user = event.user ?? "";
     const threadTs = event.thread_ts ?? event.ts;
     let text = event.text.replace(/<@[A-Z0-9]+>/g, " ").trim();
+    // "@ftp-doctor help" is a request for help, not a bare mention under a message about a host.
+    if (/^help$/i.test(text)) return void (await client.chat.postMessage({ channel: event.channel, thread_ts: threadTs, text: HELP_TEXT }));
     if (!findHostInText(text)) {
       const context = await contextMessage(client, event.channel, event.thread_ts, event.ts);
       const host = context ? findHostInText(context) : undefined;
@@ -224,13 +226,16 @@ export function createBot(deps: BotDeps) {
       const channel = b.channel?.id;
       if (!channel || !b.message) return;
       if (!(await service.firstTime(`act:${actionId}:${b.actions?.[0]?.action_ts ?? b.trigger_id}`))) return;
+      const threadTs = b.message.thread_ts ?? b.message.ts;
       const auth = service.authorizeUser(b.user.id, channel);
       if (!auth.ok)
         return void (await client.chat
-          .postEphemeral({ channel, user: b.user.id, text: `:no_entry: ${auth.message}` })
+          .postEphemeral({ channel, user: b.user.id, thread_ts: threadTs, text: `:no_entry: ${auth.message}` })
           .catch(() => undefined));
-      const r = await run(value, { channel, user: b.user.id, threadTs: b.message.thread_ts ?? b.message.ts });
-      if (!r.ok && r.message) await client.chat.postEphemeral({ channel, user: b.user.id, text: r.message }).catch(() => undefined);
+      const r = await run(value, { channel, user: b.user.id, threadTs });
+      // Ephemeral answers to a button under a verdict belong in that verdict's thread.
+      if (!r.ok && r.message)
+        await client.chat.postEphemeral({ channel, user: b.user.id, thread_ts: threadTs, text: r.message }).catch(() => undefined);
     });
   button("ftp_rerun", (v, w) => service.rerun(v, w));
   button("ftp_transcript", (v, w) => service.transcript(v, w));

@@ -4,6 +4,7 @@ import type { BotContext } from "./service.js";
 import type { CheckReport } from "../check/run.js";
 import type { ConfigFile } from "../config/file.js";
 import { defaultZone } from "../config/runtime.js";
+import { keys } from "../queue/keys.js";
 import { redisFor } from "../queue/redis.js";
 import { clip, esc, statusEmoji, type Block } from "../render/slack.js";
 import { parseTarget } from "../target/parse.js";
@@ -29,7 +30,7 @@ export function digests(config: ConfigFile) {
 }
 
 /** Check every target of digest `index` from its zone and post one message, changes first. */
-export async function runDigest(deps: DigestDeps, index: number): Promise<{ text: string; blocks: Block[] }> {
+export async function runDigest(deps: DigestDeps, index: number, occurrence?: string): Promise<{ text: string; blocks: Block[] }> {
   const d = digests(deps.config)[index];
   if (!d) throw new Error(`no digest #${index} in the configuration`);
   const rows: Row[] = d.targets.map((spec) => {
@@ -49,7 +50,7 @@ export async function runDigest(deps: DigestDeps, index: number): Promise<{ text
       }
     }),
   );
-  const lastKey = `${deps.prefix}:digest:${index}:last`;
+  const lastKey = keys.digestLast(deps.prefix, index);
   const last = await deps.redis.hgetall(lastKey);
   for (const r of rows) r.previous = last[`${r.target}|${r.zone}`];
   const code = (r: Row) => r.report?.verdict.code ?? "NO_RESULT";
@@ -112,6 +113,10 @@ export async function runDigest(deps: DigestDeps, index: number): Promise<{ text
       elements: [{ type: "mrkdwn", text: clip(`New in this digest: ${fresh.map((r) => `${esc(r.host)}:${r.port}`).join(", ")}`, 3000) }],
     });
   const text = `FTP health digest: ${rows.length} targets, ${failing.length} failing, ${changed.length} changed`;
+  // One post per scheduled occurrence, whichever bot replica runs it, even when a crash makes
+  // BullMQ run the occurrence again.
+  if (occurrence && (await deps.redis.set(keys.slack.done(deps.prefix, `digest:${occurrence}`), "1", "EX", 7 * 86_400, "NX")) !== "OK")
+    return { text, blocks };
   await deps.poster.post({ channel: d.channel, text, blocks });
   await deps.redis.del(lastKey);
   await deps.redis.hset(lastKey, Object.fromEntries(rows.map((r) => [`${r.target}|${r.zone}`, code(r)])));
@@ -126,7 +131,7 @@ export async function runDigest(deps: DigestDeps, index: number): Promise<{ text
 export async function startDigests(deps: DigestDeps): Promise<{ close(): Promise<void> }> {
   const list = digests(deps.config);
   const conn = redisFor("worker", deps.redisUrl);
-  const queue = new Queue("digest", { connection: conn, prefix: deps.prefix });
+  const queue = new Queue(keys.digestQueue, { connection: conn, prefix: deps.prefix });
   const wanted = new Set(list.map((_d, i) => `digest-${i}`));
   for (const s of await queue.getJobSchedulers()) if (s.key && !wanted.has(s.key)) await queue.removeJobScheduler(s.key);
   for (const [i, d] of list.entries()) {
@@ -137,7 +142,7 @@ export async function startDigests(deps: DigestDeps): Promise<{ close(): Promise
     );
   }
   const wconn = redisFor("worker", deps.redisUrl);
-  const worker = new Worker("digest", async (job) => void (await runDigest(deps, (job.data as { index: number }).index)), {
+  const worker = new Worker(keys.digestQueue, async (job) => void (await runDigest(deps, (job.data as { index: number }).index, job.id)), {
     connection: wconn,
     prefix: deps.prefix,
     concurrency: 1,

@@ -2,43 +2,91 @@ import type { WebClient } from "@slack/web-api";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
 
+/** Verdicts before "Checking…" notices when both wait for the same channel. */
+type Priority = "verdict" | "notice";
+
+interface Lane {
+  tokens: number;
+  refilledAt: number;
+  queue: { priority: Priority; run: () => Promise<void> }[];
+  pumping: boolean;
+}
+
 /**
- * All messages go through here: about one message per second per channel (Slack's posting
- * limit), 429 Retry-After and 5xx retries handled by the WebClient's retry policy, and a
- * failure that survives the retries is logged with what was lost — never dropped silently.
+ * Slack lets an app post about one message per second per channel, with short bursts allowed
+ * (api.slack.com/methods/chat.postMessage, "Rate limiting"): a token bucket per channel, BURST
+ * deep, refilled one token per `spacingMs`.
+ */
+const BURST = 10;
+
+/** Where a response_url may point: Slack's hooks host, plus the Web API host when overridden. */
+const RESPONSE_URL_ORIGINS = ["https://hooks.slack.com"];
+
+/**
+ * All messages go through here: paced per channel as Slack's limit allows (bursts, then one per
+ * second; verdicts first), 429 Retry-After and 5xx retries handled by the WebClient's retry
+ * policy, and a failure that survives the retries is logged with what was lost — never
+ * dropped silently.
  */
 export class Poster {
-  private readonly lanes = new Map<string, Promise<unknown>>();
-  private readonly lastPost = new Map<string, number>();
+  private readonly lanes = new Map<string, Lane>();
+  private readonly responseOrigins: string[];
 
   constructor(
     private readonly client: WebClient,
     private readonly logger: Logger,
     private readonly spacingMs = 1_000,
     private readonly metrics?: Metrics,
-  ) {}
-
-  private lane<T>(channel: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.lanes.get(channel) ?? Promise.resolve();
-    const next = prev.then(async () => {
-      const wait = (this.lastPost.get(channel) ?? 0) + this.spacingMs - Date.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      try {
-        return await fn();
-      } finally {
-        this.lastPost.set(channel, Date.now());
-      }
-    });
-    this.lanes.set(
-      channel,
-      next.catch(() => undefined),
-    );
-    return next;
+    /** Extra origins response_urls may use (the SLACK_API_URL stand-in in tests). */
+    extraResponseOrigins: string[] = [],
+  ) {
+    this.responseOrigins = [...RESPONSE_URL_ORIGINS, ...extraResponseOrigins];
   }
 
-  async post(args: { channel: string; text: string; blocks?: unknown[]; thread_ts?: string }): Promise<string | undefined> {
+  private lane<T>(channel: string, priority: Priority, fn: () => Promise<T>): Promise<T> {
+    if (this.spacingMs <= 0) return fn();
+    let lane = this.lanes.get(channel);
+    if (!lane) {
+      lane = { tokens: BURST, refilledAt: Date.now(), queue: [], pumping: false };
+      this.lanes.set(channel, lane);
+    }
+    const l = lane;
+    return new Promise<T>((resolve, reject) => {
+      const item = { priority, run: () => fn().then(resolve, reject) };
+      // Stable: a verdict goes after the verdicts already waiting, before every notice.
+      const at = priority === "verdict" ? l.queue.findIndex((q) => q.priority === "notice") : -1;
+      if (at === -1) l.queue.push(item);
+      else l.queue.splice(at, 0, item);
+      if (!l.pumping) void this.pump(channel, l);
+    });
+  }
+
+  private async pump(channel: string, l: Lane): Promise<void> {
+    l.pumping = true;
     try {
-      const r = await this.lane(args.channel, () =>
+      while (l.queue.length) {
+        const now = Date.now();
+        l.tokens = Math.min(BURST, l.tokens + (now - l.refilledAt) / this.spacingMs);
+        l.refilledAt = now;
+        if (l.tokens < 1) {
+          await new Promise((r) => setTimeout(r, Math.ceil((1 - l.tokens) * this.spacingMs)));
+          continue;
+        }
+        l.tokens -= 1;
+        await l.queue.shift()!.run();
+      }
+    } finally {
+      l.pumping = false;
+      if (l.tokens >= BURST - 1e-9) this.lanes.delete(channel);
+    }
+  }
+
+  async post(
+    args: { channel: string; text: string; blocks?: unknown[]; thread_ts?: string },
+    priority: Priority = "notice",
+  ): Promise<string | undefined> {
+    try {
+      const r = await this.lane(args.channel, priority, () =>
         this.client.chat.postMessage({ ...args, unfurl_links: false, unfurl_media: false } as Parameters<
           WebClient["chat"]["postMessage"]
         >[0]),
@@ -47,6 +95,39 @@ export class Poster {
     } catch (err) {
       this.metrics?.slackErrors.inc({ method: "chat.postMessage" });
       this.logger.error({ channel: args.channel, thread: args.thread_ts, err: (err as Error).message }, "slack post failed");
+      throw err;
+    }
+  }
+
+  /**
+   * Answer through a slash command's response_url (works where the bot is not a member; valid
+   * 30 min, 5 uses). Only Slack's own hosts: the URL comes from the request, and a forged one
+   * must not make the bot POST elsewhere.
+   */
+  async respond(url: string, body: { response_type: "ephemeral"; text: string; blocks?: unknown[] }): Promise<void> {
+    let origin: string;
+    try {
+      origin = new URL(url).origin;
+    } catch {
+      origin = "invalid";
+    }
+    if (!this.responseOrigins.includes(origin)) {
+      this.logger.warn({ origin }, "response_url refused: not a Slack host");
+      throw new Error("response_url is not a Slack URL");
+    }
+    try {
+      const r = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ replace_original: false, ...body }),
+        redirect: "error",
+        signal: AbortSignal.timeout(10_000),
+      });
+      await r.body?.cancel();
+      if (!r.ok) throw new Error(`HTTP ${r.status}`);
+    } catch (err) {
+      this.metrics?.slackErrors.inc({ method: "response_url" });
+      this.logger.error({ err: (err as Error).message }, "response_url post failed");
       throw err;
     }
   }

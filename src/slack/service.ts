@@ -7,7 +7,8 @@ import { type CheckQueue, NoWorkerError } from "../queue/producer.js";
 import { storedResult } from "../queue/results.js";
 import { botCheckJob } from "../queue/payload.js";
 import { loadHistory } from "../queue/historyModel.js";
-import { historyBlocks, parentText, transcriptBlocks, verdictBlocks } from "../render/slack.js";
+import { keys as redisKeys } from "../queue/keys.js";
+import { esc, historyBlocks, hostPort, parentText, transcriptBlocks, verdictBlocks } from "../render/slack.js";
 import type { Target } from "../target/parse.js";
 import { postTimeline, postWaterfall } from "./pictures.js";
 import type { Poster } from "./poster.js";
@@ -28,6 +29,7 @@ export interface ServiceOptions extends BotContext {
   /** Watch: re-check interval and total duration. @defaultValue 180000 / 3600000 */
   watchIntervalMs: number;
   watchDurationMs: number;
+  watches: WatchStarter;
   /** Optional LLM summary, added to the verdict message when it arrives (never delays it). */
   summarize?: (report: CheckReport) => Promise<CheckReport["summary"]>;
 }
@@ -46,19 +48,45 @@ interface Delivery {
   jobId: string;
   spec: CheckSpec;
   channel: string;
-  /** The "Checking…" message to update with the final status. */
-  parentTs: string;
+  /** The "Checking…" message to update with the final status (absent: answered via responseUrl). */
+  parentTs?: string;
   /** Where the verdict goes (the parent's thread). */
-  threadTs: string;
+  threadTs?: string;
+  /** A channel the bot is not in: the verdict goes to the requester through the command's response_url. */
+  responseUrl?: string;
+  requestedAt?: number;
+}
+
+/** What the service needs of the watch runner (src/slack/watches.ts). */
+export interface WatchStarter {
+  add(w: {
+    id: string;
+    spec: CheckSpec;
+    channel: string;
+    threadTs: string;
+    lastCode: string;
+    since: number;
+    until: number;
+  }): Promise<boolean>;
 }
 
 const k = (prefix: string) => ({
-  seen: (id: string) => `${prefix}:slack:seen:${id}`,
-  pending: `${prefix}:slack:pending`,
-  done: (id: string) => `${prefix}:slack:done:${id}`,
-  spec: (jobId: string) => `${prefix}:slack:spec:${jobId}`,
-  watch: `${prefix}:slack:watches`,
+  seen: (id: string) => redisKeys.slack.seen(prefix, id),
+  pending: redisKeys.slack.pending(prefix),
+  lease: (id: string) => redisKeys.slack.lease(prefix, id),
+  done: (id: string) => redisKeys.slack.done(prefix, id),
+  spec: (jobId: string) => redisKeys.slack.spec(prefix, jobId),
 });
+
+/**
+ * A replica holds a delivery for this long and renews it every third of it while waiting; a
+ * dead replica's leases lapse, and the next sweep of any replica (or of its restart) takes the
+ * delivery over: at most LEASE_MS + SWEEP_MS after a crash.
+ */
+const LEASE_MS = 9_000;
+/** Every replica looks for lapsed deliveries this often. */
+const SWEEP_MS = 3_000;
+const REPLICA = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 
 export type Outcome = { ok: true } | { ok: false; message: string };
 
@@ -69,7 +97,9 @@ export type Outcome = { ok: true } | { ok: false; message: string };
 export class SlackService {
   private readonly keys: ReturnType<typeof k>;
   private readonly inflight = new Set<Promise<unknown>>();
-  private readonly watchTimers = new Set<NodeJS.Timeout>();
+  /** Deliveries this replica holds the lease of. */
+  private readonly mine = new Set<string>();
+  private sweeper: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(private readonly o: ServiceOptions) {
@@ -133,8 +163,9 @@ export class SlackService {
   /**
    * Post "Checking…", enqueue, and deliver the verdict into the thread when it arrives.
    * `threadTs` set: the request came from inside a thread (a mention): everything stays there.
+   * `responseUrl` (slash commands): used when the bot is not a member of the channel.
    */
-  async start(spec: CheckSpec, where: { channel: string; user: string; threadTs?: string }): Promise<void> {
+  async start(spec: CheckSpec, where: { channel: string; user: string; threadTs?: string; responseUrl?: string }): Promise<void> {
     let job;
     try {
       job = await this.o.queue.enqueue(botCheckJob(spec, where.user));
@@ -149,19 +180,38 @@ export class SlackService {
       return;
     }
     await this.o.redis.set(this.keys.spec(job.jobId), JSON.stringify(spec), "EX", 30 * 86_400);
-    const parentTs = await this.o.poster.post({
-      channel: where.channel,
-      text: parentText(spec.host, spec.port, spec.zone, "running"),
-      ...(where.threadTs ? { thread_ts: where.threadTs } : {}),
-    });
+    let parentTs: string | undefined;
+    try {
+      parentTs = await this.o.poster.post({
+        channel: where.channel,
+        text: parentText(spec.host, spec.port, spec.zone, "running"),
+        ...(where.threadTs ? { thread_ts: where.threadTs } : {}),
+      });
+    } catch (err) {
+      const code = (err as { data?: { error?: string } }).data?.error;
+      if ((code === "not_in_channel" || code === "channel_not_found") && where.responseUrl) {
+        // Slash commands work in channels the bot has not joined, but it cannot post there.
+        // The response_url can (ephemeral, to the requester, for 30 min): say so, then answer there.
+        await this.o.poster.respond(where.responseUrl, {
+          response_type: "ephemeral",
+          text: `:wave: I'm not a member of this channel, so I can't post the check here. Invite me with \`/invite @ftp-doctor\` and the next check will be in the channel. Checking ${esc(hostPort(spec.host, spec.port))} from ${esc(spec.zone)} now; the verdict will come here, visible only to you.`,
+        });
+        const d: Delivery = { jobId: job.jobId, spec, channel: where.channel, responseUrl: where.responseUrl, requestedAt: Date.now() };
+        await this.o.redis.hset(this.keys.pending, this.deliveryId(d), JSON.stringify(d));
+        this.track(this.claimAndDeliver(d));
+        return;
+      }
+      this.o.logger.warn({ channel: where.channel, err: code ?? (err as Error).message }, "could not post the check's status message");
+      return;
+    }
     if (!parentTs) return;
     const delivery: Delivery = { jobId: job.jobId, spec, channel: where.channel, parentTs, threadTs: where.threadTs ?? parentTs };
     await this.o.redis.hset(this.keys.pending, this.deliveryId(delivery), JSON.stringify(delivery));
-    this.track(this.deliver(delivery));
+    this.track(this.claimAndDeliver(delivery));
   }
 
   private deliveryId(d: Delivery): string {
-    return `${d.jobId}|${d.channel}|${d.parentTs}`;
+    return `${d.jobId}|${d.channel}|${d.parentTs ?? `r${d.requestedAt ?? 0}`}`;
   }
 
   private track(p: Promise<unknown>): void {
@@ -169,23 +219,55 @@ export class SlackService {
     void p.finally(() => this.inflight.delete(p));
   }
 
+  /**
+   * Several bot replicas share the pending deliveries: the one holding the lease delivers and
+   * renews it while it waits; when a replica dies its leases lapse and another one's sweep
+   * takes them over. The posted-once marker in deliver() is the last guard.
+   */
+  private async claimAndDeliver(d: Delivery): Promise<void> {
+    const id = this.deliveryId(d);
+    if (this.mine.has(id)) return;
+    if ((await this.o.redis.set(this.keys.lease(id), REPLICA, "PX", LEASE_MS, "NX")) !== "OK") return;
+    this.mine.add(id);
+    const renew = setInterval(() => {
+      void this.o.redis.pexpire(this.keys.lease(id), LEASE_MS).catch(() => undefined);
+    }, LEASE_MS / 3);
+    try {
+      await this.deliver(d);
+    } finally {
+      clearInterval(renew);
+      this.mine.delete(id);
+      await this.o.redis.del(this.keys.lease(id)).catch(() => undefined);
+    }
+  }
+
   /** Wait for the job, then post the verdict once (a marker guards against double posts). */
   private async deliver(d: Delivery): Promise<void> {
     const id = this.deliveryId(d);
     let report: CheckReport;
+    const where = hostPort(d.spec.host, d.spec.port);
     try {
-      report = await this.o.queue.result(d.spec.zone, d.jobId, this.o.resultWaitMs);
+      report = await this.o.queue.result(d.spec.zone, d.jobId, this.o.resultWaitMs, () => {
+        if (d.parentTs)
+          void this.o.poster
+            .update({ channel: d.channel, ts: d.parentTs, text: parentText(d.spec.host, d.spec.port, d.spec.zone, "worker-lost") })
+            .catch(() => undefined);
+      });
     } catch (err) {
-      if (this.closed) return; // resumed at the next start
+      if (this.closed) return; // resumed by another replica or the next start
       await this.o.redis.hdel(this.keys.pending, id);
-      await this.o.poster
-        .post({ channel: d.channel, thread_ts: d.threadTs, text: `:warning: No verdict for ${d.spec.host}: ${(err as Error).message}` })
-        .catch(() => undefined);
+      if ((await this.o.redis.set(this.keys.done(id), "1", "EX", 7 * 86_400, "NX")) !== "OK") return;
+      const text = `:warning: No verdict for ${esc(where)} from ${esc(d.spec.zone)}: ${(err as Error).message}`;
+      if (d.responseUrl) {
+        await this.o.poster.respond(d.responseUrl, { response_type: "ephemeral", text }).catch(() => undefined);
+        return;
+      }
+      await this.o.poster.post({ channel: d.channel, thread_ts: d.threadTs!, text }).catch(() => undefined);
       await this.o.poster
         .update({
           channel: d.channel,
-          ts: d.parentTs,
-          text: `:warning: ${d.spec.host} from ${d.spec.zone}: no result (${(err as Error).message})`,
+          ts: d.parentTs!,
+          text: `:warning: ${esc(where)} from ${esc(d.spec.zone)}: no result (${(err as Error).message})`,
         })
         .catch(() => undefined);
       return;
@@ -196,8 +278,17 @@ export class SlackService {
     }
     try {
       const msg = verdictBlocks(report, { resultId: d.jobId });
-      const ts = await this.o.poster.post({ channel: d.channel, thread_ts: d.threadTs, text: msg.text, blocks: msg.blocks });
-      await this.o.poster.update({ channel: d.channel, ts: d.parentTs, text: parentText(d.spec.host, d.spec.port, d.spec.zone, report) });
+      if (d.responseUrl) {
+        await this.o.poster.respond(d.responseUrl, { response_type: "ephemeral", text: msg.text, blocks: msg.blocks });
+        await this.o.redis.hdel(this.keys.pending, id);
+        this.o.logger.info(
+          { jobId: d.jobId, zone: d.spec.zone, code: report.verdict.code, channel: d.channel },
+          "verdict sent via response_url",
+        );
+        return;
+      }
+      const ts = await this.o.poster.post({ channel: d.channel, thread_ts: d.threadTs!, text: msg.text, blocks: msg.blocks }, "verdict");
+      await this.o.poster.update({ channel: d.channel, ts: d.parentTs!, text: parentText(d.spec.host, d.spec.port, d.spec.zone, report) });
       await this.o.redis.hdel(this.keys.pending, id);
       this.o.logger.info(
         { jobId: d.jobId, zone: d.spec.zone, target: d.spec.target, code: report.verdict.code, channel: d.channel },
@@ -205,9 +296,9 @@ export class SlackService {
       );
       if (ts && this.o.summarize) this.track(this.addSummary(report, d, ts));
       // Failures get their waterfall at once; healthy results behind the "Show waterfall" button.
-      if (report.verdict.code !== "HEALTHY") this.track(postWaterfall(this.o.poster, this.o.logger, report, d.channel, d.threadTs));
+      if (report.verdict.code !== "HEALTHY") this.track(postWaterfall(this.o.poster, this.o.logger, report, d.channel, d.threadTs!));
     } catch (err) {
-      // Keep it pending: the next start retries. Clear the marker so that retry may post.
+      // Keep it pending: the next sweep retries. Clear the marker so that retry may post.
       await this.o.redis.del(this.keys.done(id));
       this.o.logger.error({ jobId: d.jobId, channel: d.channel, err: (err as Error).message }, "verdict not posted; kept for retry");
     }
@@ -220,12 +311,22 @@ export class SlackService {
     await this.o.poster.update({ channel: d.channel, ts, text: msg.text, blocks: msg.blocks }).catch(() => undefined);
   }
 
-  /** At start-up: deliveries a previous bot process left unfinished. */
+  /**
+   * At start-up and every SWEEP_MS: deliveries nobody holds (a replica died, or a delivery
+   * failed to post) are taken over. Returns how many were found pending.
+   */
   async resumePending(): Promise<number> {
+    const n = await this.sweep();
+    if (!this.sweeper)
+      this.sweeper = setInterval(() => {
+        if (!this.closed) void this.sweep().catch((err) => this.o.logger.warn({ err: (err as Error).message }, "delivery sweep failed"));
+      }, SWEEP_MS);
+    return n;
+  }
+
+  private async sweep(): Promise<number> {
     const all = await this.o.redis.hgetall(this.keys.pending);
-    for (const raw of Object.values(all)) this.track(this.deliver(JSON.parse(raw) as Delivery));
-    const watches = await this.o.redis.hgetall(this.keys.watch);
-    for (const raw of Object.values(watches)) this.scheduleWatch(JSON.parse(raw) as Watch, false);
+    for (const raw of Object.values(all)) this.track(this.claimAndDeliver(JSON.parse(raw) as Delivery));
     return Object.keys(all).length;
   }
 
@@ -268,7 +369,7 @@ export class SlackService {
     const spec = await this.specOf(jobId);
     const stored = await storedResult(this.o.redis, this.o.prefix, jobId);
     if (!spec || !stored) return { ok: false, message: "that check is too old to watch; start a new one with /ftp-check." };
-    const w: Watch = {
+    const w = {
       id: `${jobId}|${where.channel}|${where.threadTs}`,
       spec,
       channel: where.channel,
@@ -277,76 +378,22 @@ export class SlackService {
       since: Date.now(),
       until: Date.now() + this.o.watchDurationMs,
     };
-    if ((await this.o.redis.hsetnx(this.keys.watch, w.id, JSON.stringify(w))) === 0)
-      return { ok: false, message: "already watching this one." };
+    if (!(await this.o.watches.add(w))) return { ok: false, message: "already watching this one." };
     await this.o.poster.post({
       channel: w.channel,
       thread_ts: w.threadTs,
-      text: `:eyes: Watching ${spec.host} from ${spec.zone} every ${Math.round(this.o.watchIntervalMs / 1000)} s for ${Math.round(this.o.watchDurationMs / 60_000)} min; I'll post here when the state changes (now: ${w.lastCode}).`,
+      text: `:eyes: Watching ${esc(hostPort(spec.host, spec.port))} from ${esc(spec.zone)} every ${Math.round(this.o.watchIntervalMs / 1000)} s for ${Math.round(this.o.watchDurationMs / 60_000)} min; I'll post here when the state changes (now: ${w.lastCode}).`,
     });
-    this.scheduleWatch(w, true);
     return { ok: true };
   }
 
-  private scheduleWatch(w: Watch, fresh: boolean): void {
-    if (this.closed) return;
-    const delay = fresh ? this.o.watchIntervalMs : Math.min(this.o.watchIntervalMs, 1_000);
-    const t = setTimeout(() => {
-      this.watchTimers.delete(t);
-      this.track(this.watchTick(w));
-    }, delay);
-    this.watchTimers.add(t);
-  }
-
-  private async watchTick(w: Watch): Promise<void> {
-    if (this.closed) return;
-    const minutes = (ms: number) => `${Math.max(1, Math.round(ms / 60_000))} min`;
-    let code: string;
-    try {
-      const job = await this.o.queue.enqueue(botCheckJob(w.spec, "watch"));
-      const report = await this.o.queue.result(w.spec.zone, job.jobId, this.o.resultWaitMs);
-      code = report.verdict.code;
-      if (code !== w.lastCode) {
-        const elapsed = Date.now() - w.since;
-        const text =
-          code === "HEALTHY"
-            ? `:large_green_circle: ${w.spec.host} recovered after ${minutes(elapsed)} (was ${w.lastCode}).`
-            : `${w.lastCode === "HEALTHY" ? ":red_circle:" : ":large_orange_circle:"} ${w.spec.host} changed after ${minutes(elapsed)}: ${w.lastCode} → *${code}* — ${report.verdict.title}`;
-        await this.o.poster.post({ channel: w.channel, thread_ts: w.threadTs, text });
-        w.lastCode = code;
-        w.since = Date.now();
-      }
-    } catch (err) {
-      this.o.logger.warn({ watch: w.id, err: (err as Error).message }, "watch check failed");
-    }
-    if (Date.now() >= w.until) {
-      await this.o.redis.hdel(this.keys.watch, w.id);
-      await this.o.poster
-        .post({ channel: w.channel, thread_ts: w.threadTs, text: `Stopped watching ${w.spec.host}: last state ${w.lastCode}.` })
-        .catch(() => undefined);
-      return;
-    }
-    await this.o.redis.hset(this.keys.watch, w.id, JSON.stringify(w));
-    this.scheduleWatch(w, true);
-  }
-
-  /** Stop timers and let in-flight deliveries be resumed by the next process. */
+  /** Stop sweeping; in-flight deliveries are taken over by another replica or the next start. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const t of this.watchTimers) clearTimeout(t);
+    if (this.sweeper) clearInterval(this.sweeper);
   }
 
   get pendingWork(): number {
     return this.inflight.size;
   }
-}
-
-export interface Watch {
-  id: string;
-  spec: CheckSpec;
-  channel: string;
-  threadTs: string;
-  lastCode: string;
-  since: number;
-  until: number;
 }

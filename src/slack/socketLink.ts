@@ -31,6 +31,9 @@ export interface LinkState {
   lastError?: string;
 }
 
+/** How long a replaced connection may stay open if Slack does not close it. */
+const REPLACED_CLOSE_MS = 30_000;
+
 /** The app-level token was refused at start-up: waiting will not help. */
 export class AppTokenRefusedError extends Error {}
 
@@ -192,15 +195,23 @@ export class SocketLink {
     });
   }
 
-  /** Make before break: a new connection, then close the old one. */
+  /**
+   * Make before break: open a new connection and leave the old one for Slack to close. Slack
+   * keeps routing envelopes to the old connection until it closes it; closing it from our side
+   * would race with an envelope already on its way (a command lost as `operation_timeout`).
+   * Should Slack never close it, we do after REPLACED_CLOSE_MS.
+   */
   private async replace(old: Client): Promise<void> {
     try {
       await this.connect();
     } catch (err) {
       this.lastError = describe(err);
       this.o.logger.warn({ err: this.lastError }, "slack link: replacement connection failed; keeping the old one until Slack closes it");
+      return;
     }
-    await closeClient(old);
+    setTimeout(() => {
+      if (this.all.has(old)) void closeClient(old);
+    }, REPLACED_CLOSE_MS).unref();
   }
 
   /** Until a connection is up: at once, then doubling from min to max, with jitter; every attempt logged. */

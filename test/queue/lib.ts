@@ -40,6 +40,8 @@ export function spawnWorker(opts: {
     LOG_LEVEL: "info",
     ...opts.env,
   };
+  // An empty value in opts.env means "unset": the worker's own default applies.
+  for (const [k, v] of Object.entries(env)) if (v === "") delete (env as Record<string, string>)[k];
   const child = opts.netns
     ? spawn("ip", ["netns", "exec", opts.netns, process.execPath, ...args], { env })
     : spawn(process.execPath, args, { env });

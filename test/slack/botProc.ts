@@ -87,3 +87,28 @@ export function mentionPayload(fields: { text: string; ts: string; channel?: str
     authorizations: [{ team_id: "T0TEST", user_id: "U0BOT", is_bot: true }],
   };
 }
+
+/** A button click (block_actions) as an interactive envelope's payload. */
+export function actionPayload(fields: { actionId: string; value: string; messageTs: string; threadTs?: string; channel?: string }) {
+  return {
+    type: "block_actions",
+    team: { id: "T0TEST", domain: "test" },
+    user: { id: "U0OK", username: "oncall", team_id: "T0TEST" },
+    api_app_id: "A0APP",
+    token: "legacy-unused",
+    container: { type: "message", message_ts: fields.messageTs, channel_id: fields.channel ?? "C0OPS", is_ephemeral: false },
+    trigger_id: `trig-sm-act-${Date.now()}-${trigger++}`,
+    channel: { id: fields.channel ?? "C0OPS", name: "ops" },
+    message: { type: "message", ts: fields.messageTs, ...(fields.threadTs ? { thread_ts: fields.threadTs } : {}), text: "verdict" },
+    response_url: "http://127.0.0.1:9/unused",
+    actions: [
+      {
+        action_id: fields.actionId,
+        block_id: "verdict_actions",
+        value: fields.value,
+        type: "button",
+        action_ts: `${Date.now() / 1000}${trigger++}`,
+      },
+    ],
+  };
+}

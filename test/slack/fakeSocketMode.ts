@@ -6,7 +6,8 @@
  * - the WebSocket greets with `hello` (num_connections, debug_info, connection_info), sends
  *   envelopes (`slash_commands`, `events_api`, `interactive`) with an `envelope_id`, and takes
  *   acks `{ envelope_id, payload }`; Slack gives an app 3 s to ack;
- * - `disconnect` messages with reason `warning`, `refresh_requested` or `link_disabled`; server
+ * - `disconnect` messages with reason `warning`, `refresh_requested` or `link_disabled`, then a
+ *   close from the server side after `closeAfterDisconnectMs`; server
  *   pings, and pongs to the client's pings (ws answers those itself);
  * - envelopes are spread round-robin over the open connections, as Slack spreads them over up to
  *   ten connections of one app; with no connection open a slash command fails on Slack's side
@@ -80,12 +81,18 @@ export interface FakeSocketModeOptions {
   ackTimeoutMs?: number;
   /** Delays between event retries (Slack: immediately, 1 min, 5 min). @defaultValue [200, 1000, 3000] */
   retryDelaysMs?: number[];
+  /**
+   * After a `disconnect` message Slack closes the connection itself a little later (it keeps
+   * routing envelopes to it until then). @defaultValue 1000
+   */
+  closeAfterDisconnectMs?: number;
 }
 
 export async function startFakeSocketMode(o: FakeSocketModeOptions = {}): Promise<FakeSocketMode> {
   const pingMs = o.pingMs ?? 2_000;
   const ackTimeoutMs = o.ackTimeoutMs ?? 3_000;
   const retryDelays = o.retryDelaysMs ?? [200, 1_000, 3_000];
+  const closeAfterDisconnectMs = o.closeAfterDisconnectMs ?? 1_000;
   const tickets = new Set<string>();
   const live = new Map<number, WebSocket>();
   const waitingAcks = new Map<string, (response: Record<string, unknown>) => void>();
@@ -224,8 +231,10 @@ export async function startFakeSocketMode(o: FakeSocketModeOptions = {}): Promis
     interactive: (payload) => deliver("interactive", payload, 0),
     disconnect(reason, conn) {
       for (const [id, ws] of live)
-        if (conn === undefined || conn === id)
+        if (conn === undefined || conn === id) {
           ws.send(JSON.stringify({ type: "disconnect", reason, debug_info: { host: `applink-fake-${id}` } }));
+          setTimeout(() => ws.readyState === ws.OPEN && ws.close(1001, reason), closeAfterDisconnectMs).unref();
+        }
     },
     drop(conn) {
       for (const [id, ws] of live) if (conn === undefined || conn === id) ws.terminate();
