@@ -17,6 +17,7 @@ async function inetutils(opts: InetdFtpdOptions): Promise<RunningServer> {
   return s;
 }
 const target = (s: RunningServer) => `127.0.0.1:${s.port}`;
+const URL_PATH = "engine: the directory in the URL is not entered yet (issue 14: CWD to ftp://host/dir/)";
 const local = (extra: Record<string, unknown> = {}) => ({ user: VSFTPD_USER.user, ...extra });
 
 // Not produced: anything TLS (no TLS at all: FTPS_UNSUPPORTED is its only TLS verdict), SERVER_BUSY
@@ -84,5 +85,12 @@ describe("inetutils ftpd", requirementsOptions(["inetutils-ftpd", "unshare", "ro
     } finally {
       hog.close();
     }
+  });
+
+  test("missing directory in the URL (ftp://host/no-such-dir/) → PATH_NOT_FOUND", { todo: URL_PATH }, async () => {
+    // Expected words: CWD → "550 no-such-dir: No such file or directory."
+    const s = await inetutils({});
+    const r = await check(`ftp://127.0.0.1:${s.port}/no-such-dir/`, { tls: "off", ...local() }, VSFTPD_USER.password);
+    expectVerdict("missing URL directory", "inetutils", r, "PATH_NOT_FOUND");
   });
 });
