@@ -44,7 +44,7 @@ export class AlertThreads {
 
   constructor(
     private readonly o: BotContext,
-    private readonly service: Pick<SlackService, "rememberSpec">,
+    private readonly service: Pick<SlackService, "rememberSpec" | "markShown">,
   ) {}
 
   private key(gid: string) {
@@ -194,7 +194,9 @@ export class AlertThreads {
         if (seen.has(g.report.verdict.code)) continue;
         seen.add(g.report.verdict.code);
         const msg = verdictBlocks(g.report, { resultId: g.jobId });
-        await this.o.poster.post({ channel: s.channel, thread_ts: s.ts, text: msg.text, blocks: msg.blocks });
+        const ts = await this.o.poster.post({ channel: s.channel, thread_ts: s.ts, text: msg.text, blocks: msg.blocks });
+        // Its buttons act from this message only (issue 10 item 2).
+        if (ts) await this.service.markShown(g.jobId, s.channel, ts);
       }
       lines.push(
         got

@@ -5,7 +5,7 @@ import type { Logger } from "../log.js";
 import { HELP_TEXT } from "../render/slack.js";
 import { CommandTextError, findHostInText, parseCommandText, USAGE } from "./commandText.js";
 import { HardenedHTTPReceiver } from "./httpReceiver.js";
-import type { CheckSpec, SlackService } from "./service.js";
+import type { ButtonWhere, CheckSpec, SlackService } from "./service.js";
 import type { SocketLink } from "./socketLink.js";
 import type { Target } from "../target/parse.js";
 import type { RunningMonitor } from "../monitor/runner.js";
@@ -226,10 +226,7 @@ export function createBot(deps: BotDeps) {
     });
   }
 
-  const button = (
-    actionId: string,
-    run: (value: string, where: { channel: string; user: string; threadTs: string }) => Promise<{ ok: boolean; message?: string }>,
-  ) =>
+  const button = (actionId: string, run: (value: string, where: ButtonWhere) => Promise<{ ok: boolean; message?: string }>) =>
     app.action(actionId, async ({ ack, body, action, client }) => {
       await ack();
       const b = body as {
@@ -249,7 +246,7 @@ export function createBot(deps: BotDeps) {
         return void (await client.chat
           .postEphemeral({ channel, user: b.user.id, thread_ts: threadTs, text: `:no_entry: ${auth.message}` })
           .catch(() => undefined));
-      const r = await run(value, { channel, user: b.user.id, threadTs });
+      const r = await run(value, { channel, user: b.user.id, messageTs: b.message.ts, threadTs });
       // Ephemeral answers to a button under a verdict belong in that verdict's thread.
       if (!r.ok && r.message)
         await client.chat.postEphemeral({ channel, user: b.user.id, thread_ts: threadTs, text: r.message }).catch(() => undefined);
