@@ -108,7 +108,8 @@ export class AlertThreads {
     const toCheck = targets.filter((t) => due || !s.targets.includes(t.input));
     if (toCheck.length === 0) return void (await this.save(k.state, s));
     // One diagnosis at a time per group, across notifications and bot processes.
-    const lock = await this.o.redis.set(k.running, "1", "PX", this.o.resultWaitMs + 30_000, "NX");
+    // Targets are diagnosed one after the other, each waiting up to resultWaitMs.
+    const lock = await this.o.redis.set(k.running, "1", "PX", this.o.resultWaitMs * toCheck.length + 30_000, "NX");
     if (lock !== "OK") {
       this.o.logger.info({ group: gid, alertname }, "diagnosis already running for this alert group; notification absorbed");
       return void (await this.save(k.state, s));

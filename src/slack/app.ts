@@ -207,8 +207,10 @@ export function createBot(deps: BotDeps) {
       if (e.subtype !== undefined && e.subtype !== "bot_message") return; // edits, joins, deletions
       const text = messageText(e);
       if (context.botUserId && text.includes(`<@${context.botUserId}>`)) return;
+      // An app's message (legacy `bot_message`, or chat.postMessage by a bot user: `bot_id` set)
+      // is an alert; only a person's message is held to slack.allowedUsers.
       const who =
-        e.user && e.subtype === undefined
+        e.user && e.subtype === undefined && !e.bot_id
           ? { front: "slack" as const, user: e.user, channel: e.channel }
           : { front: "webhook" as const, channel: e.channel };
       const hit = triageTarget(triage.config, text, who);
