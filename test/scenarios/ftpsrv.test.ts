@@ -97,11 +97,9 @@ describe("ftp-srv", requirementsOptions(["root"]), () => {
     expectVerdict("implicit FTPS port", "ftp-srv", r, "IMPLICIT_TLS_PORT");
   });
 
-  test("user root missing → HOME_DIR_MISSING", {
-    todo: `diag: "451 ENOENT … stat '<root>'" at LIST is a missing home`,
-  }, async () => {
+  test("user root missing → HOME_DIR_MISSING", async () => {
     // ftp-srv accepts the login without looking at the root; the first LIST says
-    // "451 ENOENT: no such file or directory, stat '/…/missing'" (observed: PROTOCOL_VIOLATION).
+    // "451 ENOENT: no such file or directory, stat '/…/missing'" (PROTOCOL_VIOLATION before issue 14).
     const s = await ftpsrv({ tls, userRoot: "/nonexistent/ftp-doctor/carol" });
     const r = await check(target(s), { tls: "explicit", ca, ...carol() }, FTPSRV_USER.password);
     expectVerdict("user root missing", "ftp-srv", r, "HOME_DIR_MISSING");

@@ -93,4 +93,12 @@ describe("twisted ftp", requirementsOptions(["python3", "root"]), () => {
     const r = await check(`ftp://127.0.0.1:${s.port}/no-such-dir/`, { tls: "off", ...erin() }, TWISTED_USER.password);
     expectVerdict("missing URL directory", "twisted", r, "PATH_NOT_FOUND");
   });
+
+  test("forbidden directory in the URL (ftp://host/secret/) → PATH_DENIED", { todo: URL_PATH }, async () => {
+    // <home>/secret is root-owned 0700. The URL path is relative to the login directory (RFC 1738:
+    // CWD secret, as curl sends it), and the server answers "550 ['secret']: Permission denied."
+    const s = await twisted({ forbiddenDir: "secret" });
+    const r = await check(`ftp://127.0.0.1:${s.port}/secret/`, { tls: "off", ...erin() }, TWISTED_USER.password);
+    expectVerdict("forbidden URL directory", "twisted", r, "PATH_DENIED");
+  });
 });
