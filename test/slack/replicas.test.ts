@@ -134,7 +134,12 @@ describe("bot replicas in Socket Mode", () => {
         outcomes.push(sm.command(slashPayload({ text: `127.0.0.1:${busy.port}` })).then((r) => r.outcome));
         await new Promise((r) => setTimeout(r, 100));
       }
-      assert.deepEqual(await Promise.all(outcomes), Array(20).fill("acked"));
+      const got = await Promise.all(outcomes);
+      assert.deepEqual(
+        got,
+        Array(20).fill("acked"),
+        `deliveries: ${JSON.stringify(sm.deliveries.slice(-25).map((d) => [d.conn, d.sentAt - t0, d.ackedAt ? d.ackedAt - d.sentAt : null]))}\nlink log: ${JSON.stringify(sm.log.map((l) => [l.conn, l.kind, l.at - t0]))}`,
+      );
       const parents = () =>
         slack.ok("chat.postMessage").filter((c) => c.at >= t0 && String(c.args.text).includes(`Checking 127.0.0.1:${busy.port}`));
       await slack.waitFor(() => parents().length >= 20, 30_000, "20 parents");
