@@ -11,6 +11,7 @@ import { CheckQueue } from "../queue/producer.js";
 import { pingWithin, redisFor, ready } from "../queue/redis.js";
 import { BotEnv, createBot } from "../slack/app.js";
 import { startDigests } from "../slack/digest.js";
+import { startMonitor } from "../monitor/runner.js";
 import { Poster } from "../slack/poster.js";
 import { SlackService } from "../slack/service.js";
 import { WatchRunner } from "../slack/watches.js";
@@ -125,7 +126,25 @@ export async function botCommand(args: string[], io: CliIo): Promise<number> {
       };
     return { redis: redisOk, slack: slackOk.ok };
   };
+  await service.refreshZones();
+  const zoneTimer = setInterval(() => void service.refreshZones(), 10_000);
+  zoneTimer.unref();
+  // Monitoring (config `monitor:`): scheduled checks, incidents in monitor.channel.
+  const monitor = config.monitor
+    ? await startMonitor({
+        prefix: env.FTP_DOCTOR_REDIS_PREFIX,
+        redisUrl: env.REDIS_URL,
+        config,
+        monitor: config.monitor,
+        queue,
+        redis,
+        poster,
+        logger,
+        pictureWaitMs: Math.min(botEnv.FTP_DOCTOR_RESULT_WAIT_MS, 45_000),
+      })
+    : undefined;
   const { app, socketMode } = createBot({
+    ...(monitor ? { incidents: monitor } : {}),
     env: botEnv,
     service,
     logger,
@@ -209,6 +228,8 @@ export async function botCommand(args: string[], io: CliIo): Promise<number> {
     const stop = (signal: string) => {
       logger.info({ signal }, "bot stopping");
       void (async () => {
+        clearInterval(zoneTimer);
+        await monitor?.close();
         await service.close();
         await watches.close();
         await app.stop().catch(() => undefined);

@@ -1,4 +1,5 @@
 /** The configuration file's schema: one zod schema per section, types inferred below each. */
+import { MonitorConfig, parseMonitorLine } from "./monitorSchema.js";
 import net from "node:net";
 import { z } from "zod";
 import { TLS_MODES } from "../target/parse.js";
@@ -133,6 +134,7 @@ export const ConfigFile = z
       .default({ limits: SlackLimits.parse({}) }),
     digest: z.union([DigestConfig, z.array(DigestConfig)]).optional(),
     alerts: AlertsConfig.optional(),
+    monitor: MonitorConfig.optional(),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -156,6 +158,33 @@ export const ConfigFile = z
           params: { fix: `add ${ch} to slack.allowedChannels, or remove it here` },
         });
     });
+    c.monitor?.targets.forEach((t, j) => {
+      const line = parseMonitorLine(t);
+      if (typeof line === "string") return;
+      if (line.zones !== "all")
+        for (const zn of line.zones)
+          if (zones.size > 0 && !zones.has(zn))
+            ctx.addIssue({
+              code: "custom",
+              path: ["monitor", "targets", j],
+              message: `unknown zone "${zn}" (zones: ${[...zones].join(", ")})`,
+              params: { fix: `add a zone named ${zn} under zones, or change "from ${zn}"` },
+            });
+      if (line.profile && !c.profiles[line.profile])
+        ctx.addIssue({
+          code: "custom",
+          path: ["monitor", "targets", j],
+          message: `unknown profile "${line.profile}"`,
+          params: { fix: `define profiles.${line.profile}, or remove "as ${line.profile}"` },
+        });
+    });
+    if (c.monitor && allowed && !allowed.includes(c.monitor.channel))
+      ctx.addIssue({
+        code: "custom",
+        path: ["monitor", "channel"],
+        message: `${c.monitor.channel} is not in slack.allowedChannels, so its buttons would be refused`,
+        params: { fix: `add ${c.monitor.channel} to slack.allowedChannels` },
+      });
     const digests = c.digest === undefined ? [] : Array.isArray(c.digest) ? c.digest : [c.digest];
     digests.forEach((d, i) => {
       if (d.profile && !c.profiles[d.profile])

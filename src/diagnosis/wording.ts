@@ -183,3 +183,9 @@ export function oops(r: Reply | undefined): string | undefined {
 
 /** vsftpd "500 OOPS: cannot change directory:…": the home (or root) cannot be entered. */
 export const HOME_UNENTERABLE = /cannot change directory|chdir|no such file/i;
+
+/** vsftpd "500 OOPS: vsftpd: refusing to run with writable root inside chroot()". */
+export const CHROOT_WRITABLE = /writable root inside chroot/i;
+
+/** A refusal after PASS (not 530) that talks about the home: "550 Can't change to home directory". */
+export const HOME_AT_PASS = /home|directory/i;

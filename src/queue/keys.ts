@@ -41,6 +41,26 @@ export const keys = {
     /** zset of hour starts (ms) with at least one failure: kept longer, for recurring windows. */
     failingHours: (prefix: string, t: string, z: string) => `${prefix}:h:fail:${t}:${z}`,
   },
+  /** Monitoring and incidents (src/monitor/). `u` is a unit id (target|zone), `t` a targetKey. */
+  monitor: {
+    tickQueue: "monitor-tick",
+    evalQueue: "monitor-eval",
+    /** hash unit id → MonitorUnit JSON */
+    units: (prefix: string) => `${prefix}:mon:units`,
+    /** zset unit id → next due time (ms) */
+    due: (prefix: string) => `${prefix}:mon:due`,
+    /** a check of this unit is queued or running (one at a time per unit) */
+    inflight: (prefix: string, u: string) => `${prefix}:mon:inflight:${u}`,
+    /** TargetState JSON (src/monitor/incident.ts) */
+    state: (prefix: string, t: string) => `${prefix}:mon:state:${t}`,
+    lock: (prefix: string, t: string) => `${prefix}:mon:lock:${t}`,
+    /** set of targets with undelivered incident events */
+    outbox: (prefix: string) => `${prefix}:mon:outbox`,
+    /** marker: this incident event was handed to Slack (at most once) */
+    posted: (prefix: string, eventId: string) => `${prefix}:mon:posted:${eventId}`,
+    /** hash incident id → target (for buttons; the button's value is only looked up, never trusted) */
+    incidents: (prefix: string) => `${prefix}:mon:incidents`,
+  },
 } as const;
 
 /** History is kept per `host:port`, however the target was typed. */

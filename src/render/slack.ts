@@ -1,4 +1,5 @@
 import type { CheckReport } from "../check/run.js";
+import type { CrossZoneVerdict } from "../diagnosis/crossZone.js";
 import { historyText, type HistoryModel } from "../queue/historyModel.js";
 
 /** Slack Block Kit limits (api.slack.com/reference/block-kit/blocks). */
@@ -40,6 +41,8 @@ function listSections(title: string, lines: string[], numbered = false): Block[]
 export interface VerdictRefs {
   /** Stored result id: the buttons carry this, never a target's credentials. */
   resultId: string;
+  /** Offer "Check from all zones" (single-zone verdicts). */
+  allZones?: boolean;
 }
 
 /** The threaded verdict message. */
@@ -96,6 +99,9 @@ export function verdictBlocks(report: CheckReport, refs: VerdictRefs): { text: s
       { type: "button", action_id: "ftp_rerun", text: { type: "plain_text", text: "Re-run" }, value: refs.resultId },
       { type: "button", action_id: "ftp_transcript", text: { type: "plain_text", text: "Show transcript" }, value: refs.resultId },
       { type: "button", action_id: "ftp_watch", text: { type: "plain_text", text: "Watch" }, value: refs.resultId },
+      ...(refs.allZones
+        ? [{ type: "button", action_id: "ftp_allzones", text: { type: "plain_text", text: "Check from all zones" }, value: refs.resultId }]
+        : []),
       // A failure gets its waterfall posted in the thread anyway; a healthy check on request.
       ...(v.code === "HEALTHY"
         ? [{ type: "button", action_id: "ftp_waterfall", text: { type: "plain_text", text: "Show waterfall" }, value: refs.resultId }]
@@ -182,4 +188,41 @@ export function historyBlocks(m: HistoryModel): { text: string; blocks: Block[] 
   for (let i = 0; i < text.length && blocks.length < SLACK_LIMITS.blocks; i += size)
     blocks.push(section(`\`\`\`${esc(text.slice(i, i + size))}\`\`\``));
   return { text: clip(`History of ${m.target}: ${head}`, 3000), blocks };
+}
+
+const CROSS_EMOJI: Record<CrossZoneVerdict["code"], string> = {
+  CONSISTENT: ":large_blue_circle:",
+  PATH_BLOCKED: ":large_orange_circle:",
+  ZONE_SPECIFIC: ":large_orange_circle:",
+  MIXED: ":red_circle:",
+  INCOMPLETE: ":white_circle:",
+};
+
+function crossEmoji(v: CrossZoneVerdict): string {
+  if (v.code === "CONSISTENT")
+    return v.zones.every((z) => z.code === "HEALTHY" || z.code === "NO_RESULT") ? ":large_green_circle:" : ":red_circle:";
+  return CROSS_EMOJI[v.code];
+}
+
+/** The cross-zone verdict in the thread of a `from all` check. */
+export function crossZoneBlocks(v: CrossZoneVerdict): { text: string; blocks: Block[] } {
+  const blocks: Block[] = [
+    { type: "header", text: { type: "plain_text", text: clip(`Cross-zone: ${v.code} — ${v.title}`, SLACK_LIMITS.headerText) } },
+    section(esc(v.explanation)),
+    section(
+      v.zones
+        .map(
+          (z) =>
+            `• \`${esc(z.zone)}\`: *${esc(z.code)}*${z.durationMs !== undefined ? ` (${(z.durationMs / 1000).toFixed(2)} s)` : ""}${z.error ? ` — ${esc(clip(z.error, 200))}` : ""}`,
+        )
+        .join("\n"),
+    ),
+  ];
+  return { text: clip(`${v.code}: ${v.title}`, 3000), blocks };
+}
+
+export function acrossParentText(host: string, port: number, zones: string[], state: "running" | CrossZoneVerdict): string {
+  const where = esc(`${host}${port === 21 ? "" : `:${port}`}`);
+  if (state === "running") return `:hourglass_flowing_sand: Checking ${where} from ${zones.length} zones (${esc(zones.join(", "))})…`;
+  return `${crossEmoji(state)} ${where} from ${zones.length} zones: *${state.code}* — ${esc(clip(state.title, 200))}`;
 }

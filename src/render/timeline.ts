@@ -34,7 +34,20 @@ export interface RecurringWindow {
 
 const HEALTHY = "#2da44e";
 /** Fault colours, handed out in code order so a code keeps its colour within a picture. */
-const PALETTE = ["#cf222e", "#bc4c00", "#8250df", "#0969da", "#bf3989", "#1b7c83", "#953800", "#4d2d00"];
+const PALETTE = [
+  "#cf222e",
+  "#bc4c00",
+  "#8250df",
+  "#0969da",
+  "#bf3989",
+  "#1b7c83",
+  "#953800",
+  "#4d2d00",
+  "#54aeff",
+  "#ff8182",
+  "#c297ff",
+  "#fb8f44",
+];
 const RECURRING = "#d4a72c";
 const NO_DATA = "#d8dee4";
 

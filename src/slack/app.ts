@@ -8,6 +8,7 @@ import { HardenedHTTPReceiver } from "./httpReceiver.js";
 import type { CheckSpec, SlackService } from "./service.js";
 import type { SocketLink } from "./socketLink.js";
 import type { Target } from "../target/parse.js";
+import type { RunningMonitor } from "../monitor/runner.js";
 import type { ConfigFile } from "../config/file.js";
 import { messageText, triageTarget, type MessageLike } from "../integrations/triage.js";
 
@@ -51,6 +52,8 @@ export interface BotDeps {
   /** From auth.test at start-up, so Bolt does not call it again (and cannot cache a failure). */
   identity: { botId: string; botUserId: string };
   service: SlackService;
+  /** Incident buttons (when monitoring is configured). */
+  incidents?: Pick<RunningMonitor, "acknowledge" | "mute" | "incident">;
   logger: Logger;
   /** Channels where messages naming a permitted target get a diagnosis unmentioned (slack.autoTriageChannels). */
   autoTriage?: { channels: readonly string[]; config: ConfigFile };
@@ -68,7 +71,7 @@ function toSpec(
   text: string,
   user: string,
   channel: string,
-): { spec?: CheckSpec; message?: string; help?: boolean; history?: Target } {
+): { spec?: CheckSpec; zones?: string[]; message?: string; help?: boolean; history?: Target } {
   let req;
   try {
     req = parseCommandText(text);
@@ -83,7 +86,17 @@ function toSpec(
   }
   const auth = service.authorize(req, user, channel);
   if (!auth.ok) return { message: auth.message };
+  let zones: string[] | undefined;
+  if (req.zones) {
+    // Every zone goes through the target policy, as a single-zone check would.
+    zones = req.zones === "all" ? service.allZones() : req.zones;
+    for (const zone of zones) {
+      const a = service.authorize({ ...req, zone }, user, channel);
+      if (!a.ok) return { message: a.message };
+    }
+  }
   return {
+    ...(zones ? { zones } : {}),
     spec: {
       target: req.target.input,
       host: req.target.host,
@@ -135,7 +148,8 @@ export function createBot(deps: BotDeps) {
     await ack();
     // trigger_id is unique per invocation: a re-delivered request is recognised and dropped.
     if (!(await service.firstTime(`cmd:${command.trigger_id}`))) return;
-    await service.start(r.spec, { channel: command.channel_id, user: command.user_id, responseUrl: command.response_url });
+    if (r.zones) await service.startAcross(r.spec, r.zones, { channel: command.channel_id, user: command.user_id });
+    else await service.start(r.spec, { channel: command.channel_id, user: command.user_id, responseUrl: command.response_url });
   });
 
   app.event("app_mention", async ({ event, client, body }) => {
@@ -170,7 +184,8 @@ export function createBot(deps: BotDeps) {
       return void (await client.chat
         .postEphemeral({ channel: event.channel, user, thread_ts: threadTs, text: `:no_entry: ${r.message}` })
         .catch(() => undefined));
-    await service.start(r.spec, { channel: event.channel, user, threadTs });
+    if (r.zones) await service.startAcross(r.spec, r.zones, { channel: event.channel, user, threadTs });
+    else await service.start(r.spec, { channel: event.channel, user, threadTs });
   });
 
   // Auto-triage: a message (a person's, or an alerting app's bot message) in an opted-in channel
@@ -240,6 +255,18 @@ export function createBot(deps: BotDeps) {
   button("ftp_rerun", (v, w) => service.rerun(v, w));
   button("ftp_transcript", (v, w) => service.transcript(v, w));
   button("ftp_watch", (v, w) => service.watch(v, w));
+  button("ftp_allzones", (v, w) => service.rerunAcross(v, w));
+  if (deps.incidents) {
+    const inc = deps.incidents;
+    button("inc_ack", (v, w) => inc.acknowledge(v, w.user));
+    button("inc_mute_1h", (v, w) => inc.mute(v, w.user, false));
+    button("inc_mute_resolved", (v, w) => inc.mute(v, w.user, true));
+    button("inc_rerun_all", async (v, w) => {
+      const i = await inc.incident(v);
+      if (!i) return { ok: false, message: "that incident is resolved or unknown." };
+      return service.checkAcrossFor(i, w);
+    });
+  }
   button("ftp_waterfall", (v, w) => service.waterfall(v, w));
 
   app.error(async (err) => {

@@ -6,14 +6,14 @@ import { parseTarget, TargetParseError, type Target } from "../target/parse.js";
 export type CheckRequest =
   | { kind: "help" }
   | { kind: "history"; target: Target }
-  | { kind: "check"; target: Target; zone?: string; profile?: string; write: boolean };
+  | { kind: "check"; target: Target; zone?: string; profile?: string; write: boolean; zones?: string[] | "all" };
 
 export class CommandTextError extends Error {
   override readonly name = "CommandTextError";
 }
 
 export const USAGE =
-  "Usage: `/ftp-check <host[:port] | ftp://host> [from <zone>] [as <profile>] [write]` — e.g. `/ftp-check ftp.example.com from dmz as ops`; `/ftp-check history <host>` for the last 7 days. `/ftp-check help` shows this.";
+  "Usage: `/ftp-check <host[:port] | ftp://host> [from <zone> | from all | from <zone>,<zone>] [as <profile>] [write]` — e.g. `/ftp-check ftp.example.com from dmz as ops`; `/ftp-check history <host>` for the last 7 days. `/ftp-check help` shows this.";
 
 const Tokens = z.object({
   target: z.string().min(1),
@@ -36,12 +36,23 @@ export function parseCommandText(raw: string): CheckRequest {
     return { kind: "history", target: checkedTarget(words[1]!) };
   }
   const fields: { target?: string; zone?: string; profile?: string; write: boolean } = { write: false };
+  let zones: string[] | "all" | undefined;
   for (let i = 0; i < words.length; i++) {
     const w = words[i]!;
     const lw = w.toLowerCase();
     if ((lw === "from" || lw === "in" || lw === "zone") && words[i + 1]) {
-      if (fields.zone) throw new CommandTextError(`only one zone per check ("from ${fields.zone}" and "from ${words[i + 1]}"). ${USAGE}`);
-      fields.zone = words[++i];
+      if (fields.zone || zones)
+        throw new CommandTextError(`only one zone per check ("from ${fields.zone}" and "from ${words[i + 1]}"). ${USAGE}`);
+      const z = words[++i]!;
+      // `from all` (every zone with a live worker) or `from dmz,office`: a cross-zone check.
+      if (z.toLowerCase() === "all") zones = "all";
+      else if (z.includes(",")) {
+        const list = [...new Set(z.split(",").filter(Boolean))];
+        const bad = list.find((x) => !ZoneName.safeParse(x).success);
+        if (bad !== undefined || list.length > 20) throw new CommandTextError(`"${z.slice(0, 60)}" is not a list of zones. ${USAGE}`);
+        zones = list;
+      } else fields.zone = z;
+      if (zones) fields.zone = undefined;
     } else if ((lw === "as" || lw === "profile") && words[i + 1]) {
       if (fields.profile) throw new CommandTextError(`only one profile per check. ${USAGE}`);
       fields.profile = words[++i];
@@ -63,6 +74,7 @@ export function parseCommandText(raw: string): CheckRequest {
     ...(parsed.data.zone ? { zone: parsed.data.zone } : {}),
     ...(parsed.data.profile ? { profile: parsed.data.profile } : {}),
     write: parsed.data.write,
+    ...(zones ? { zones } : {}),
   };
 }
 

@@ -8,7 +8,17 @@ import { storedResult } from "../queue/results.js";
 import { botCheckJob } from "../queue/payload.js";
 import { loadHistory } from "../queue/historyModel.js";
 import { keys as redisKeys } from "../queue/keys.js";
-import { esc, historyBlocks, hostPort, parentText, transcriptBlocks, verdictBlocks } from "../render/slack.js";
+import { crossZoneVerdict, type ZoneOutcome } from "../diagnosis/crossZone.js";
+import {
+  acrossParentText,
+  crossZoneBlocks,
+  esc,
+  historyBlocks,
+  hostPort,
+  parentText,
+  transcriptBlocks,
+  verdictBlocks,
+} from "../render/slack.js";
 import type { Target } from "../target/parse.js";
 import { postTimeline, postWaterfall } from "./pictures.js";
 import type { Poster } from "./poster.js";
@@ -42,6 +52,19 @@ export interface CheckSpec {
   zone: string;
   profile?: string;
   write: boolean;
+}
+
+interface AcrossDelivery {
+  id: string;
+  spec: CheckSpec;
+  zones: string[];
+  /** zone → job id, for zones that had a live worker */
+  jobs: Record<string, string>;
+  /** zone → why it has no job */
+  errors: Record<string, string>;
+  channel: string;
+  parentTs: string;
+  threadTs: string;
 }
 
 interface Delivery {
@@ -224,8 +247,11 @@ export class SlackService {
    * renews it while it waits; when a replica dies its leases lapse and another one's sweep
    * takes them over. The posted-once marker in deliver() is the last guard.
    */
-  private async claimAndDeliver(d: Delivery): Promise<void> {
-    const id = this.deliveryId(d);
+  private claimAndDeliver(d: Delivery): Promise<void> {
+    return this.claim(this.deliveryId(d), () => this.deliver(d));
+  }
+
+  private async claim(id: string, deliver: () => Promise<void>): Promise<void> {
     if (this.mine.has(id)) return;
     if ((await this.o.redis.set(this.keys.lease(id), REPLICA, "PX", LEASE_MS, "NX")) !== "OK") return;
     this.mine.add(id);
@@ -233,7 +259,7 @@ export class SlackService {
       void this.o.redis.pexpire(this.keys.lease(id), LEASE_MS).catch(() => undefined);
     }, LEASE_MS / 3);
     try {
-      await this.deliver(d);
+      await deliver();
     } finally {
       clearInterval(renew);
       this.mine.delete(id);
@@ -277,7 +303,7 @@ export class SlackService {
       return;
     }
     try {
-      const msg = verdictBlocks(report, { resultId: d.jobId });
+      const msg = verdictBlocks(report, { resultId: d.jobId, allZones: true });
       if (d.responseUrl) {
         await this.o.poster.respond(d.responseUrl, { response_type: "ephemeral", text: msg.text, blocks: msg.blocks });
         await this.o.redis.hdel(this.keys.pending, id);
@@ -326,8 +352,149 @@ export class SlackService {
 
   private async sweep(): Promise<number> {
     const all = await this.o.redis.hgetall(this.keys.pending);
-    for (const raw of Object.values(all)) this.track(this.claimAndDeliver(JSON.parse(raw) as Delivery));
+    for (const [id, raw] of Object.entries(all))
+      this.track(
+        id.startsWith("across|")
+          ? this.claim(id, () => this.deliverAcross(JSON.parse(raw) as AcrossDelivery))
+          : this.claimAndDeliver(JSON.parse(raw) as Delivery),
+      );
     return Object.keys(all).length;
+  }
+
+  // ------------------------------------------------------------------ cross-zone checks
+  /** `from all`: every configured zone (or, without zones in the configuration, every zone a worker announced). */
+  allZones(): string[] {
+    return this.o.config.zones.length ? this.o.config.zones.map((z) => z.name) : [...this.knownZones];
+  }
+
+  /** Zones workers announced in Redis (refreshed in the background; only used when the configuration names none). */
+  private knownZones = new Set<string>(["default"]);
+  async refreshZones(): Promise<void> {
+    const zs = await this.o.redis.smembers(redisKeys.zones(this.o.prefix)).catch(() => [] as string[]);
+    if (zs.length) this.knownZones = new Set(zs);
+  }
+
+  /**
+   * One parent message; each zone's verdict joins the thread as it arrives; then the
+   * cross-zone verdict, and the parent updated to it. A zone without a live worker is named
+   * at once and not waited for.
+   */
+  async startAcross(spec: CheckSpec, zones: string[], where: { channel: string; user: string; threadTs?: string }): Promise<void> {
+    const jobs: Record<string, string> = {};
+    const errors: Record<string, string> = {};
+    for (const zone of zones) {
+      try {
+        const job = await this.o.queue.enqueue(botCheckJob({ ...spec, zone }, where.user));
+        jobs[zone] = job.jobId;
+        await this.o.redis.set(this.keys.spec(job.jobId), JSON.stringify({ ...spec, zone }), "EX", 30 * 86_400);
+      } catch (err) {
+        errors[zone] = err instanceof NoWorkerError ? `no live worker in zone "${zone}"` : `could not queue: ${(err as Error).message}`;
+      }
+    }
+    const parentTs = await this.o.poster.post({
+      channel: where.channel,
+      text: acrossParentText(spec.host, spec.port, zones, "running"),
+      ...(where.threadTs ? { thread_ts: where.threadTs } : {}),
+    });
+    if (!parentTs) return;
+    const d: AcrossDelivery = {
+      id: `across|${where.channel}|${parentTs}`,
+      spec,
+      zones,
+      jobs,
+      errors,
+      channel: where.channel,
+      parentTs,
+      threadTs: where.threadTs ?? parentTs,
+    };
+    await this.o.redis.hset(this.keys.pending, d.id, JSON.stringify(d));
+    if (Object.keys(errors).length)
+      await this.o.poster
+        .post({
+          channel: d.channel,
+          thread_ts: d.threadTs,
+          text: Object.entries(errors)
+            .map(([z, e]) => `:warning: \`${esc(z)}\`: ${esc(e)} — not waited for.`)
+            .join("\n"),
+        })
+        .catch(() => undefined);
+    this.track(this.claim(d.id, () => this.deliverAcross(d)));
+  }
+
+  private async deliverAcross(d: AcrossDelivery): Promise<void> {
+    const outcomes: ZoneOutcome[] = Object.entries(d.errors).map(([zone, error]) => ({ zone, error }));
+    await Promise.all(
+      Object.entries(d.jobs).map(async ([zone, jobId]) => {
+        let report: CheckReport;
+        try {
+          report = await this.o.queue.result(zone, jobId, this.o.resultWaitMs);
+        } catch (err) {
+          if (this.closed) throw err;
+          outcomes.push({ zone, error: (err as Error).message });
+          if ((await this.o.redis.set(this.keys.done(`${d.id}|${zone}`), "1", "EX", 7 * 86_400, "NX")) === "OK")
+            await this.o.poster
+              .post({ channel: d.channel, thread_ts: d.threadTs, text: `:warning: \`${esc(zone)}\`: ${esc((err as Error).message)}` })
+              .catch(() => undefined);
+          return;
+        }
+        outcomes.push({ zone, report });
+        if ((await this.o.redis.set(this.keys.done(`${d.id}|${zone}`), "1", "EX", 7 * 86_400, "NX")) !== "OK") return;
+        const msg = verdictBlocks(report, { resultId: jobId });
+        await this.o.poster.post({ channel: d.channel, thread_ts: d.threadTs, text: msg.text, blocks: msg.blocks }).catch((err) => {
+          this.o.logger.error({ jobId, zone, err: (err as Error).message }, "zone verdict not posted");
+        });
+      }),
+    ).catch(() => undefined);
+    if (this.closed) return; // resumed at the next start
+    outcomes.sort((a, b) => d.zones.indexOf(a.zone) - d.zones.indexOf(b.zone));
+    const v = crossZoneVerdict(`${d.spec.host}${d.spec.port === 21 ? "" : `:${d.spec.port}`}`, outcomes);
+    if ((await this.o.redis.set(this.keys.done(`${d.id}|cross`), "1", "EX", 7 * 86_400, "NX")) === "OK") {
+      try {
+        const msg = crossZoneBlocks(v);
+        await this.o.poster.post({ channel: d.channel, thread_ts: d.threadTs, text: msg.text, blocks: msg.blocks });
+        await this.o.poster.update({ channel: d.channel, ts: d.parentTs, text: acrossParentText(d.spec.host, d.spec.port, d.zones, v) });
+        this.o.logger.info({ target: d.spec.target, code: v.code, zones: d.zones, channel: d.channel }, "cross-zone verdict posted");
+      } catch (err) {
+        await this.o.redis.del(this.keys.done(`${d.id}|cross`));
+        this.o.logger.error({ target: d.spec.target, err: (err as Error).message }, "cross-zone verdict not posted; kept for retry");
+        return;
+      }
+    }
+    await this.o.redis.hdel(this.keys.pending, d.id);
+  }
+
+  /** The "Check from all zones" button under a single-zone verdict. */
+  async rerunAcross(jobId: string, where: { channel: string; user: string; threadTs: string }): Promise<Outcome> {
+    const spec = await this.specOf(jobId);
+    if (!spec) return { ok: false, message: "that check is too old; start a new one with `/ftp-check <host> from all`." };
+    return this.checkAcrossFor(spec, where);
+  }
+
+  /** A cross-zone check of `spec` from every zone, for this user, through the target policy. */
+  async checkAcrossFor(
+    spec: { target: string; host: string; port: number; profile?: string },
+    where: { channel: string; user: string; threadTs: string },
+  ): Promise<Outcome> {
+    const zones = this.allZones();
+    for (const zone of zones) {
+      const d = new TargetPolicy(this.o.config).request({
+        who: { front: "slack", user: where.user, channel: where.channel },
+        host: spec.host,
+        zone,
+        ...(spec.profile ? { profile: spec.profile } : {}),
+      });
+      if (!d.permitted) return { ok: false, message: d.message };
+    }
+    const full: CheckSpec = {
+      target: spec.target,
+      host: spec.host,
+      port: spec.port,
+      zone: zones[0]!,
+      write: false,
+      ...(spec.profile ? { profile: spec.profile } : {}),
+    };
+    await this.startAcross(full, zones, where);
+    return { ok: true };
   }
 
   // ------------------------------------------------------------------ buttons

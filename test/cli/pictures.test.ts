@@ -8,6 +8,7 @@ import { Redis } from "ioredis";
 import { makeTempDir, repoRoot } from "../harness/env.js";
 import { type ScriptedServer, silentHandler, startScriptedServer } from "../harness/scripted.js";
 import { deletePrefix, REDIS_URL, uniquePrefix } from "../queue/lib.js";
+import { perZone } from "../../src/cli/pictures.js";
 import { decode } from "../render/golden.js";
 import { demoHistory, WEEK_END } from "../render/fixtures.js";
 
@@ -50,6 +51,12 @@ describe("pictures from the CLI", () => {
     const img = decode(readFileSync(png));
     assert.equal(img.width, 960);
     assert.ok(img.height > 200);
+  });
+
+  test("several zones: one picture per zone, named after it", () => {
+    assert.equal(perZone("out/check.png", "dmz", true), "out/check-dmz.png");
+    assert.equal(perZone("check", "office", true), "check-office");
+    assert.equal(perZone("check.png", "dmz", false), "check.png");
   });
 
   test("bad picture paths: exit 2 before any check runs", async () => {

@@ -14,7 +14,7 @@
  * ~ftp, our own /etc/ftpusers (which also switches anonymous off, as their man pages say), and a
  * fresh home for VSFTPD_USER (the system user the vsftpd harness creates) over its home.
  */
-import { chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import {
@@ -29,7 +29,7 @@ import {
   writeSampleFiles,
   writeTlsFiles,
 } from "./daemons.js";
-import { requireTool } from "./env.js";
+import { depsDir, requireTool } from "./env.js";
 
 export interface InetdFtpdOptions extends Omit<DaemonOptions, "extra" | "pasvRange"> {
   /** Anonymous logins (`ftp`/`anonymous`) into a fresh `<dir>/anon` (root-owned, read-only). @defaultValue false */
@@ -62,6 +62,7 @@ async function startInetd(
   daemon: string,
   daemonArgs: (dir: string) => string[],
   opts: InetdFtpdOptions,
+  pamFtp = false,
 ): Promise<RunningServer> {
   assertRoot(name);
   const unshare = requireTool("unshare");
@@ -104,6 +105,17 @@ async function startInetd(
       binds.push([fresh, account.home]);
     }
 
+    if (pamFtp) {
+      // netkit authenticates anonymous users through PAM too, and needs the package's
+      // /etc/pam.d/ftp (pam_ftp.so "sufficient" for ftp/anonymous): without it PAM falls back to
+      // /etc/pam.d/other and anonymous gets "550 Authentication failure". The package is only
+      // unpacked, so a copy of /etc/pam.d with its ftp file goes over /etc/pam.d here.
+      const pamDir = path.join(p.dir, "pam.d");
+      cpSync("/etc/pam.d", pamDir, { recursive: true });
+      cpSync(path.join(depsDir(), "etc", "pam.d", "ftp"), path.join(pamDir, "ftp"));
+      binds.push([pamDir, "/etc/pam.d"]);
+    }
+
     const argv = [
       process.execPath,
       INETD_SCRIPT,
@@ -138,8 +150,9 @@ export function startNetkitFtpd(opts: NetkitFtpdOptions = {}): Promise<RunningSe
       const args: string[] = [];
       if (opts.tls) {
         const files = writeTlsFiles(dir, opts.tls);
-        // cert= may hold the chain after the leaf; key= the private key.
-        args.push("-z", `cert=${files.fullChain}`, "-z", `key=${files.key}`);
+        // One PEM with the key, the leaf and the intermediates: with cert= and key= as separate
+        // files the handshake fails ("SSL_accept error … no shared cipher": the key is not used).
+        args.push("-z", `cert=${files.keyAndChain}`);
         if (opts.tlsRequired) args.push("-z", "secure");
       } else {
         args.push("-z", "nossl");
@@ -147,5 +160,6 @@ export function startNetkitFtpd(opts: NetkitFtpdOptions = {}): Promise<RunningSe
       return [...args, ...(opts.args ?? [])];
     },
     opts,
+    true,
   );
 }

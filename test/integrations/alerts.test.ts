@@ -143,7 +143,7 @@ describe(
         }),
       );
       workers = [spawnWorker({ zone: "dmz", prefix, concurrency: 8 }), spawnWorker({ zone: "office", prefix, concurrency: 4 })];
-      await Promise.all(workers.map((w) => w.waitFor(/worker started/)));
+      await Promise.all(workers.map((w) => w.waitFor(/worker started/, 30_000)));
       bot = await startBot(config);
 
       // Prometheus: the shipped ftp-doctor job (its relabelling untouched) pointed at this bot and

@@ -72,7 +72,7 @@ describe("/probe (multi-target exporter)", requirementsOptions(["vsftpd", "root"
     const env = { FTP_DOCTOR_CONFIG: config, FTP_PASSWORD_OPS: VSFTPD_USER.password };
     dmz = spawnWorker({ zone: "dmz", prefix, concurrency: 8, env: { ...env, METRICS_PORT: String(port) } });
     office = spawnWorker({ zone: "office", prefix, concurrency: 2, env });
-    await Promise.all([dmz.waitFor(/metrics listening/), office.waitFor(/worker started/)]);
+    await Promise.all([dmz.waitFor(/metrics listening/, 30_000), office.waitFor(/worker started/, 30_000)]);
   });
   after(async () => {
     await Promise.all([dmz, office].filter(Boolean).map((w) => stopWorker(w)));

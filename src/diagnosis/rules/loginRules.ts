@@ -1,4 +1,13 @@
-import { HOME_FALLBACK, HOME_UNENTERABLE, oops, SERVER_FULL, says, TLS_REQUIRED_FOR_LOGIN } from "../wording.js";
+import {
+  CHROOT_WRITABLE,
+  HOME_AT_PASS,
+  HOME_FALLBACK,
+  HOME_UNENTERABLE,
+  oops,
+  SERVER_FULL,
+  says,
+  TLS_REQUIRED_FOR_LOGIN,
+} from "../wording.js";
 import { Outcome, q, type RuleContext } from "./ruleKit.js";
 
 /** USER/PASS: refused for a reason the server's words give, or accepted with something to report. */
@@ -25,12 +34,12 @@ export function loginRule({ obs, where, prior }: RuleContext): Outcome {
       `session ${login.encrypted ? "encrypted (TLS)" : "not encrypted"}`,
     ];
     const words = oops(last);
-    if (words && /writable root inside chroot/i.test(words)) return out.fault("CHROOT_WRITABLE_ROOT", {}, ev);
+    if (words && CHROOT_WRITABLE.test(words)) return out.fault("CHROOT_WRITABLE_ROOT", {}, ev);
     if (words && HOME_UNENTERABLE.test(words)) return out.fault("HOME_DIR_MISSING", { user, words }, ev);
     if (words) return out.fault("SERVER_CONFIG_ERROR", { where, words, stage: "login" }, ev);
     if (says(SERVER_FULL, last)) return out.fault("SERVER_BUSY", { where, when: "login" }, ev);
     if (!login.encrypted && says(TLS_REQUIRED_FOR_LOGIN, last)) return out.fault("FTPS_REQUIRED", { where, when: "login" }, ev);
-    if (/home|directory/i.test(p?.text ?? "") && p && p.code !== 530) return out.fault("HOME_DIR_MISSING", { user }, ev);
+    if (p && p.code !== 530 && HOME_AT_PASS.test(p.text)) return out.fault("HOME_DIR_MISSING", { user }, ev);
     if (login.defaultAnonymous) {
       out.scope.push("anonymous login refused: pass --user and --password-env to test login and the data channel");
       return out;
