@@ -9,6 +9,7 @@ import { dataChannel } from "./steps/data.js";
 import { greeting } from "./steps/greeting.js";
 import { idleTest } from "./steps/idle.js";
 import { login } from "./steps/login.js";
+import { changeDirectory } from "./steps/path.js";
 import { resolve } from "./steps/resolve.js";
 import { sessionInfo } from "./steps/session.js";
 import { sideProbes } from "./steps/side.js";
@@ -51,7 +52,7 @@ async function steps(ctx: ProbeContext): Promise<void> {
     return;
   }
   const ready = (await controlSession(ctx, primary)) || (ctx.retryFresh && (await retryInLockstep(ctx)));
-  if (!ready) return;
+  if (!ready || !(await changeDirectory(ctx))) return;
   const dataOk = await dataChannel(ctx);
   if (dataOk && ctx.options.write) await writeTest(ctx);
   if (ctx.options.active) await activeTest(ctx);

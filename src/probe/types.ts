@@ -28,6 +28,7 @@ export const STEP_IDS = [
   "tls",
   "login",
   "session",
+  "path",
   "data",
   "write",
   "idle",

@@ -5,7 +5,7 @@ import type { Logger } from "../log.js";
 import { HELP_TEXT } from "../render/slack.js";
 import { CommandTextError, findHostInText, parseCommandText, USAGE } from "./commandText.js";
 import { HardenedHTTPReceiver } from "./httpReceiver.js";
-import type { CheckSpec, SlackService } from "./service.js";
+import type { ButtonWhere, CheckSpec, SlackService } from "./service.js";
 import type { SocketLink } from "./socketLink.js";
 import type { Target } from "../target/parse.js";
 import type { RunningMonitor } from "../monitor/runner.js";
@@ -207,8 +207,10 @@ export function createBot(deps: BotDeps) {
       if (e.subtype !== undefined && e.subtype !== "bot_message") return; // edits, joins, deletions
       const text = messageText(e);
       if (context.botUserId && text.includes(`<@${context.botUserId}>`)) return;
+      // An app's message (legacy `bot_message`, or chat.postMessage by a bot user: `bot_id` set)
+      // is an alert; only a person's message is held to slack.allowedUsers.
       const who =
-        e.user && e.subtype === undefined
+        e.user && e.subtype === undefined && !e.bot_id
           ? { front: "slack" as const, user: e.user, channel: e.channel }
           : { front: "webhook" as const, channel: e.channel };
       const hit = triageTarget(triage.config, text, who);
@@ -224,10 +226,7 @@ export function createBot(deps: BotDeps) {
     });
   }
 
-  const button = (
-    actionId: string,
-    run: (value: string, where: { channel: string; user: string; threadTs: string }) => Promise<{ ok: boolean; message?: string }>,
-  ) =>
+  const button = (actionId: string, run: (value: string, where: ButtonWhere) => Promise<{ ok: boolean; message?: string }>) =>
     app.action(actionId, async ({ ack, body, action, client }) => {
       await ack();
       const b = body as {
@@ -247,7 +246,7 @@ export function createBot(deps: BotDeps) {
         return void (await client.chat
           .postEphemeral({ channel, user: b.user.id, thread_ts: threadTs, text: `:no_entry: ${auth.message}` })
           .catch(() => undefined));
-      const r = await run(value, { channel, user: b.user.id, threadTs });
+      const r = await run(value, { channel, user: b.user.id, messageTs: b.message.ts, threadTs });
       // Ephemeral answers to a button under a verdict belong in that verdict's thread.
       if (!r.ok && r.message)
         await client.chat.postEphemeral({ channel, user: b.user.id, thread_ts: threadTs, text: r.message }).catch(() => undefined);

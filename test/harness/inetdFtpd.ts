@@ -42,6 +42,8 @@ export interface InetdFtpdOptions extends Omit<DaemonOptions, "extra" | "pasvRan
    * @defaultValue 'fresh'
    */
   home?: "fresh" | "readonly" | "missing";
+  /** Also create `<home>/<name>`, root-owned 0700: a directory the user may not enter (home 'fresh' only). */
+  forbiddenDir?: string;
   /** xinetd-style limit on simultaneous sessions: extra connections are closed at once, silently. */
   maxSessions?: number;
   /** Extra daemon arguments (e.g. inetutils `-q`, netkit `-z secure`). */
@@ -98,6 +100,7 @@ async function startInetd(
       if (home === "fresh") {
         writeSampleFiles(fresh, account.uid, account.gid);
         chownSync(fresh, account.uid, account.gid);
+        if (opts.forbiddenDir !== undefined) mkdirSync(path.join(fresh, opts.forbiddenDir), { mode: 0o700 });
       } else {
         writeSampleFiles(fresh);
         chmodSync(fresh, 0o755);

@@ -17,6 +17,7 @@ async function twisted(opts: TwistedFtpdOptions): Promise<RunningServer> {
   return s;
 }
 const target = (s: RunningServer) => `127.0.0.1:${s.port}`;
+const URL_PATH = "engine: the directory in the URL is not entered yet (issue 14: CWD to ftp://host/dir/)";
 const erin = (extra: Record<string, unknown> = {}) => ({ user: TWISTED_USER.user, ...extra });
 
 /**
@@ -84,5 +85,20 @@ describe("twisted ftp", requirementsOptions(["python3", "root"]), () => {
     const s = await twisted({ home: "readonly" });
     const r = await check(target(s), { tls: "off", write: true, ...erin() }, TWISTED_USER.password);
     expectVerdict("upload refused (read-only home)", "twisted", r, "PERMISSION_DENIED");
+  });
+
+  test("missing directory in the URL (ftp://host/no-such-dir/) → PATH_NOT_FOUND", { todo: URL_PATH }, async () => {
+    // Expected words: CWD → "550 ['no-such-dir']: No such file or directory."
+    const s = await twisted({});
+    const r = await check(`ftp://127.0.0.1:${s.port}/no-such-dir/`, { tls: "off", ...erin() }, TWISTED_USER.password);
+    expectVerdict("missing URL directory", "twisted", r, "PATH_NOT_FOUND");
+  });
+
+  test("forbidden directory in the URL (ftp://host/secret/) → PATH_DENIED", { todo: URL_PATH }, async () => {
+    // <home>/secret is root-owned 0700. The URL path is relative to the login directory (RFC 1738:
+    // CWD secret, as curl sends it), and the server answers "550 ['secret']: Permission denied."
+    const s = await twisted({ forbiddenDir: "secret" });
+    const r = await check(`ftp://127.0.0.1:${s.port}/secret/`, { tls: "off", ...erin() }, TWISTED_USER.password);
+    expectVerdict("forbidden URL directory", "twisted", r, "PATH_DENIED");
   });
 });

@@ -93,7 +93,16 @@ describe("bot replicas in Socket Mode", () => {
     configFile = path.join(dir.path, "bot.yaml");
     writeFileSync(
       configFile,
-      ["targets:", "  allow: ['127.0.0.0/8']", "zones:", "  - name: dmz", "    targets: ['127.0.0.0/8']"].join("\n"),
+      [
+        "targets:",
+        "  allow: ['127.0.0.0/8']",
+        "zones:",
+        "  - name: dmz",
+        "    targets: ['127.0.0.0/8']",
+        // Bursts of commands from one user are the point here; the limits have their own tests.
+        "slack:",
+        "  limits: { perUser: 1000, perChannel: 1000, concurrentPerUser: 1000 }",
+      ].join("\n"),
     );
     worker = spawnWorker({ zone: "dmz", prefix, concurrency: 8 });
     await worker.waitFor(/worker started/);
@@ -261,6 +270,8 @@ describe("bot replicas in Socket Mode", () => {
         "    targets: ['127.0.0.0/8']",
         "  - name: slow",
         "    targets: []",
+        "slack:",
+        "  limits: { perUser: 1000, perChannel: 1000, concurrentPerUser: 1000 }",
       ].join("\n"),
     );
     const bot = await startBot();
