@@ -69,9 +69,7 @@ describe("netkit ftpd", requirementsOptions(["in.ftpd", "unshare", "root"]), () 
     assert.match(r.observations.write?.storReply?.text ?? "", /^553 .*: Permission denied\.$/);
   });
 
-  test("-z secure with a plain check → FTPS_REQUIRED", {
-    todo: 'diag: "504 SSL is mandatory." at USER means FTPS is required (observed LOGIN_POLICY_DENIED)',
-  }, async () => {
+  test("-z secure with a plain check → FTPS_REQUIRED", async () => {
     const s = await netkit({ tls: tlsOf(certFixtures().valid), tlsRequired: true });
     const r = await check(target(s), { tls: "off", ...local() }, VSFTPD_USER.password);
     expectVerdict("FTPS required (-z secure)", "netkit", r, "FTPS_REQUIRED");
