@@ -108,7 +108,23 @@ export function verdictBlocks(report: CheckReport, refs: VerdictRefs): { text: s
         : []),
     ],
   });
-  return { text: clip(`${v.code}: ${v.title}`, 3000), blocks: blocks.slice(0, SLACK_LIMITS.blocks) };
+  return { text: clip(`${v.code}: ${v.title}`, 3000), blocks: fitBlocks(blocks) };
+}
+
+/**
+ * Slack refuses a message of more than 50 blocks. Cut the middle, keep the start (header,
+ * explanation) and the end (context line and buttons), and say what was left out.
+ */
+export function fitBlocks(blocks: Block[], max: number = SLACK_LIMITS.blocks): Block[] {
+  if (blocks.length <= max) return blocks;
+  const tail = 2;
+  const head = max - tail - 1;
+  const dropped = blocks.length - head - tail;
+  return [
+    ...blocks.slice(0, head),
+    { type: "context", elements: [{ type: "mrkdwn", text: `_…${dropped} more sections not shown (Slack's 50-block limit)_` }] },
+    ...blocks.slice(-tail),
+  ];
 }
 
 /** The transcript, as code blocks of at most 3,000 characters each (and 40 of them). */
