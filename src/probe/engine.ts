@@ -4,6 +4,7 @@ import { describe, failureOf, ProbeContext, type ProbeHooks, type ProbeSecrets }
 import { ControlChannel } from "./control.js";
 import { connectTcp } from "./net.js";
 import { activeTest } from "./steps/active.js";
+import { startAnonymousSide } from "./steps/anonymous.js";
 import { connectAll } from "./steps/connect.js";
 import { dataChannel } from "./steps/data.js";
 import { greeting } from "./steps/greeting.js";
@@ -52,6 +53,7 @@ async function steps(ctx: ProbeContext): Promise<void> {
     return;
   }
   const ready = (await controlSession(ctx, primary)) || (ctx.retryFresh && (await retryInLockstep(ctx)));
+  startAnonymousSide(ctx);
   if (!ready || !(await changeDirectory(ctx))) return;
   const dataOk = await dataChannel(ctx);
   if (dataOk && ctx.options.write) await writeTest(ctx);
