@@ -15,6 +15,7 @@ import { resolve } from "./steps/resolve.js";
 import { sessionInfo } from "./steps/session.js";
 import { sideProbes } from "./steps/side.js";
 import { secure } from "./steps/tls.js";
+import { tlsReuseCheck } from "./steps/tlsReuse.js";
 import { writeTest } from "./steps/write.js";
 import type { CheckOptions, Observations, ProbePolicy } from "./types.js";
 
@@ -59,6 +60,8 @@ async function steps(ctx: ProbeContext): Promise<void> {
   if (dataOk && ctx.options.write) await writeTest(ctx);
   if (ctx.options.active) await activeTest(ctx);
   if (ctx.options.idleSeconds) await idleTest(ctx, ctx.options.idleSeconds);
+  // Last: vsftpd ends the session after refusing a data connection that does not resume.
+  if (dataOk) await tlsReuseCheck(ctx);
 }
 
 /**
