@@ -605,7 +605,7 @@ async function scaleServers(): Promise<ScaleEnv> {
   const configFile = path.join(dir.path, "bench.yaml");
   writeFileSync(
     configFile,
-    `profiles:\n  ops:\n    user: ${VSFTPD_USER.user}\n    passwordEnv: BENCH_PW\n    tls: explicit\n    caFile: ${ca}\n`,
+    `targets:\n  allow: ['127.0.0.0/8']\nprofiles:\n  ops:\n    user: ${VSFTPD_USER.user}\n    passwordEnv: BENCH_PW\n    tls: explicit\n    caFile: ${ca}\n`,
   );
   const targets: ScaleEnv["targets"] = [
     { label: "vsftpd plain, anonymous (HEALTHY)", target: `127.0.0.1:${plain.port}`, options: { tls: "off" }, expect: "HEALTHY" },
@@ -959,6 +959,8 @@ async function benchBot(): Promise<{ markdown: string; data: unknown }> {
       "    targets: ['127.0.0.0/8']",
       "slack:",
       "  allowedUsers: [U0OK]",
+      // The bench fires hundreds of checks from one user: lift the abuse limits.
+      "  limits: { perUser: 100000, perChannel: 100000, concurrentPerUser: 100000 }",
     ].join("\n"),
   );
   const worker = spawnWorker({ zone: "dmz", prefix, concurrency: 16, env: { LOG_LEVEL: "warn" } });

@@ -1,6 +1,6 @@
 import { diagnose, type Diagnosis } from "../diagnosis/faultTree.js";
 import { probe, type ProbeHooks, type ProbeSecrets } from "../probe/engine.js";
-import type { CheckOptions, Observations, StepRecord, TranscriptLine } from "../probe/types.js";
+import type { CheckOptions, Observations, ProbePolicy, StepRecord, TranscriptLine } from "../probe/types.js";
 import type { Target } from "../target/parse.js";
 
 /** The one result shape every front shares: CLI `--json`, worker results, Slack rendering. */
@@ -59,13 +59,18 @@ export function buildReport(obs: Observations, diagnosis: Diagnosis = diagnose(o
   };
 }
 
-/** Probe, diagnose, report: the whole check, as the CLI and the worker run it. */
+/**
+ * Probe, diagnose, report: the whole check, as the CLI and the worker run it. `policy`: the
+ * target policy's hooks (src/policy: which resolved addresses and PASV hosts may be connected
+ * to, passwords over TLS only); without it the CLI's own rules apply.
+ */
 export async function runCheck(
   target: Target,
   options: CheckOptions,
   secrets: ProbeSecrets = {},
   hooks: ProbeHooks = {},
+  policy: ProbePolicy = {},
 ): Promise<{ report: CheckReport; observations: Observations }> {
-  const observations = await probe(target, options, secrets, hooks);
+  const observations = await probe(target, options, secrets, hooks, policy);
   return { report: buildReport(observations), observations };
 }

@@ -45,6 +45,8 @@ export const LIMITS = {
   transcriptChars: 60_000,
   /** Control connections one check may open (per-IP caps and login bans: FAULTS.md). */
   maxControlConnections: 3,
+  /** Budget left below which a check does not start again in lock-step after a pipelined command went unanswered. */
+  lockstepRetryMinMs: 1_500,
   /** Certificates within this many days of expiry raise TLS_CERT_EXPIRING. */
   certExpiringDays: 21,
 } as const;

@@ -44,7 +44,7 @@ export class AlertThreads {
 
   constructor(
     private readonly o: BotContext,
-    private readonly service: Pick<SlackService, "rememberSpec">,
+    private readonly service: Pick<SlackService, "rememberSpec" | "markShown">,
   ) {}
 
   private key(gid: string) {
@@ -108,7 +108,8 @@ export class AlertThreads {
     const toCheck = targets.filter((t) => due || !s.targets.includes(t.input));
     if (toCheck.length === 0) return void (await this.save(k.state, s));
     // One diagnosis at a time per group, across notifications and bot processes.
-    const lock = await this.o.redis.set(k.running, "1", "PX", this.o.resultWaitMs + 30_000, "NX");
+    // Targets are diagnosed one after the other, each waiting up to resultWaitMs.
+    const lock = await this.o.redis.set(k.running, "1", "PX", this.o.resultWaitMs * toCheck.length + 30_000, "NX");
     if (lock !== "OK") {
       this.o.logger.info({ group: gid, alertname }, "diagnosis already running for this alert group; notification absorbed");
       return void (await this.save(k.state, s));
@@ -193,7 +194,9 @@ export class AlertThreads {
         if (seen.has(g.report.verdict.code)) continue;
         seen.add(g.report.verdict.code);
         const msg = verdictBlocks(g.report, { resultId: g.jobId });
-        await this.o.poster.post({ channel: s.channel, thread_ts: s.ts, text: msg.text, blocks: msg.blocks });
+        const ts = await this.o.poster.post({ channel: s.channel, thread_ts: s.ts, text: msg.text, blocks: msg.blocks });
+        // Its buttons act from this message only (issue 10 item 2).
+        if (ts) await this.service.markShown(g.jobId, s.channel, ts);
       }
       lines.push(
         got

@@ -59,15 +59,19 @@ export function alertmanagerHandler(o: {
       res.end(`${body}\n`);
     };
     if (!expected) return answer(404, "the Alertmanager webhook is off: set FTP_DOCTOR_ALERTMANAGER_TOKEN to turn it on");
-    if (req.method !== "POST") return answer(405, "use POST", { allow: "POST" });
+    if (req.method !== "POST") {
+      res.on("finish", () => req.destroy());
+      return answer(405, "use POST", { allow: "POST" });
+    }
     if (!authorized(req.headers.authorization, expected)) {
       o.logger.warn({ remote: req.socket.remoteAddress }, "alertmanager webhook: unauthorized request refused");
-      req.resume();
+      // Never read an unauthenticated body: answer, then drop the connection.
+      res.on("finish", () => req.destroy());
       return answer(401, "unauthorized", { "www-authenticate": 'Bearer realm="ftp-doctor", Basic realm="ftp-doctor"' });
     }
     const declared = Number(req.headers["content-length"] ?? 0);
     if (declared > WEBHOOK_LIMITS.maxBodyBytes) {
-      req.resume();
+      res.on("finish", () => req.destroy());
       return answer(413, `body over ${WEBHOOK_LIMITS.maxBodyBytes} bytes`);
     }
     const chunks: Buffer[] = [];

@@ -8,6 +8,7 @@
  * Due times live in Redis, so restarts keep the schedule; first due times are spread over the
  * interval by a hash of the unit (no thundering herd).
  */
+import { mentionUser } from "../render/slackText.js";
 import { createHash, randomUUID } from "node:crypto";
 import { FlowProducer, type Job, Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
@@ -511,7 +512,7 @@ export async function startMonitor(deps: MonitorDeps): Promise<RunningMonitor> {
     },
     acknowledge: (id, user) =>
       change(id, (s) => {
-        if (s.incident!.ack) return `already acknowledged by <@${s.incident!.ack.user}>.`;
+        if (s.incident!.ack) return `already acknowledged by ${mentionUser(s.incident!.ack.user)}.`;
         s.incident!.ack = { user, at: Date.now() };
         return undefined;
       }),

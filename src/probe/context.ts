@@ -4,9 +4,9 @@ import tls from "node:tls";
 import { adaptive, LIMITS } from "../config/defaults.js";
 import type { Target } from "../target/parse.js";
 import type { ControlChannel } from "./control.js";
-import { classifyError, ECDH_CURVES, NetFailureError } from "./net.js";
+import { classifyError, ECDH_CURVES, NetFailureError, PipeliningFailure } from "./net.js";
 import { Budget, Recorder } from "./record.js";
-import type { CheckOptions, NetError, Observations, Reply, StepRecord } from "./types.js";
+import type { CheckOptions, NetError, Observations, ProbePolicy, Reply, StepRecord } from "./types.js";
 
 export interface ProbeSecrets {
   /** The password for `options.user`; never stored in observations, logs or transcripts. */
@@ -49,6 +49,12 @@ export class ProbeContext {
   tlsSession: Buffer | undefined;
   /** A FEAT was sent and its reply not read yet (sent while nudging a silent server, or pipelined). */
   pendingFeat = false;
+  /** A pipelined burst went unanswered: the check starts again on a fresh connection, in lock-step. */
+  retryFresh = false;
+  /** The missing reply of a pipelined burst, kept for the case where no lock-step retry can run. */
+  unprovenTimeout: Observations["replyTimeout"];
+  /** The side checks after the first TLS handshake run once per check, not again on a retry. */
+  sideChecksStarted = false;
   /** The EPSV reply read with the pipelined session setup, consumed by the data step. */
   pipelinedEpsv: Reply | undefined;
   /** Checks running off the critical path; the end of the check waits for them within the budget. */
@@ -61,6 +67,8 @@ export class ProbeContext {
     readonly options: CheckOptions,
     readonly secrets: ProbeSecrets,
     hooks: ProbeHooks,
+    /** The target policy's hooks; without them the CLI's rules apply (same /24 for data hosts). */
+    readonly policy: ProbePolicy = {},
   ) {
     this.rec = new Recorder(hooks.onStep);
     const idleMs = (options.idleSeconds ?? 0) * 1000;
@@ -151,6 +159,15 @@ export class ProbeContext {
 
   /** Record how the main control connection was lost during `during`; drop it unless it merely timed out. */
   lost(during: string, err: unknown): void {
+    if (err instanceof PipeliningFailure) {
+      // Maybe our pipelining, not the server: recorded only if no lock-step retry can tell (engine.ts).
+      const part = this.ctl?.unfinished;
+      this.unprovenTimeout = { during, command: err.command, ...(part ? { unfinished: part } : {}) };
+      // The connection is out of step: end it politely.
+      void this.ctl?.quit(200);
+      this.ctl = undefined;
+      return;
+    }
     const e = failureOf(err);
     if (e.kind === "timeout") {
       const part = this.ctl?.unfinished;

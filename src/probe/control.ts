@@ -122,18 +122,41 @@ export class ControlChannel {
   }
 
   private onLine(line: string): void {
-    const r = parseReplyLine(this.current, line);
+    // Pipelined when a command was sent behind the one the open reply answers.
+    const r = parseReplyLine(this.current, line, this.outstanding >= 2);
     this.current = r.pending;
-    if (r.oversize) this.abort(netError("oversize", "OVERSIZE", r.oversize));
-    else if (r.item) this.push(r.item);
+    if (r.oversize) {
+      this.abort(netError("oversize", "OVERSIZE", r.oversize));
+      return;
+    }
+    if (r.interleaved) {
+      this.interleaved++;
+      this.rec.line(
+        "*",
+        this.conn,
+        `reply inside the multi-line ${r.interleaved.within} reply: ${r.interleaved.line} (commands answered concurrently)`,
+      );
+    }
+    for (const item of r.items) {
+      this.push(item);
+      if (this.ended) return;
+    }
   }
+
+  /** Commands sent whose final (non-1xx) reply has not arrived yet. */
+  private outstanding = 0;
+  /** Replies found written inside another multi-line reply (a server that mishandles pipelining). */
+  interleaved = 0;
 
   /** The last complete reply received (evidence when the connection is lost right after it). */
   lastReply: Reply | undefined;
 
   private push(item: Incoming): void {
     this.rec.line("<", this.conn, item.type === "reply" ? item.reply.text.split("\n").join(" | ") : `(not a reply) ${item.text}`);
-    if (item.type === "reply") this.lastReply = item.reply;
+    if (item.type === "reply") {
+      this.lastReply = item.reply;
+      if (item.reply.code >= 200) this.outstanding = Math.max(0, this.outstanding - 1);
+    }
     if (this.waiter) {
       const w = this.waiter;
       this.waiter = undefined;
@@ -187,6 +210,7 @@ export class ControlChannel {
     if (/[\r\n\0]/.test(command))
       throw new NetFailureError(netError("error", "BAD_COMMAND", "refusing to send a command containing a line break or NUL"));
     this.rec.line(">", this.conn, shown);
+    this.outstanding++;
     this.socket.write(`${command}\r\n`);
   }
 

@@ -1,17 +1,21 @@
+import { LIMITS } from "../config/defaults.js";
 import type { Target } from "../target/parse.js";
 import { describe, failureOf, ProbeContext, type ProbeHooks, type ProbeSecrets } from "./context.js";
+import { ControlChannel } from "./control.js";
+import { connectTcp } from "./net.js";
 import { activeTest } from "./steps/active.js";
 import { connectAll } from "./steps/connect.js";
 import { dataChannel } from "./steps/data.js";
 import { greeting } from "./steps/greeting.js";
 import { idleTest } from "./steps/idle.js";
 import { login } from "./steps/login.js";
+import { changeDirectory } from "./steps/path.js";
 import { resolve } from "./steps/resolve.js";
 import { sessionInfo } from "./steps/session.js";
 import { sideProbes } from "./steps/side.js";
 import { secure } from "./steps/tls.js";
 import { writeTest } from "./steps/write.js";
-import type { CheckOptions, Observations } from "./types.js";
+import type { CheckOptions, Observations, ProbePolicy } from "./types.js";
 
 export type { ProbeHooks, ProbeSecrets } from "./context.js";
 
@@ -24,8 +28,9 @@ export async function probe(
   options: CheckOptions,
   secrets: ProbeSecrets = {},
   hooks: ProbeHooks = {},
+  policy: ProbePolicy = {},
 ): Promise<Observations> {
-  const ctx = new ProbeContext(target, options, secrets, hooks);
+  const ctx = new ProbeContext(target, options, secrets, hooks, policy);
   try {
     await steps(ctx);
   } catch (err) {
@@ -40,20 +45,77 @@ export async function probe(
 /** The steps in order; each returns whether the next one can run. */
 async function steps(ctx: ProbeContext): Promise<void> {
   const addresses = await resolve(ctx);
-  if (addresses.length === 0) return;
+  if (addresses.length === 0 || !permitted(ctx, addresses)) return;
   const primary = await connectAll(ctx, addresses);
   if (!primary) {
     await sideProbes(ctx, addresses[0]!.address);
     return;
   }
-  if (!(await greeting(ctx, primary))) return;
-  if (!(await secure(ctx))) return;
-  if (!(await login(ctx))) return;
-  if (!(await sessionInfo(ctx))) return;
+  const ready = (await controlSession(ctx, primary)) || (ctx.retryFresh && (await retryInLockstep(ctx)));
+  if (!ready || !(await changeDirectory(ctx))) return;
   const dataOk = await dataChannel(ctx);
   if (dataOk && ctx.options.write) await writeTest(ctx);
   if (ctx.options.active) await activeTest(ctx);
   if (ctx.options.idleSeconds) await idleTest(ctx, ctx.options.idleSeconds);
+}
+
+/**
+ * The target policy sees every resolved address before anything connects. One refused address
+ * refuses the whole check: probing only the others would still follow a name whose records an
+ * attacker may control (DNS rebinding), and the operator learns which address and rule.
+ */
+function permitted(ctx: ProbeContext, addresses: { address: string }[]): boolean {
+  const check = ctx.policy.address;
+  if (!check) return true;
+  for (const { address } of addresses) {
+    const decision = check(address, ctx.target.host);
+    if (decision.permitted) continue;
+    ctx.obs.policyRefusal = { name: ctx.target.host, address, rule: decision.rule };
+    ctx.rec
+      .begin("connect")
+      .end("fail", `${address} (from ${ctx.target.host}) is not a permitted target (${decision.rule}): nothing connected to`);
+    return false;
+  }
+  return true;
+}
+
+/** Greeting to session setup on one control connection; whether the data steps can follow. */
+async function controlSession(ctx: ProbeContext, ctl: ControlChannel): Promise<boolean> {
+  return (await greeting(ctx, ctl)) && (await secure(ctx)) && (await login(ctx)) && (await sessionInfo(ctx));
+}
+
+/**
+ * The server left a pipelined command unanswered (pipeline.ts): the same steps again on a fresh
+ * connection, one command per round trip, within the connection cap and the budget. What the
+ * first connection saw is replaced by what this one sees.
+ */
+async function retryInLockstep(ctx: ProbeContext): Promise<boolean> {
+  ctx.retryFresh = false;
+  const step = ctx.rec.begin("connect");
+  if (!ctx.canOpenConnection() || ctx.budget.remaining() < LIMITS.lockstepRetryMinMs) {
+    const why = ctx.canOpenConnection() ? "too little time left" : `${LIMITS.maxControlConnections} control connections used`;
+    ctx.obs.pipelining!.retry = "not-run";
+    // Nothing can tell our pipelining from a server that stopped answering: report what was seen.
+    ctx.obs.replyTimeout ??= ctx.unprovenTimeout;
+    step.end("skip", `no lock-step retry: ${why}`);
+    return false;
+  }
+  ctx.obs.controlConnections++;
+  const address = ctx.obs.peer!.address;
+  try {
+    const { socket, ms } = await connectTcp(address, ctx.target.port, ctx.budget.cap(LIMITS.connectTimeoutMs));
+    ctx.track(socket);
+    step.end("ok", `${address}:${ctx.target.port} in ${ms.toFixed(1)} ms (lock-step retry)`);
+    ctx.pendingFeat = false;
+    ctx.pipelinedEpsv = undefined;
+    ctx.obs.pipelining!.retry = "run";
+    return await controlSession(ctx, new ControlChannel(socket, ctx.rec, "ctl"));
+  } catch (err) {
+    ctx.obs.pipelining!.retry = "not-run";
+    ctx.obs.replyTimeout ??= ctx.unprovenTimeout;
+    step.end("fail", `lock-step retry: ${failureOf(err).message}`, { error: failureOf(err) });
+    return false;
+  }
 }
 
 /** QUIT, wait for side checks within the budget, close every socket. */

@@ -46,7 +46,7 @@ export function netError(kind: NetFailure, code: string, message: string): NetEr
 }
 
 export class NetFailureError extends Error {
-  override readonly name = "NetFailureError";
+  override readonly name: string = "NetFailureError";
   constructor(readonly failure: NetError) {
     super(failure.message);
   }
@@ -124,4 +124,20 @@ export function tlsHandshake(options: tls.ConnectionOptions, timeoutMs: number):
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * The server mishandled our pipelining so that this connection cannot be trusted any more (a
+ * reply to a pipelined command never came): not the server's fault, never reported as one. The
+ * check retries in lock-step on a fresh connection.
+ */
+export class PipeliningFailure extends NetFailureError {
+  override readonly name = "PipeliningFailure";
+  constructor(
+    detail: string,
+    /** The command whose reply did not come. */
+    readonly command: string,
+  ) {
+    super(netError("error", "PIPELINING", detail));
+  }
 }

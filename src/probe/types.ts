@@ -28,6 +28,7 @@ export const STEP_IDS = [
   "tls",
   "login",
   "session",
+  "path",
   "data",
   "write",
   "idle",
@@ -231,6 +232,23 @@ export interface CheckOptions {
   active: boolean;
   /** Extra hosts/CIDRs a differing PASV address may be connected to. */
   allowDataHosts: string[];
+}
+
+/**
+ * Hooks by which the target policy (issue 10; src/policy) steers a check. Not part of the
+ * observations: the caller passes them with the check (runCheck's `policy`).
+ */
+export interface ProbePolicy {
+  /** Called for every resolved address before any connection: refused → no connection at all. */
+  address?(address: string, name: string): PolicyDecision;
+  /** When present, decides whether a differing PASV/EPSV address may be connected to (replaces the /24 rule; --allow-data-host still adds). */
+  dataHost?(address: string): PolicyDecision;
+  /** A password only travels over TLS: stop before PASS on a plain session. */
+  passwordRequiresTls?: boolean;
+}
+export interface PolicyDecision {
+  permitted: boolean;
+  rule: string;
 }
 
 export interface Observations {

@@ -24,6 +24,12 @@ export const keys = {
     spec: (prefix: string, jobId: string) => `${prefix}:slack:spec:${jobId}`,
     /** hash watchId → Watch: what every watch last saw. */
     watches: (prefix: string) => `${prefix}:slack:watches`,
+    /** set of "channel|messageTs" where a job's verdict (and so its buttons) was shown (issue 10 item 2). */
+    shown: (prefix: string, jobId: string) => `${prefix}:slack:shown:${jobId}`,
+    /** Fixed-window counters for slack.limits.perUser ("u") and perChannel ("c"). */
+    rate: (prefix: string, kind: "u" | "c", id: string, bucket: number) => `${prefix}:slack:rate:${kind}:${id}:${bucket}`,
+    /** zset jobId → expiry (ms): one user's checks queued or running (slack.limits.concurrentPerUser). */
+    running: (prefix: string, user: string) => `${prefix}:slack:running:${user}`,
   },
   report: (prefix: string, jobId: string) => `${prefix}:report:${jobId}`,
   zoneWorkers: (prefix: string, zone: string) => `${prefix}:zone:${zone}:workers`,

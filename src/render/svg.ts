@@ -1,8 +1,10 @@
 /**
- * Small helpers shared by the picture renderers (waterfall, timeline): XML-safe text, a text
- * width estimate for DejaVu Sans (the font we ship, src/render/fonts/), axis ticks, durations.
+ * Small helpers shared by the picture renderers (waterfall, timeline): XML-safe text, text
+ * widths in DejaVu Sans (the font we ship, src/render/fonts/), axis ticks, durations.
  * The SVG is built as a string: no DOM, no browser, the same bytes for the same input.
  */
+import { type FontMetrics, loadFontMetrics } from "./fontMetrics.js";
+import { FONT_FILES } from "./raster.js";
 
 /** One neutral look for both Slack themes: an opaque light card with a visible border. */
 export const THEME = {
@@ -34,21 +36,27 @@ export function xml(text: string): string {
     .replace(/'/g, "&#39;");
 }
 
+let fonts: { regular?: FontMetrics; bold?: FontMetrics } | undefined;
+
 /**
- * Advance-width estimate in px for DejaVu Sans (its glyphs are wide: digits and most lower
- * case 0.55–0.63 em, capitals up to 0.77 em). Errs on the wide side, so a fitted label never
- * runs into the next column.
+ * Width of `text` in px in DejaVu Sans: the advances from the shipped font files
+ * (src/render/fontMetrics.ts), and for a character they lack (or when they cannot be read) an
+ * estimate that errs on the wide side, so a fitted label never runs into the next column.
  */
 export function textWidth(text: string, size: number, bold = false): number {
+  fonts ??= { regular: loadFontMetrics(FONT_FILES[0]!), bold: loadFontMetrics(FONT_FILES[1]!) };
+  const m = bold ? fonts.bold : fonts.regular;
   let em = 0;
   for (const ch of text) {
-    if (" .,:;'|!il()[]{}".includes(ch)) em += 0.36;
-    else if ("fjrt-".includes(ch)) em += 0.44;
-    else if ("mwMW@%".includes(ch)) em += 0.95;
-    else if (/[A-Z]/.test(ch)) em += 0.74;
-    else em += 0.64;
+    const known = m?.advance(ch.codePointAt(0)!);
+    if (known !== undefined) em += known;
+    else if (" .,:;'|!il()[]{}".includes(ch)) em += 0.36 * (bold ? 1.1 : 1);
+    else if ("fjrt-".includes(ch)) em += 0.44 * (bold ? 1.1 : 1);
+    else if ("mwMW@%".includes(ch)) em += 0.95 * (bold ? 1.1 : 1);
+    else if (/[A-Z]/.test(ch)) em += 0.74 * (bold ? 1.1 : 1);
+    else em += 0.64 * (bold ? 1.1 : 1);
   }
-  return em * size * (bold ? 1.1 : 1);
+  return em * size;
 }
 
 /** Cut text to at most `maxPx` wide, ending in "…" when cut. */

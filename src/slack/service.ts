@@ -78,13 +78,19 @@ interface Delivery {
   /** A channel the bot is not in: the verdict goes to the requester through the command's response_url. */
   responseUrl?: string;
   requestedAt?: number;
+  /** Who asked: their concurrent-check slot is released when the verdict is delivered. */
+  user?: string;
 }
+
+/** Slack keys live at most this long; the pending and watch hashes are also bounded by slack.limits. */
+const KEEP_SECONDS = 30 * 86_400;
 
 /** What the service needs of the watch runner (src/slack/watches.ts). */
 export interface WatchStarter {
   add(w: {
     id: string;
     spec: CheckSpec;
+    user: string;
     channel: string;
     threadTs: string;
     lastCode: string;
@@ -99,6 +105,10 @@ const k = (prefix: string) => ({
   lease: (id: string) => redisKeys.slack.lease(prefix, id),
   done: (id: string) => redisKeys.slack.done(prefix, id),
   spec: (jobId: string) => redisKeys.slack.spec(prefix, jobId),
+  watches: redisKeys.slack.watches(prefix),
+  shown: (jobId: string) => redisKeys.slack.shown(prefix, jobId),
+  rate: (kind: "u" | "c", id: string, bucket: number) => redisKeys.slack.rate(prefix, kind, id, bucket),
+  running: (user: string) => redisKeys.slack.running(prefix, user),
 });
 
 /**
@@ -175,7 +185,48 @@ export class SlackService {
 
   /** Keep a check's spec with its job, so the buttons under a verdict posted elsewhere (alert threads) work. */
   async rememberSpec(jobId: string, spec: CheckSpec): Promise<void> {
-    await this.o.redis.set(this.keys.spec(jobId), JSON.stringify(spec), "EX", 30 * 86_400);
+    await this.o.redis.set(this.keys.spec(jobId), JSON.stringify(spec), "EX", KEEP_SECONDS);
+  }
+
+  /** The verdict of `jobId` was posted as message `ts` in `channel`: its buttons may act from there (and only there). */
+  async markShown(jobId: string, channel: string, ts: string): Promise<void> {
+    await this.o.redis.multi().sadd(this.keys.shown(jobId), `${channel}|${ts}`).expire(this.keys.shown(jobId), KEEP_SECONDS).exec();
+  }
+
+  /** A stored check asked for again (a button, a watch tick): re-authorised as a new request would be. */
+  authorizeSpec(spec: CheckSpec, user: string, channel: string): Outcome {
+    return authorizeSpec(this.o.config, spec, user, channel);
+  }
+
+  /**
+   * `slack.limits`: checks per user and per channel in a window, and checks of one user
+   * queued or running at once. A refusal counts too: hammering keeps a user refused.
+   */
+  private async overLimit(user: string, channel: string): Promise<string | undefined> {
+    const l = this.o.config.slack.limits;
+    const now = Date.now();
+    const bucket = Math.floor(now / 1000 / l.windowSeconds);
+    const uk = this.keys.rate("u", user, bucket);
+    const ck = this.keys.rate("c", channel, bucket);
+    const rk = this.keys.running(user);
+    const r = await this.o.redis
+      .multi()
+      .incr(uk)
+      .expire(uk, l.windowSeconds * 2)
+      .incr(ck)
+      .expire(ck, l.windowSeconds * 2)
+      .zremrangebyscore(rk, 0, now)
+      .zcard(rk)
+      .exec();
+    const n = (i: number) => Number(r?.[i]?.[1] ?? 0);
+    const retry = l.windowSeconds - (Math.floor(now / 1000) % l.windowSeconds);
+    if (n(0) > l.perUser)
+      return `you have started ${l.perUser} checks in the last ${l.windowSeconds} s (\`slack.limits.perUser\`). Try again in ${retry} s.`;
+    if (n(2) > l.perChannel)
+      return `this channel has started ${l.perChannel} checks in the last ${l.windowSeconds} s (\`slack.limits.perChannel\`). Try again in ${retry} s.`;
+    if (n(5) >= l.concurrentPerUser)
+      return `you already have ${n(5)} checks queued or running (\`slack.limits.concurrentPerUser\`). Wait for one to finish.`;
+    return undefined;
   }
 
   authorizeUser(user: string, channel: string): Outcome {
@@ -189,6 +240,17 @@ export class SlackService {
    * `responseUrl` (slash commands): used when the bot is not a member of the channel.
    */
   async start(spec: CheckSpec, where: { channel: string; user: string; threadTs?: string; responseUrl?: string }): Promise<void> {
+    const limited = await this.overLimit(where.user, where.channel);
+    if (limited) {
+      this.o.logger.warn({ user: where.user, channel: where.channel, target: spec.target }, "slack check refused by a rate limit");
+      await this.o.poster.ephemeral({
+        channel: where.channel,
+        user: where.user,
+        text: `:no_entry: ${limited}`,
+        ...(where.threadTs ? { thread_ts: where.threadTs } : {}),
+      });
+      return;
+    }
     let job;
     try {
       job = await this.o.queue.enqueue(botCheckJob(spec, where.user));
@@ -202,7 +264,13 @@ export class SlackService {
       });
       return;
     }
-    await this.o.redis.set(this.keys.spec(job.jobId), JSON.stringify(spec), "EX", 30 * 86_400);
+    const slot = this.keys.running(where.user);
+    await this.o.redis
+      .multi()
+      .set(this.keys.spec(job.jobId), JSON.stringify(spec), "EX", KEEP_SECONDS)
+      .zadd(slot, Date.now() + this.o.resultWaitMs + 60_000, job.jobId)
+      .expire(slot, Math.ceil(this.o.resultWaitMs / 1000) + 120)
+      .exec();
     let parentTs: string | undefined;
     try {
       parentTs = await this.o.poster.post({
@@ -219,8 +287,15 @@ export class SlackService {
           response_type: "ephemeral",
           text: `:wave: I'm not a member of this channel, so I can't post the check here. Invite me with \`/invite @ftp-doctor\` and the next check will be in the channel. Checking ${esc(hostPort(spec.host, spec.port))} from ${esc(spec.zone)} now; the verdict will come here, visible only to you.`,
         });
-        const d: Delivery = { jobId: job.jobId, spec, channel: where.channel, responseUrl: where.responseUrl, requestedAt: Date.now() };
-        await this.o.redis.hset(this.keys.pending, this.deliveryId(d), JSON.stringify(d));
+        const d: Delivery = {
+          jobId: job.jobId,
+          spec,
+          channel: where.channel,
+          responseUrl: where.responseUrl,
+          requestedAt: Date.now(),
+          user: where.user,
+        };
+        await this.savePending(d);
         this.track(this.claimAndDeliver(d));
         return;
       }
@@ -228,9 +303,24 @@ export class SlackService {
       return;
     }
     if (!parentTs) return;
-    const delivery: Delivery = { jobId: job.jobId, spec, channel: where.channel, parentTs, threadTs: where.threadTs ?? parentTs };
-    await this.o.redis.hset(this.keys.pending, this.deliveryId(delivery), JSON.stringify(delivery));
+    const delivery: Delivery = {
+      jobId: job.jobId,
+      spec,
+      channel: where.channel,
+      parentTs,
+      threadTs: where.threadTs ?? parentTs,
+      user: where.user,
+    };
+    await this.savePending(delivery);
     this.track(this.claimAndDeliver(delivery));
+  }
+
+  private async savePending(d: Delivery): Promise<void> {
+    await this.o.redis
+      .multi()
+      .hset(this.keys.pending, this.deliveryId(d), JSON.stringify(d))
+      .expire(this.keys.pending, KEEP_SECONDS)
+      .exec();
   }
 
   private deliveryId(d: Delivery): string {
@@ -248,7 +338,11 @@ export class SlackService {
    * takes them over. The posted-once marker in deliver() is the last guard.
    */
   private claimAndDeliver(d: Delivery): Promise<void> {
-    return this.claim(this.deliveryId(d), () => this.deliver(d));
+    return this.claim(this.deliveryId(d), async () => {
+      await this.deliver(d);
+      // The user's concurrent-check slot (slack.limits.concurrentPerUser) is free again.
+      if (d.user) await this.o.redis.zrem(this.keys.running(d.user), d.jobId).catch(() => undefined);
+    });
   }
 
   private async claim(id: string, deliver: () => Promise<void>): Promise<void> {
@@ -314,6 +408,8 @@ export class SlackService {
         return;
       }
       const ts = await this.o.poster.post({ channel: d.channel, thread_ts: d.threadTs!, text: msg.text, blocks: msg.blocks }, "verdict");
+      // The buttons under this message may act on this job from this channel and message only.
+      if (ts) await this.markShown(d.jobId, d.channel, ts);
       await this.o.poster.update({ channel: d.channel, ts: d.parentTs!, text: parentText(d.spec.host, d.spec.port, d.spec.zone, report) });
       await this.o.redis.hdel(this.keys.pending, id);
       this.o.logger.info(
@@ -503,28 +599,48 @@ export class SlackService {
     return raw ? (JSON.parse(raw) as CheckSpec) : undefined;
   }
 
-  async rerun(jobId: string, where: { channel: string; user: string; threadTs: string }): Promise<Outcome> {
+  /**
+   * A button's value (a job id) is trusted only from the channel and message where that job's
+   * verdict was shown, and the check it names must still be allowed for this user, here, under
+   * the configuration in force — as a new request would be.
+   */
+  private async buttonSpec(jobId: string, where: ButtonWhere, tooOld: string): Promise<{ spec: CheckSpec } | { refusal: Outcome }> {
+    // The value comes back from the client: a job id, or nothing we look up.
+    const shown =
+      /^[\w.:-]{1,200}$/.test(jobId) && (await this.o.redis.sismember(this.keys.shown(jobId), `${where.channel}|${where.messageTs}`)) === 1;
+    if (!shown) {
+      this.o.logger.warn(
+        { jobId: jobId.slice(0, 80), channel: where.channel, user: where.user },
+        "button for a job not shown here refused",
+      );
+      return { refusal: { ok: false, message: "that button does not belong to a check shown here." } };
+    }
     const spec = await this.specOf(jobId);
-    if (!spec) return { ok: false, message: "that check is too old to re-run; start a new one with /ftp-check." };
-    await this.start(spec, where);
+    if (!spec) return { refusal: { ok: false, message: tooOld } };
+    const auth = this.authorizeSpec(spec, where.user, where.channel);
+    return auth.ok ? { spec } : { refusal: auth };
+  }
+
+  async rerun(jobId: string, where: ButtonWhere): Promise<Outcome> {
+    const b = await this.buttonSpec(jobId, where, "that check is too old to re-run; start a new one with /ftp-check.");
+    if ("refusal" in b) return b.refusal;
+    await this.start(b.spec, where);
     return { ok: true };
   }
 
-  /** "Show waterfall": only for a result whose target this user may still check from here. */
-  async waterfall(jobId: string, where: { channel: string; user: string; threadTs: string }): Promise<Outcome> {
-    // The value comes back from the client: a job id, or nothing we look up.
-    const stored = /^[\w.:-]{1,200}$/.test(jobId) ? await storedResult(this.o.redis, this.o.prefix, jobId) : undefined;
+  /** "Show waterfall": only for a job shown here whose target this user may still check from here. */
+  async waterfall(jobId: string, where: ButtonWhere): Promise<Outcome> {
+    const b = await this.buttonSpec(jobId, where, "that result has expired.");
+    if ("refusal" in b) return b.refusal;
+    const stored = await storedResult(this.o.redis, this.o.prefix, jobId);
     if (!stored) return { ok: false, message: "that result has expired." };
-    const d = new TargetPolicy(this.o.config).request({
-      who: { front: "slack", user: where.user, channel: where.channel },
-      host: stored.report.target.host,
-    });
-    if (!d.permitted) return { ok: false, message: `:no_entry: ${d.message}` };
     const ok = await postWaterfall(this.o.poster, this.o.logger, stored.report, where.channel, where.threadTs);
     return ok ? { ok: true } : { ok: false, message: ":warning: the waterfall could not be uploaded; try again in a minute." };
   }
 
-  async transcript(jobId: string, where: { channel: string; threadTs: string }): Promise<Outcome> {
+  async transcript(jobId: string, where: ButtonWhere): Promise<Outcome> {
+    const b = await this.buttonSpec(jobId, where, "that result has expired.");
+    if ("refusal" in b) return b.refusal;
     const stored = await storedResult(this.o.redis, this.o.prefix, jobId);
     if (!stored) return { ok: false, message: "that result has expired." };
     const t = transcriptBlocks(stored.report);
@@ -532,13 +648,23 @@ export class SlackService {
     return { ok: true };
   }
 
-  async watch(jobId: string, where: { channel: string; threadTs: string; user: string }): Promise<Outcome> {
-    const spec = await this.specOf(jobId);
+  async watch(jobId: string, where: ButtonWhere): Promise<Outcome> {
+    const tooOld = "that check is too old to watch; start a new one with /ftp-check.";
+    const b = await this.buttonSpec(jobId, where, tooOld);
+    if ("refusal" in b) return b.refusal;
+    const { spec } = b;
     const stored = await storedResult(this.o.redis, this.o.prefix, jobId);
-    if (!spec || !stored) return { ok: false, message: "that check is too old to watch; start a new one with /ftp-check." };
+    if (!stored) return { ok: false, message: tooOld };
+    const l = this.o.config.slack.limits;
+    const active = Object.values(await this.o.redis.hgetall(this.keys.watches)).map((raw) => JSON.parse(raw) as { user?: string });
+    if (active.length >= l.watches)
+      return { ok: false, message: `${active.length} watches are already active (\`slack.limits.watches\`). Try again when one ends.` };
+    if (active.filter((x) => x.user === where.user).length >= l.watchesPerUser)
+      return { ok: false, message: `you already have ${l.watchesPerUser} active watches (\`slack.limits.watchesPerUser\`).` };
     const w = {
       id: `${jobId}|${where.channel}|${where.threadTs}`,
       spec,
+      user: where.user,
       channel: where.channel,
       threadTs: where.threadTs,
       lastCode: stored.report.verdict.code,
@@ -563,4 +689,23 @@ export class SlackService {
   get pendingWork(): number {
     return this.inflight.size;
   }
+}
+
+/** Where a button was clicked: the channel, the message carrying the button, its thread. */
+export interface ButtonWhere {
+  channel: string;
+  user: string;
+  messageTs: string;
+  threadTs: string;
+}
+
+/** A stored check (button, watch tick) re-authorised for `user` in `channel` under `config`, as a new request. */
+export function authorizeSpec(config: ConfigFile, spec: CheckSpec, user: string, channel: string): Outcome {
+  const d = new TargetPolicy(config).request({
+    who: { front: "slack", user, channel },
+    host: spec.host,
+    zone: spec.zone,
+    ...(spec.profile ? { profile: spec.profile } : {}),
+  });
+  return d.permitted ? { ok: true } : { ok: false, message: d.message };
 }

@@ -4,11 +4,13 @@ import { keys } from "../queue/keys.js";
 import { botCheckJob } from "../queue/payload.js";
 import { redisFor } from "../queue/redis.js";
 import { hostPort } from "../render/slack.js";
-import type { BotContext, CheckSpec } from "./service.js";
+import { authorizeSpec, type BotContext, type CheckSpec } from "./service.js";
 
 export interface Watch {
   id: string;
   spec: CheckSpec;
+  /** Who started it: every tick is re-authorised for this user and channel (issue 10 item 2). */
+  user?: string;
   channel: string;
   threadTs: string;
   lastCode: string;
@@ -55,6 +57,8 @@ export class WatchRunner {
   async add(w: Omit<Watch, "tick">): Promise<boolean> {
     const watch: Watch = { ...w, tick: 0 };
     if ((await this.o.redis.hsetnx(keys.slack.watches(this.o.prefix), watch.id, JSON.stringify(watch))) === 0) return false;
+    // Bounded by slack.limits.watches; the TTL outlives any watch (refreshed at every tick).
+    await this.o.redis.expire(keys.slack.watches(this.o.prefix), 30 * 86_400);
     await this.schedule(watch, this.o.intervalMs);
     return true;
   }
@@ -90,8 +94,16 @@ export class WatchRunner {
       if ((await redis.set(keys.slack.done(prefix, `${this.jobId(w)}:${what}`), "1", "EX", 86_400, "NX")) === "OK")
         await poster.post({ channel: w.channel, thread_ts: w.threadTs, text });
     };
+    // The configuration in force decides at every tick, resumed watches included.
+    const auth = w.user ? authorizeSpec(this.o.config, w.spec, w.user, w.channel) : { ok: false as const, message: "it has no owner" };
+    if (!auth.ok) {
+      logger.warn({ watch: w.id, target: w.spec.target }, "watch stopped: no longer permitted");
+      await once("denied", `Stopped watching ${where}: no longer permitted (${auth.message})`).catch(() => undefined);
+      await redis.hdel(keys.slack.watches(prefix), w.id);
+      return;
+    }
     try {
-      const job = await queue.enqueue(botCheckJob(w.spec, "watch"));
+      const job = await queue.enqueue(botCheckJob(w.spec, w.user ?? "watch"));
       const report = await queue.result(w.spec.zone, job.jobId, this.o.resultWaitMs);
       const code = report.verdict.code;
       if (code !== w.lastCode) {
@@ -114,7 +126,11 @@ export class WatchRunner {
       return;
     }
     w.tick = tick + 1;
-    await redis.hset(keys.slack.watches(prefix), w.id, JSON.stringify(w));
+    await redis
+      .multi()
+      .hset(keys.slack.watches(prefix), w.id, JSON.stringify(w))
+      .expire(keys.slack.watches(prefix), 30 * 86_400)
+      .exec();
     await this.schedule(w, this.o.intervalMs);
   }
 

@@ -14,7 +14,7 @@
  * ~ftp, our own /etc/ftpusers (which also switches anonymous off, as their man pages say), and a
  * fresh home for VSFTPD_USER (the system user the vsftpd harness creates) over its home.
  */
-import { chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import {
@@ -29,7 +29,7 @@ import {
   writeSampleFiles,
   writeTlsFiles,
 } from "./daemons.js";
-import { requireTool } from "./env.js";
+import { depsDir, requireTool } from "./env.js";
 
 export interface InetdFtpdOptions extends Omit<DaemonOptions, "extra" | "pasvRange"> {
   /** Anonymous logins (`ftp`/`anonymous`) into a fresh `<dir>/anon` (root-owned, read-only). @defaultValue false */
@@ -42,6 +42,8 @@ export interface InetdFtpdOptions extends Omit<DaemonOptions, "extra" | "pasvRan
    * @defaultValue 'fresh'
    */
   home?: "fresh" | "readonly" | "missing";
+  /** Also create `<home>/<name>`, root-owned 0700: a directory the user may not enter (home 'fresh' only). */
+  forbiddenDir?: string;
   /** xinetd-style limit on simultaneous sessions: extra connections are closed at once, silently. */
   maxSessions?: number;
   /** Extra daemon arguments (e.g. inetutils `-q`, netkit `-z secure`). */
@@ -62,6 +64,7 @@ async function startInetd(
   daemon: string,
   daemonArgs: (dir: string) => string[],
   opts: InetdFtpdOptions,
+  pamFtp = false,
 ): Promise<RunningServer> {
   assertRoot(name);
   const unshare = requireTool("unshare");
@@ -97,11 +100,23 @@ async function startInetd(
       if (home === "fresh") {
         writeSampleFiles(fresh, account.uid, account.gid);
         chownSync(fresh, account.uid, account.gid);
+        if (opts.forbiddenDir !== undefined) mkdirSync(path.join(fresh, opts.forbiddenDir), { mode: 0o700 });
       } else {
         writeSampleFiles(fresh);
         chmodSync(fresh, 0o755);
       }
       binds.push([fresh, account.home]);
+    }
+
+    if (pamFtp) {
+      // netkit authenticates anonymous users through PAM too, and needs the package's
+      // /etc/pam.d/ftp (pam_ftp.so "sufficient" for ftp/anonymous): without it PAM falls back to
+      // /etc/pam.d/other and anonymous gets "550 Authentication failure". The package is only
+      // unpacked, so a copy of /etc/pam.d with its ftp file goes over /etc/pam.d here.
+      const pamDir = path.join(p.dir, "pam.d");
+      cpSync("/etc/pam.d", pamDir, { recursive: true });
+      cpSync(path.join(depsDir(), "etc", "pam.d", "ftp"), path.join(pamDir, "ftp"));
+      binds.push([pamDir, "/etc/pam.d"]);
     }
 
     const argv = [
@@ -138,8 +153,9 @@ export function startNetkitFtpd(opts: NetkitFtpdOptions = {}): Promise<RunningSe
       const args: string[] = [];
       if (opts.tls) {
         const files = writeTlsFiles(dir, opts.tls);
-        // cert= may hold the chain after the leaf; key= the private key.
-        args.push("-z", `cert=${files.fullChain}`, "-z", `key=${files.key}`);
+        // One PEM with the key, the leaf and the intermediates: with cert= and key= as separate
+        // files the handshake fails ("SSL_accept error … no shared cipher": the key is not used).
+        args.push("-z", `cert=${files.keyAndChain}`);
         if (opts.tlsRequired) args.push("-z", "secure");
       } else {
         args.push("-z", "nossl");
@@ -147,5 +163,6 @@ export function startNetkitFtpd(opts: NetkitFtpdOptions = {}): Promise<RunningSe
       return [...args, ...(opts.args ?? [])];
     },
     opts,
+    true,
   );
 }

@@ -30,6 +30,8 @@ export interface TwistedFtpdOptions extends Omit<DaemonOptions, "extra" | "tls">
   connectionLimit?: number;
   /** TWISTED_USER's home: 'fresh' (owned by nobody), 'readonly' (root-owned 0755), 'missing'. @defaultValue 'fresh' */
   home?: "fresh" | "readonly" | "missing";
+  /** Also create `<home>/<name>`, root-owned 0700: a directory the server user may not enter. */
+  forbiddenDir?: string;
 }
 
 const SERVER_SCRIPT = path.join(repoRoot, "test", "harness", "bin", "twisted_ftpd.py");
@@ -49,6 +51,7 @@ export async function startTwistedFtpd(opts: TwistedFtpdOptions = {}): Promise<R
       if (mode === "fresh") {
         writeSampleFiles(home, nobody.uid, nobody.gid);
         chownSync(home, nobody.uid, nobody.gid);
+        if (opts.forbiddenDir !== undefined) mkdirSync(path.join(home, opts.forbiddenDir), { mode: 0o700 });
       } else {
         writeSampleFiles(home);
       }

@@ -14,6 +14,7 @@ import { Redis } from "ioredis";
 import { parse, stringify } from "yaml";
 import { startVsftpd, type RunningServer } from "../harness/daemons.js";
 import { freePort, makeTempDir, repoRoot, requirementsOptions, requireTool } from "../harness/env.js";
+import { createNetns, type Netns } from "../harness/netns.js";
 import { spawnDaemon, type DaemonProcess } from "../harness/proc.js";
 import { deletePrefix, REDIS_URL, spawnWorker, stopWorker, uniquePrefix, type WorkerProc } from "../queue/lib.js";
 import { messageBody, sendToBot, sign, startFakeSlack, type ApiCall, type FakeSlack } from "../slack/fakeSlack.js";
@@ -28,6 +29,10 @@ const dir = makeTempDir();
 let slack: FakeSlack;
 let vs: RunningServer | undefined;
 let ftpPort: number;
+/** A second vsftpd in a network namespace, whose passive ports get blocked. */
+let ns: Netns | undefined;
+let nsFtp: RunningServer | undefined;
+let nsTarget = "";
 let workers: WorkerProc[] = [];
 let bot: { child: ChildProcess; out: () => string; exited: Promise<number | null> } | undefined;
 let botPort: number;
@@ -131,14 +136,17 @@ describe(
       slack = await startFakeSlack();
       vs = await startVsftpd({});
       ftpPort = vs.port;
+      ns = await createNetns();
+      nsFtp = await startVsftpd({ netns: ns.name, listenAddress: ns.nsAddress });
+      nsTarget = `${ns.nsAddress}:${nsFtp.port}`;
       [botPort, metricsPort, promPort, amPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
       const config = path.join(dir.path, "ftp-doctor.yaml");
       writeFileSync(
         config,
         stringify({
-          targets: { allow: ["127.0.0.1/32", "*.example.test"] },
-          zones: [{ name: "dmz", targets: ["127.0.0.1/32"] }, { name: "office" }],
-          slack: { autoTriageChannels: [INCIDENTS] },
+          targets: { allow: ["127.0.0.1/32", "198.18.0.0/15", "*.example.test"] },
+          zones: [{ name: "dmz", targets: ["127.0.0.1/32", "198.18.0.0/15"] }, { name: "office" }],
+          slack: { autoTriageChannels: [INCIDENTS], allowedUsers: ["U0OK"] },
           alerts: { channel: ALERTS },
         }),
       );
@@ -156,7 +164,7 @@ describe(
       };
       job.scrape_interval = "2s";
       job.scrape_timeout = "2s";
-      job.static_configs = [{ targets: [`127.0.0.1:${ftpPort}`], labels: { zone: "dmz" } }];
+      job.static_configs = [{ targets: [`127.0.0.1:${ftpPort}`, nsTarget], labels: { zone: "dmz" } }];
       job.relabel_configs.find((r) => r.target_label === "__address__")!.replacement = `127.0.0.1:${metricsPort}`;
       const rules = readFileSync(path.join(repoRoot, "deploy", "prometheus", "ftp-doctor.rules.yml"), "utf8").replace(
         /for: \d+[smh]/g,
@@ -209,6 +217,8 @@ describe(
       }
       await Promise.all(workers.map((w) => stopWorker(w)));
       await vs?.stop();
+      await nsFtp?.stop();
+      await ns?.destroy();
       await slack?.close();
       await deletePrefix(redis, prefix);
       redis.disconnect();
@@ -217,15 +227,20 @@ describe(
 
     test("Prometheus scrapes /probe through the shipped relabelling: probe_success and the verdict", async () => {
       const ok = await until("probe_success 1 in Prometheus", async () => {
-        const r = await promQuery("probe_success");
+        const r = await promQuery(`probe_success{instance="127.0.0.1:${ftpPort}"}`);
         return r.length && r[0]!.value[1] === "1" ? r : undefined;
       });
       assert.equal(ok[0]!.metric.instance, `127.0.0.1:${ftpPort}`, "instance is the FTP target, not the exporter");
       assert.equal(ok[0]!.metric.zone, "dmz");
-      const verdict = await promQuery("ftp_doctor_verdict == 1");
+      const verdict = await promQuery(`ftp_doctor_verdict{instance="127.0.0.1:${ftpPort}"} == 1`);
       assert.equal(verdict[0]?.metric.code, "HEALTHY", JSON.stringify(verdict));
-      const up = await promQuery('up{job="ftp-doctor"}');
-      assert.equal(up[0]?.value[1], "1");
+      await until("both targets scraped, up 1", async () => {
+        const up = await promQuery('up{job="ftp-doctor"} == 1');
+        return up.length === 2 ? true : undefined;
+      });
+      await until("the namespace server's passive_ok 1", async () =>
+        (await promQuery(`ftp_doctor_passive_ok{instance="${nsTarget}"} == 1`)).length ? true : undefined,
+      );
     });
 
     test("the server stops: the shipped rule fires, Alertmanager calls the webhook, the diagnosis lands in the thread; restarted: resolved", async () => {
@@ -236,7 +251,7 @@ describe(
         return r.length ? r : undefined;
       });
       assert.equal(down[0]!.metric.layer, "tcp");
-      assert.equal((await promQuery("probe_success"))[0]?.value[1], "0");
+      assert.equal((await promQuery(`probe_success{instance="127.0.0.1:${ftpPort}"}`))[0]?.value[1], "0");
       await until("FtpDownAllZones firing in Prometheus' alerts API", async () => {
         const r = (await (await fetch(`http://127.0.0.1:${promPort}/api/v1/alerts`)).json()) as {
           data: { alerts: { labels: Record<string, string>; state: string }[] };
@@ -282,12 +297,59 @@ describe(
         10_000,
         "parent resolved",
       );
-      assert.equal(posts(ALERTS).filter((c) => !c.args.thread_ts).length, 1, "one thread for the group");
+      assert.equal(
+        posts(ALERTS).filter((c) => !c.args.thread_ts && String(c.args.text).includes("FtpDownAllZones")).length,
+        1,
+        "one thread for the group",
+      );
+    });
+
+    test("passive ports blocked: FtpPassiveModeBroken fires and its thread gets PASV_PORTS_BLOCKED", async () => {
+      // A reset, not a silent drop: the check then decides well inside the 2 s scrape timeout.
+      await ns!.iptables([
+        "-A",
+        "INPUT",
+        "-p",
+        "tcp",
+        "--dport",
+        `${nsFtp!.pasvRange[0]}:${nsFtp!.pasvRange[1]}`,
+        "-j",
+        "REJECT",
+        "--reject-with",
+        "tcp-reset",
+      ]);
+      await until("passive_ok 0 and PASV_PORTS_BLOCKED in Prometheus", async () => {
+        const p = await promQuery(`ftp_doctor_passive_ok{instance="${nsTarget}"} == 0`);
+        const v = await promQuery(`ftp_doctor_verdict{instance="${nsTarget}", code="PASV_PORTS_BLOCKED"}`);
+        return p.length && v.length ? true : undefined;
+      });
+      const parent = await slack.waitFor(
+        (c) =>
+          c.method === "chat.postMessage" &&
+          c.args.channel === ALERTS &&
+          !c.args.thread_ts &&
+          String(c.args.text).includes("FtpPassiveModeBroken"),
+        60_000,
+        "the passive alert's thread",
+      );
+      assert.ok(String(parent.args.text).includes(nsTarget));
+      const ts = String(parent.result!.ts);
+      await slack.waitFor(
+        (c) =>
+          c.method === "chat.postMessage" &&
+          c.args.thread_ts === ts &&
+          textOf(c).includes("PASV_PORTS_BLOCKED") &&
+          Array.isArray(c.args.blocks),
+        60_000,
+        "PASV_PORTS_BLOCKED in the passive alert's thread",
+      );
     });
 
     describe("abuse: the webhook", () => {
       test("no credentials, a wrong token, wrong basic auth → 401 and nothing posted", async () => {
-        const before = slack.calls.length;
+        const parents = () => posts(ALERTS).filter((c) => !c.args.thread_ts).length;
+        const before = parents();
+        const opened = (bot!.out().match(/"alert thread opened"/g) ?? []).length;
         const body = notification({ groupKey: "abuse-1", instances: [`127.0.0.1:${ftpPort}`] });
         const attempts: Record<string, string>[] = [
           {},
@@ -302,7 +364,9 @@ describe(
           assert.match(r.headers.get("www-authenticate") ?? "", /Bearer/);
         }
         await new Promise((r) => setTimeout(r, 500));
-        assert.equal(slack.calls.length, before);
+        assert.equal(parents(), before);
+        assert.equal((bot!.out().match(/"alert thread opened"/g) ?? []).length, opened);
+        assert.equal((bot!.out().match(/unauthorized request refused/g) ?? []).length >= attempts.length, true);
       });
 
       test("basic auth with the token as password is accepted", async () => {
@@ -408,6 +472,22 @@ describe(
         assert.equal(inThread(INCIDENTS, ts).filter((c) => Array.isArray(c.args.blocks)).length, 1);
       });
 
+      test("an app posting with its bot token (Grafana: user and bot_id, blocks) is an alert too, not a person held to allowedUsers", async () => {
+        const ts = "1700000150.000100";
+        const body = JSON.parse(messageBody({ channel: INCIDENTS, ts, appUser: "U0GRAFANA", botId: "B0GRAFANA" })) as {
+          event: Record<string, unknown>;
+        };
+        body.event.blocks = [
+          { type: "section", text: { type: "mrkdwn", text: `*[Alerting] FTP upload latency* on ftp target 127.0.0.1:${ftpPort}` } },
+        ];
+        await event(JSON.stringify(body));
+        await slack.waitFor(
+          (c) => c.args.channel === INCIDENTS && c.args.thread_ts === ts && Array.isArray(c.args.blocks),
+          30_000,
+          "diagnosis",
+        );
+      });
+
       test("a person's message naming the host gets a diagnosis too", async () => {
         const ts = "1700000200.000100";
         await event(messageBody({ channel: INCIDENTS, ts, user: "U0OK", text: `uploads failing to 127.0.0.1:${ftpPort} since 03:00` }));
@@ -418,7 +498,7 @@ describe(
         );
       });
 
-      test("another channel, a target outside the policy, loopback by name, our own posts: nothing", async () => {
+      test("another channel, a target outside the policy, loopback by name, a person not allowed, our own posts: nothing", async () => {
         const before = slack.ok("chat.postMessage").length;
         await event(
           messageBody({
@@ -437,6 +517,9 @@ describe(
           }),
         );
         await event(messageBody({ channel: INCIDENTS, ts: "1700000300.000300", text: "is localhost:21 down?" }));
+        await event(
+          messageBody({ channel: INCIDENTS, ts: "1700000300.000350", user: "U0STRANGER", text: `is 127.0.0.1:${ftpPort} down?` }),
+        );
         await event(messageBody({ channel: INCIDENTS, ts: "1700000300.000400", botId: "B0BOT", text: `Checking 127.0.0.1:${ftpPort}` }));
         await new Promise((r) => setTimeout(r, 2_500));
         const after = slack.ok("chat.postMessage").slice(before);

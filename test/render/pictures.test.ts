@@ -7,6 +7,8 @@ import type { HistoryModel, ZoneHistory } from "../../src/queue/historyModel.js"
 import { segmentsOf, timelineFromHistory } from "../../src/queue/timeline.js";
 import { svgToPng } from "../../src/render/raster.js";
 import { timelineSvg, uptime } from "../../src/render/timeline.js";
+import { FONT_FILES } from "../../src/render/raster.js";
+import { textWidth } from "../../src/render/svg.js";
 import { failingStep, waterfallSvg } from "../../src/render/waterfall.js";
 import { decode, diff, matchGolden } from "./golden.js";
 import { deletePrefix, REDIS_URL, uniquePrefix } from "../queue/lib.js";
@@ -92,6 +94,21 @@ describe("waterfall", () => {
   });
 });
 
+describe("text widths", () => {
+  test("match what resvg draws with the shipped fonts (labels are cut where the text ends)", async () => {
+    const { Resvg } = await import("@resvg/resvg-js");
+    for (const [t, bold] of [
+      ["PASV_PORTS_BLOCKED — Passive data ports are blocked", true],
+      ["220 (vsFTPd 3.0.3) iiii WWWW mmm …", false],
+    ] as const) {
+      const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="2000" height="40"><text x="0" y="20" font-size="13" font-family="DejaVu Sans"${bold ? ' font-weight="bold"' : ""}>${t}</text></svg>`;
+      const drawn = new Resvg(svg, { font: { loadSystemFonts: false, fontFiles: FONT_FILES } }).getBBox()!.width;
+      const ours = textWidth(t, 13, bold);
+      assert.ok(ours >= drawn && ours <= drawn * 1.03, `${t}: drawn ${drawn.toFixed(1)} px, computed ${ours.toFixed(1)} px`);
+    }
+  });
+});
+
 describe("timeline", () => {
   test("a week from two zones matches its golden image", async () => {
     const m = matchGolden("timeline", await svgToPng(timeline()));
@@ -153,6 +170,8 @@ describe("timeline", () => {
 
   test("the picture names zones, uptime, codes, incidents and the recurring window", () => {
     const svg = timeline();
+    // The uptime is the history text's figure (share of checks), not a second one.
+    for (const z of week.zones) assert.ok(svg.includes(`>${z.uptimePct} % healthy<`), `${z.zone}: ${z.uptimePct}`);
     for (const s of [
       ">dmz<",
       ">office<",

@@ -85,4 +85,19 @@ describe("inetutils ftpd", requirementsOptions(["inetutils-ftpd", "unshare", "ro
       hog.close();
     }
   });
+
+  test("missing directory in the URL (ftp://host/no-such-dir/) → PATH_NOT_FOUND", async () => {
+    // Expected words: CWD → "550 no-such-dir: No such file or directory."
+    const s = await inetutils({});
+    const r = await check(`ftp://127.0.0.1:${s.port}/no-such-dir/`, { tls: "off", ...local() }, VSFTPD_USER.password);
+    expectVerdict("missing URL directory", "inetutils", r, "PATH_NOT_FOUND");
+  });
+
+  test("forbidden directory in the URL (ftp://host/secret/) → PATH_DENIED", async () => {
+    // <home>/secret is root-owned 0700. The URL path is relative to the login directory (RFC 1738:
+    // CWD secret, as curl sends it), and the server answers "550 secret: Permission denied."
+    const s = await inetutils({ forbiddenDir: "secret" });
+    const r = await check(`ftp://127.0.0.1:${s.port}/secret/`, { tls: "off", ...local() }, VSFTPD_USER.password);
+    expectVerdict("forbidden URL directory", "inetutils", r, "PATH_DENIED");
+  });
 });

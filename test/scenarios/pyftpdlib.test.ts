@@ -150,4 +150,11 @@ describe("pyftpdlib", requirementsOptions(["python3", "root"]), () => {
     const r = await check(target(s), { tls: "off", ...dave() }, PYFTPDLIB_USER.password);
     expectVerdict("home missing", "pyftpdlib", r, "HOME_DIR_MISSING");
   });
+
+  test("missing directory in the URL (ftp://host/no-such-dir/) → PATH_NOT_FOUND", async () => {
+    // Expected words: CWD → "550 No such file or directory."
+    const s = await pyftpdlib({});
+    const r = await check(`ftp://127.0.0.1:${s.port}/no-such-dir/`, { tls: "off", ...dave() }, PYFTPDLIB_USER.password);
+    expectVerdict("missing URL directory", "pyftpdlib", r, "PATH_NOT_FOUND");
+  });
 });

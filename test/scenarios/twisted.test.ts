@@ -21,17 +21,15 @@ const erin = (extra: Record<string, unknown> = {}) => ({ user: TWISTED_USER.user
 
 /**
  * Twisted's ftp_PASV returns a Deferred that fires only when the data connection arrives, and the
- * protocol handles no further command until then: the EPSV pipelined behind PASV is never answered
- * (nor anything after it) while the probe waits for EPSV before connecting. Every check that lists
- * or writes hits it.
+ * protocol handles no further command until then: the EPSV pipelined behind PASV is never answered.
+ * The engine starts again in lock-step on a fresh connection (test/scenarios/pipelining.test.ts).
  */
-const PASV_BLOCKS = "engine: Twisted answers nothing after PASV until its data connection is used (issue 14)";
 
 // Not produced: anything TLS but FTPS_UNSUPPORTED (no AUTH TLS in twisted.protocols.ftp),
 // PASV_DISABLED / PASV_ADDRESS_* (PASV always on, always the control socket's address),
 // SERVER_CONFIG_ERROR, STORAGE_FULL (no quota).
 describe("twisted ftp", requirementsOptions(["python3", "root"]), () => {
-  test("healthy plain FTP, anonymous → HEALTHY (+ANON_ENABLED, EPSV_UNSUPPORTED)", { todo: PASV_BLOCKS }, async () => {
+  test("healthy plain FTP, anonymous → HEALTHY (+ANON_ENABLED, EPSV_UNSUPPORTED)", async () => {
     // Observed: REPLY_TIMEOUT "during session setup" (EPSV after PASV unanswered).
     const s = await twisted({ anonymous: true });
     const r = await check(target(s), { tls: "off", anonymous: true });
@@ -39,7 +37,7 @@ describe("twisted ftp", requirementsOptions(["python3", "root"]), () => {
     assert.ok((r.observations.data?.listEntries ?? 0) > 0, "listing parsed");
   });
 
-  test("--write with a user → HEALTHY (+CLEARTEXT_AUTH_ALLOWED)", { todo: PASV_BLOCKS }, async () => {
+  test("--write with a user → HEALTHY (+CLEARTEXT_AUTH_ALLOWED)", async () => {
     const s = await twisted({});
     const r = await check(target(s), { tls: "off", write: true, ...erin() }, TWISTED_USER.password);
     expectVerdict("write test (user)", "twisted", r, "HEALTHY", { findings: ["CLEARTEXT_AUTH_ALLOWED"] });
@@ -74,17 +72,32 @@ describe("twisted ftp", requirementsOptions(["python3", "root"]), () => {
     expectVerdict("AUTH TLS refused (no TLS in Twisted)", "twisted", r, "FTPS_UNSUPPORTED");
   });
 
-  test("home missing → HOME_DIR_MISSING", { todo: PASV_BLOCKS }, async () => {
+  test("home missing → HOME_DIR_MISSING", async () => {
     // Login works; LIST says "550 []: No such file or directory." (the path as a Python list).
     const s = await twisted({ home: "missing" });
     const r = await check(target(s), { tls: "off", ...erin() }, TWISTED_USER.password);
     expectVerdict("home missing", "twisted", r, "HOME_DIR_MISSING");
   });
 
-  test("--write into a home the server user cannot write → PERMISSION_DENIED", { todo: PASV_BLOCKS }, async () => {
+  test("--write into a home the server user cannot write → PERMISSION_DENIED", async () => {
     // "550 <file>: Permission denied." (Twisted runs as nobody; the home is root-owned).
     const s = await twisted({ home: "readonly" });
     const r = await check(target(s), { tls: "off", write: true, ...erin() }, TWISTED_USER.password);
     expectVerdict("upload refused (read-only home)", "twisted", r, "PERMISSION_DENIED");
+  });
+
+  test("missing directory in the URL (ftp://host/no-such-dir/) → PATH_NOT_FOUND", async () => {
+    // Expected words: CWD → "550 ['no-such-dir']: No such file or directory."
+    const s = await twisted({});
+    const r = await check(`ftp://127.0.0.1:${s.port}/no-such-dir/`, { tls: "off", ...erin() }, TWISTED_USER.password);
+    expectVerdict("missing URL directory", "twisted", r, "PATH_NOT_FOUND");
+  });
+
+  test("forbidden directory in the URL (ftp://host/secret/) → PATH_DENIED", async () => {
+    // <home>/secret is root-owned 0700. The URL path is relative to the login directory (RFC 1738:
+    // CWD secret, as curl sends it), and the server answers "550 ['secret']: Permission denied."
+    const s = await twisted({ forbiddenDir: "secret" });
+    const r = await check(`ftp://127.0.0.1:${s.port}/secret/`, { tls: "off", ...erin() }, TWISTED_USER.password);
+    expectVerdict("forbidden URL directory", "twisted", r, "PATH_DENIED");
   });
 });

@@ -124,6 +124,8 @@ describe("Slack bot end to end", () => {
         "  - name: office",
         "slack:",
         "  allowedUsers: [U0OK, U0OTHER]",
+        // The latency test below fires 100 checks from one user; the limits have their own tests.
+        "  limits: { perUser: 1000, perChannel: 1000, concurrentPerUser: 1000 }",
         "digest:",
         "  channel: C0DIGEST",
         "  cron: '*/4 * * * * *'",

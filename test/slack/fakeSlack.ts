@@ -423,6 +423,8 @@ export function messageBody(fields: {
   threadTs?: string;
   attachments?: Record<string, unknown>[];
   eventId?: string;
+  /** An app posting with its bot token (Grafana, PagerDuty): `user` and `bot_id`, no subtype. */
+  appUser?: string;
 }): string {
   return JSON.stringify({
     token: "legacy-unused",
@@ -438,7 +440,11 @@ export function messageBody(fields: {
       ts: fields.ts,
       event_ts: fields.ts,
       text: fields.text ?? "",
-      ...(fields.botId ? { subtype: "bot_message", bot_id: fields.botId, username: "Alertmanager" } : { user: fields.user ?? "U0OK" }),
+      ...(fields.appUser
+        ? { user: fields.appUser, bot_id: fields.botId ?? "B0GRAFANA" }
+        : fields.botId
+          ? { subtype: "bot_message", bot_id: fields.botId, username: "Alertmanager" }
+          : { user: fields.user ?? "U0OK" }),
       ...(fields.threadTs ? { thread_ts: fields.threadTs } : {}),
       ...(fields.attachments ? { attachments: fields.attachments } : {}),
     },

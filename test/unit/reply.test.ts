@@ -7,7 +7,15 @@ const reply = (code: number, text: string): Incoming => ({ type: "reply", reply:
 const garbage = (text: string): Incoming => ({ type: "garbage", text });
 
 /** Control text as servers send it → what the parser hands the engine, in order. */
-const table: { name: string; text: string; items: Incoming[]; pending?: string; rest?: string }[] = [
+const table: {
+  name: string;
+  text: string;
+  items: Incoming[];
+  pending?: string;
+  rest?: string;
+  pipelined?: boolean;
+  interleaved?: number;
+}[] = [
   { name: "one single-line reply", text: "220 ready\r\n", items: [reply(220, "220 ready")] },
   {
     name: "bare LF line ends (ftp-srv, some embedded servers)",
@@ -37,10 +45,29 @@ const table: { name: string; text: string; items: Incoming[]; pending?: string; 
   },
   {
     // ftp-srv answers pipelined commands concurrently: USER's 331 lands inside FEAT's 211-.
-    // RFC 959 keeps it part of the multi-line reply; the engine, not the parser, must notice.
-    name: "interleaved: another reply inside a multi-line reply (ftp-srv)",
-    text: "211-Extensions supported\r\n331 Password required for x\r\n UTF8\r\n211 End\r\n",
-    items: [reply(211, "211-Extensions supported\n331 Password required for x\n UTF8\n211 End")],
+    name: "interleaved: another command's reply inside a multi-line reply (ftp-srv), taken out in command order",
+    text: "211-Extensions supported\r\n AUTH TLS\r\n331 Username okay, awaiting password\r\n MDTM\r\n211 End\r\n",
+    pipelined: true,
+    items: [reply(211, "211-Extensions supported\n AUTH TLS\n MDTM\n211 End"), reply(331, "331 Username okay, awaiting password")],
+    interleaved: 1,
+  },
+  {
+    name: "interleaved: AUTH TLS's 234 inside FEAT, then replies after it keep their order",
+    text: "211-Extensions supported\r\n234 Honored\r\n UTF8\r\n211 End\r\n200 next\r\n",
+    pipelined: true,
+    items: [reply(211, "211-Extensions supported\n UTF8\n211 End"), reply(234, "234 Honored"), reply(200, "200 next")],
+    interleaved: 1,
+  },
+  {
+    name: "not pipelined: a digits-first line inside a multi-line banner stays text",
+    text: "220-Welcome\r\n100 GB free for everyone\r\n220 ready\r\n",
+    items: [reply(220, "220-Welcome\n100 GB free for everyone\n220 ready")],
+  },
+  {
+    name: "pipelined: a line that is not a whole reply (no space, or 6xx) stays text",
+    text: "211-x\r\n331-not-whole\r\n600 nope\r\n211 End\r\n",
+    pipelined: true,
+    items: [reply(211, "211-x\n331-not-whole\n600 nope\n211 End")],
   },
   {
     name: "a reply split before its line end stays unread",
@@ -72,8 +99,9 @@ const table: { name: string; text: string; items: Incoming[]; pending?: string; 
 
 for (const row of table) {
   test(`reply parser: ${row.name}`, () => {
-    const r = parseReplies(row.text);
+    const r = parseReplies(row.text, undefined, row.pipelined);
     assert.deepEqual(r.items, row.items);
+    assert.equal(r.interleaved, row.interleaved);
     assert.equal(r.pending?.code, row.pending);
     assert.equal(r.rest, row.rest ?? "");
     assert.equal(r.oversize, undefined);
@@ -97,9 +125,9 @@ test("reply parser: limits on lines, replies and line length", () => {
 
 test("reply parser: one line at a time keeps no hidden state", () => {
   const first = parseReplyLine(undefined, "230-Welcome");
-  assert.deepEqual(first.item, undefined);
+  assert.deepEqual(first.items, []);
   assert.equal(first.pending?.code, "230");
-  assert.deepEqual(parseReplyLine(first.pending, "230 ok").item, reply(230, "230-Welcome\n230 ok"));
+  assert.deepEqual(parseReplyLine(first.pending, "230 ok").items, [reply(230, "230-Welcome\n230 ok")]);
   // the pending state passed in is not mutated
   assert.deepEqual(first.pending?.lines, ["230-Welcome"]);
 });

@@ -53,6 +53,14 @@ export async function dataChannel(ctx: ProbeContext): Promise<boolean> {
  */
 export async function verifyPasvAddress(ctx: ProbeContext): Promise<void> {
   const pa = ctx.obs.data?.pasvAddress;
+  const passiveSent = ctx.obs.data!.passive.some((p) => p.command === "PASV");
+  if (!passiveSent && ctx.obs.pipelining?.mode === "lockstep" && ctx.ctl && ctx.budget.remaining() >= 1000) {
+    // Lock-step sends PASV only now (session.ts), and uses its data connection: Twisted reads
+    // no further command (not even QUIT) until a PASV's data connection arrives.
+    const { socket } = await openPassive(ctx, "PASV");
+    socket?.destroy();
+    return;
+  }
   if (!pa || pa.same || !pa.permitted || !ctx.ctl || ctx.budget.remaining() < 1000) return;
   if (ctx.obs.data!.passive.some((p) => p.command === "PASV" && p.connect)) return;
   const { socket } = await openPassive(ctx, "PASV");

@@ -1,20 +1,18 @@
 import type { ProbeContext } from "../context.js";
+import type { Reply } from "../types.js";
 
-// ---------------------------------------------------------------- FEAT
-export function sendFeat(ctx: ProbeContext): boolean {
-  if (ctx.obs.feat || ctx.pendingFeat) {
-    // A FEAT sent while nudging a silent server is already on its way.
-    return ctx.pendingFeat;
-  }
-  ctx.ctl!.send("FEAT");
-  ctx.pendingFeat = true;
-  return true;
+/**
+ * FEAT rides along with the next command (AUTH TLS or USER): `owed` is 1 when a FEAT sent while
+ * nudging a silent server is still unanswered, `send` holds FEAT when it has not been asked yet.
+ */
+export function featPlan(ctx: ProbeContext): { owed: number; send: string[] } {
+  if (ctx.obs.feat) return { owed: 0, send: [] };
+  if (ctx.pendingFeat) return { owed: 1, send: [] };
+  return { owed: 0, send: ["FEAT"] };
 }
 
-export async function readFeat(ctx: ProbeContext): Promise<void> {
-  if (!ctx.pendingFeat) return;
+export function recordFeat(ctx: ProbeContext, reply: Reply): void {
   ctx.pendingFeat = false;
-  const reply = await ctx.ctl!.reply(ctx.replyTimeout());
   const features =
     reply.code === 211
       ? reply.text

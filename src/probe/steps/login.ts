@@ -1,10 +1,18 @@
 import { adaptive, LIMITS } from "../../config/defaults.js";
 import { describe, failureOf, type ProbeContext } from "../context.js";
-import { readFeat, sendFeat } from "./feat.js";
+import { PipeliningFailure } from "../net.js";
+import { endForRetry, exchange } from "../pipeline.js";
+import type { LoginObservation } from "../types.js";
+import { featPlan, recordFeat } from "./feat.js";
 
 const ANON_PASSWORD = "ftp-doctor@example.invalid";
-/** Longest deliberate delay before a failed-login reply we know of (Pure-FTPd: 3-6 s), plus margin. */
-const FAILED_LOGIN_DELAY_MS = 7_000;
+/**
+ * Longest deliberate delay before a login reply we know of, plus margin: Pure-FTPd sleeps 3-6 s
+ * before "530 Login authentication failed"; ProFTPD's mod_delay (DelayEngine, on by default)
+ * held the USER reply "550 SSL/TLS required on the control channel" (TLSRequired on) about 5.4 s
+ * in the first sessions after start — pipelined or not.
+ */
+const LOGIN_DELAY_MS = 7_000;
 
 // ---------------------------------------------------------------- login
 export async function login(ctx: ProbeContext): Promise<boolean> {
@@ -19,7 +27,7 @@ export async function login(ctx: ProbeContext): Promise<boolean> {
     anonymous,
     defaultAnonymous: anonymous && !ctx.options.anonymous,
     encrypted,
-    status: "not-run" as "ok" | "refused" | "error" | "not-run",
+    status: "not-run" as LoginObservation["status"],
   });
   const password = anonymous ? ANON_PASSWORD : ctx.secrets.password;
   // Never send a real password in clear text after TLS was attempted and broke.
@@ -27,12 +35,14 @@ export async function login(ctx: ProbeContext): Promise<boolean> {
     step.end("skip", "not sending the password: TLS is not working on this session");
     return false;
   }
-  const timeout = () => ctx.budget.cap(adaptive(LIMITS.loginTimeoutMinMs, ctx.rtt, 10));
+  // Servers delay login replies on purpose: wait for that within the budget instead of timing out.
+  const timeout = () => Math.max(ctx.budget.cap(adaptive(LIMITS.loginTimeoutMinMs, ctx.rtt, 10)), ctx.budget.cap(LOGIN_DELAY_MS));
   try {
-    const featSent = sendFeat(ctx);
-    ctl.send(`USER ${user}`);
-    if (featSent) await readFeat(ctx);
-    const u = await ctl.reply(timeout());
+    // FEAT rides along with USER when it was not sent with AUTH TLS (plain sessions).
+    const feat = featPlan(ctx);
+    const replies = await exchange(ctx, "USER", [...feat.send, `USER ${user}`], timeout, feat.owed);
+    if (replies.length > 1) recordFeat(ctx, replies[0]!);
+    const u = replies[replies.length - 1]!;
     Object.assign(login, { userReply: u });
     if (u.code === 331 || u.code === 332) {
       if (password === undefined) {
@@ -40,9 +50,14 @@ export async function login(ctx: ProbeContext): Promise<boolean> {
         step.end("fail", `server asks for a password for ${user} and none was given`, { reply: u });
         return false;
       }
-      // Servers delay a refused password on purpose (Pure-FTPd sleeps 3-6 s before "530 Login
-      // authentication failed"): wait for that within the budget instead of timing out.
-      const pw = await ctl.command(`PASS ${password}`, Math.max(timeout(), ctx.budget.cap(FAILED_LOGIN_DELAY_MS)), "PASS ****");
+      if (!anonymous && !encrypted && ctx.policy.passwordRequiresTls) {
+        login.status = "blocked-cleartext";
+        step.end("fail", `password for ${user} withheld: the target policy sends passwords over TLS only, and this session is plain`, {
+          reply: u,
+        });
+        return false;
+      }
+      const pw = await ctl.command(`PASS ${password}`, timeout(), "PASS ****");
       Object.assign(login, { passReply: pw });
       if (pw.code >= 200 && pw.code < 300) {
         login.status = "ok";
@@ -62,10 +77,11 @@ export async function login(ctx: ProbeContext): Promise<boolean> {
     step.end(login.defaultAnonymous && u.code === 530 ? "skip" : "fail", `${user}: ${describe(u)}`, { reply: u });
     return false;
   } catch (err) {
+    ctx.lost("login", err);
+    if (err instanceof PipeliningFailure) return endForRetry(step, err);
     const e = failureOf(err);
     login.status = "error";
     Object.assign(login, { error: e });
-    ctx.lost("login", err);
     step.end("fail", `login: ${e.message}`, { error: e });
     return false;
   }

@@ -8,7 +8,7 @@ import type { DataObservation, PassiveObservation, Reply } from "../types.js";
 export function analysePasv(ctx: ProbeContext, advertised: string, reply: Reply): NonNullable<DataObservation["pasvAddress"]> {
   const peer = normalizeIp(ctx.ctl?.remoteAddress || ctx.obs.peer!.address);
   const same = advertised === peer;
-  const permitted = same || sameSubnet(advertised, peer) || addressMatches(advertised, ctx.options.allowDataHosts);
+  const { permitted, rule } = same ? { permitted: true, rule: undefined } : dataHostDecision(ctx, advertised, peer);
   const pa = {
     advertised,
     controlPeer: peer,
@@ -16,6 +16,7 @@ export function analysePasv(ctx: ProbeContext, advertised: string, reply: Reply)
     advertisedPrivate: isPrivateOrUnroutable(advertised),
     peerPrivate: isPrivateOrUnroutable(peer),
     permitted,
+    ...(rule ? { rule } : {}),
   };
   ctx.obs.data!.pasvAddress = pa;
   if (!same)
@@ -25,6 +26,17 @@ export function analysePasv(ctx: ProbeContext, advertised: string, reply: Reply)
       `${describe(reply)}: advertises ${advertised}, control peer is ${peer}${permitted ? " (a permitted target)" : " (not a permitted target: never connected to)"}`,
     );
   return pa;
+}
+
+/**
+ * May a data connection go to `advertised`, which differs from the control peer? The target
+ * policy's dataHost hook decides when there is one (the bot: only a permitted target); the CLI's
+ * rule otherwise (same /24 or /64). --allow-data-host adds to either.
+ */
+function dataHostDecision(ctx: ProbeContext, advertised: string, peer: string): { permitted: boolean; rule?: string } {
+  if (addressMatches(advertised, ctx.options.allowDataHosts)) return { permitted: true, rule: "allow-data-host" };
+  if (ctx.policy.dataHost) return ctx.policy.dataHost(advertised);
+  return { permitted: sameSubnet(advertised, peer) };
 }
 
 /** EPSV or PASV; never connect to an advertised address that is not a permitted target. */

@@ -1,23 +1,23 @@
 import { parsePasv } from "../address.js";
 import { describe, failureOf, type ProbeContext } from "../context.js";
-import { netError } from "../net.js";
-import type { DataObservation, Reply } from "../types.js";
+import { netError, PipeliningFailure } from "../net.js";
+import { endForRetry, exchange } from "../pipeline.js";
+import type { DataObservation } from "../types.js";
 import { analysePasv } from "./passive.js";
 
 // ---------------------------------------------------------------- session
 export async function sessionInfo(ctx: ProbeContext): Promise<boolean> {
-  const ctl = ctx.ctl!;
   const step = ctx.rec.begin("session");
   const prot = ctx.obs.tls?.status === "ok";
   const data: DataObservation = (ctx.obs.data = { protected: false, passive: [], status: "not-run" });
-  // One round trip for all of these: servers answer pipelined commands in order.
-  // PASV rides along even though EPSV is what we use: its advertised address is what PASV
-  // clients (FileZilla on IPv4, many libraries) will follow, and EPSV hides it (RFC 2428).
-  const cmds = [...(prot ? ["PBSZ 0", "PROT P"] : []), "SYST", "PWD", "TYPE I", "PASV", "EPSV"];
+  // One round trip for all of these where pipelining works. PASV rides along even though EPSV
+  // is what we use: its advertised address is what PASV clients (FileZilla on IPv4, many
+  // libraries) will follow, and EPSV hides it (RFC 2428). In lock-step it waits until after the
+  // listing (data.ts): Twisted reads no command after a PASV whose data connection is unused.
+  const lockstep = ctx.obs.pipelining?.mode === "lockstep";
+  const cmds = [...(prot ? ["PBSZ 0", "PROT P"] : []), "SYST", "PWD", "TYPE I", ...(lockstep ? [] : ["PASV"]), "EPSV"];
   try {
-    for (const c of cmds) ctl.send(c);
-    const replies: Reply[] = [];
-    for (let i = 0; i < cmds.length; i++) replies.push(await ctl.reply(ctx.replyTimeout()));
+    const replies = await exchange(ctx, "session setup", cmds, () => ctx.replyTimeout());
     let i = 0;
     if (prot) {
       data.pbszReply = replies[i++]!;
@@ -27,9 +27,9 @@ export async function sessionInfo(ctx: ProbeContext): Promise<boolean> {
     ctx.obs.syst = replies[i++]!;
     ctx.obs.pwd = replies[i++]!;
     i++; // TYPE I
-    const pasv = replies[i++]!;
+    const pasv = lockstep ? undefined : replies[i++]!;
     ctx.pipelinedEpsv = replies[i++]!;
-    if (pasv.code === 227) {
+    if (pasv?.code === 227) {
       const parsed = parsePasv(pasv.text);
       if (parsed) analysePasv(ctx, parsed.host, pasv);
       // Even when EPSV works: every PASV client (FileZilla on IPv4, many libraries) fails on it.
@@ -50,6 +50,7 @@ export async function sessionInfo(ctx: ProbeContext): Promise<boolean> {
     return !oops;
   } catch (err) {
     ctx.lost("session setup", err);
+    if (err instanceof PipeliningFailure) return endForRetry(step, err);
     step.end("fail", `session setup: ${failureOf(err).message}`, { error: failureOf(err) });
     return false;
   }

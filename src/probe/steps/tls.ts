@@ -2,10 +2,11 @@ import type net from "node:net";
 import tls from "node:tls";
 import { describe, failureOf, type ProbeContext } from "../context.js";
 import type { ControlChannel } from "../control.js";
-import { tlsHandshake } from "../net.js";
+import { PipeliningFailure, tlsHandshake } from "../net.js";
 import { TapStream } from "../tap.js";
 import type { CertFacts, Reply, TlsObservation } from "../types.js";
-import { readFeat, sendFeat } from "./feat.js";
+import { endForRetry, exchange } from "../pipeline.js";
+import { featPlan, recordFeat } from "./feat.js";
 import { legacyRetry, plainAfterBrokenTls, startSideChecks } from "./tlsSide.js";
 
 export async function secure(ctx: ProbeContext): Promise<boolean> {
@@ -14,15 +15,16 @@ export async function secure(ctx: ProbeContext): Promise<boolean> {
   if (mode === "implicit") return true;
   if (mode === "off") return true;
   const step = ctx.rec.begin("tls");
-  // FEAT rides along with AUTH TLS: one round trip for both (servers answer in order).
-  const featSent = sendFeat(ctx);
+  // FEAT rides along with AUTH TLS: one round trip for both.
+  const feat = featPlan(ctx);
   let auth: Reply;
   try {
-    ctl.send("AUTH TLS");
-    if (featSent) await readFeat(ctx);
-    auth = await ctl.reply(ctx.replyTimeout());
+    const replies = await exchange(ctx, "AUTH TLS", [...feat.send, "AUTH TLS"], () => ctx.replyTimeout(), feat.owed);
+    if (replies.length > 1) recordFeat(ctx, replies[0]!);
+    auth = replies[replies.length - 1]!;
   } catch (err) {
     ctx.lost("AUTH TLS", err);
+    if (err instanceof PipeliningFailure) return endForRetry(step, err);
     step.end("fail", "connection lost at AUTH TLS", { error: failureOf(err) });
     return false;
   }

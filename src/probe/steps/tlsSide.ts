@@ -66,6 +66,7 @@ export async function plainAfterBrokenTls(ctx: ProbeContext): Promise<void> {
 
 /** Off the critical path: does the server still accept TLS 1.0/1.1? Is anonymous login open? */
 export function startSideChecks(ctx: ProbeContext): void {
+  ctx.sideChecksStarted = true;
   const tlsObs = ctx.obs.tls;
   if (tlsObs?.status !== "ok") return;
   const modern = tlsObs.protocol === "TLSv1.2" || tlsObs.protocol === "TLSv1.3";
