@@ -49,7 +49,7 @@ export const SERVER_FULL: Wording[] = [
 /** The login (control channel) must be encrypted: plain USER/PASS is refused. */
 export const TLS_REQUIRED_FOR_LOGIN: Wording[] = [
   {
-    re: /sessions must use encryption|required on the control channel|cleartext sessions|does not allow plain ftp|policy requires ssl|unprotected|must use (?:ssl|tls|ftps|a secure connection)|(?:ssl|tls|encryption) (?:is )?required(?! on the data)|clear ?text/i,
+    re: /sessions must use encryption|required on the control channel|cleartext sessions|does not allow plain ftp|policy requires ssl|unprotected|must use (?:ssl|tls|ftps|a secure connection)|(?:ssl|tls|encryption) (?:is )?(?:required|mandatory)(?! on the data)|clear ?text/i,
     examples: [
       { daemon: "vsftpd", text: "530 Non-anonymous sessions must use encryption." },
       { daemon: "proftpd", text: "550 SSL/TLS required on the control channel" },
@@ -61,6 +61,8 @@ export const TLS_REQUIRED_FOR_LOGIN: Wording[] = [
       { daemon: "filezilla", text: "530 This server does not allow plain FTP. You have to use FTP over TLS." },
       { daemon: "iis", text: "534 Policy requires SSL." },
       { daemon: "netkit", text: "534 Will not talk unprotected!" },
+      // netkit ftpd-ssl started with `-z secure` answers USER on a plain session this way.
+      { daemon: "netkit", text: "504 SSL is mandatory." },
     ],
   },
 ];

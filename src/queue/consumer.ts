@@ -8,6 +8,8 @@ import { ConfigError, resolveProfile, type ConfigFile } from "../config/file.js"
 import type { RuntimeEnv } from "../config/env.js";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
+import { scrubDeep } from "../policy/scrub.js";
+import { TargetPolicy } from "../policy/targetPolicy.js";
 import { parseTarget, TargetParseError } from "../target/parse.js";
 import { storeResult } from "./results.js";
 import { keys } from "./keys.js";
@@ -51,9 +53,24 @@ export async function processCheck(job: Job, opts: WorkerOptions, redis: Redis):
     if (err instanceof TargetParseError || err instanceof ConfigError) throw new UnrecoverableError(err.message);
     throw err;
   }
+  // Defence in depth (issue 10 item 3): the worker applies the same target policy as the bot,
+  // with its own copy of the configuration, whoever wrote the job into Redis.
+  const policy = new TargetPolicy(opts.config);
+  const permit = policy.request({
+    who: { front: "worker" },
+    host: target.host,
+    zone: p.zone,
+    ...(p.profile ? { profile: p.profile } : {}),
+  });
+  if (!permit.permitted) {
+    opts.logger.warn({ jobId: job.id, zone: opts.zone, target: p.target, rule: permit.rule }, "check refused by the target policy");
+    throw new UnrecoverableError(`TARGET_NOT_PERMITTED: ${permit.message} (rule ${permit.rule}; this worker's configuration)`);
+  }
   const options = toCheckOptions(
     CheckOptionsInput.parse({
       ...p.options,
+      // Differing PASV hosts are decided by the policy alone: a job cannot widen it.
+      allowDataHost: [],
       ...(profile?.tls && p.options.tls === "auto" ? { tls: profile.tls } : {}),
       ...(profile ? { user: profile.user, anonymous: false } : {}),
       ...(profile?.caFile ? { ca: profile.caFile } : {}),
@@ -64,7 +81,16 @@ export async function processCheck(job: Job, opts: WorkerOptions, redis: Redis):
     { jobId: job.id, zone: opts.zone, target: p.target, profile: p.profile, attempt: job.attemptsMade + 1 },
     "check started",
   );
-  const { report } = await runCheck(target, options, profile?.password !== undefined ? { password: profile.password } : {});
+  const { report: raw } = await runCheck(
+    target,
+    options,
+    profile?.password !== undefined ? { password: profile.password } : {},
+    {},
+    policy.probePolicy(p.profile),
+  );
+  // The password in use, in clear or encoded, never leaves the worker: not in the stored
+  // report, the job's return value and events, nor anything summarised from them (item 6).
+  const report = scrubDeep(raw, [profile?.password]);
   report.zone = opts.zone;
   opts.metrics?.observeReport(report, opts.zone);
   await storeResult(

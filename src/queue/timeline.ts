@@ -18,6 +18,8 @@ export function timelineFromHistory(m: HistoryModel): TimelineInput {
       zone: z.zone,
       segments: segmentsOf(z, m.from, m.to),
       incidents: z.incidents.map((i) => ({ from: i.start, ...(i.end !== null ? { to: i.end } : {}) })),
+      // The same figure as the history text (share of checks), not a second one from the picture.
+      uptimePct: z.uptimePct,
     });
     for (const w of z.recurring) {
       const occurrences = w.dates

@@ -1,4 +1,5 @@
 /** Slack rendering of monitor incidents: the parent message, thread replies, the buttons. */
+import { mentionGroup, mentionUser } from "./slackText.js";
 import type { IncidentEvent, IncidentSnapshot } from "../monitor/incident.js";
 import { clip, esc, type Block } from "./slack.js";
 
@@ -22,7 +23,7 @@ export function incidentParent(inc: IncidentSnapshot): { text: string; blocks: B
   const head = resolved
     ? `:white_check_mark: RESOLVED ${inc.severity} ${esc(inc.target)} — was ${esc(inc.cause)} for ${duration(inc.resolvedAt! - inc.openedAt)}`
     : `${SEVERITY_EMOJI[inc.severity]} ${inc.severity} ${esc(inc.target)}: *${esc(inc.flapping ? `flapping (${inc.cause})` : inc.cause)}* — ${esc(clip(inc.picture.title, 200))}`;
-  const mention = !resolved && inc.severity === "P1" && inc.oncall ? `<!subteam^${inc.oncall}> ` : "";
+  const mention = !resolved && inc.severity === "P1" && inc.oncall ? `${mentionGroup(inc.oncall)} ` : "";
   const text = `${mention}${head}`;
   const blocks: Block[] = [section(text)];
   if (!resolved) {
@@ -51,8 +52,10 @@ export function incidentParent(inc: IncidentSnapshot): { text: string; blocks: B
   const ctx = [
     `opened ${hhmm(inc.openedAt)}`,
     `severity ${inc.severity} (${inc.condition})`,
-    inc.ack ? `acknowledged by <@${inc.ack.user}> at ${hhmm(inc.ack.at)}` : undefined,
-    inc.mute ? `muted by <@${inc.mute.by}> ${inc.mute.until === null ? "until resolved" : `until ${hhmm(inc.mute.until)}`}` : undefined,
+    inc.ack ? `acknowledged by ${mentionUser(inc.ack.user)} at ${hhmm(inc.ack.at)}` : undefined,
+    inc.mute
+      ? `muted by ${mentionUser(inc.mute.by)} ${inc.mute.until === null ? "until resolved" : `until ${hhmm(inc.mute.until)}`}`
+      : undefined,
   ].filter(Boolean);
   blocks.push({ type: "context", elements: [{ type: "mrkdwn", text: clip(ctx.join(" · "), 3000) }] });
   if (!resolved)

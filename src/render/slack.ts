@@ -108,25 +108,46 @@ export function verdictBlocks(report: CheckReport, refs: VerdictRefs): { text: s
         : []),
     ],
   });
-  return { text: clip(`${v.code}: ${v.title}`, 3000), blocks: blocks.slice(0, SLACK_LIMITS.blocks) };
+  return { text: clip(`${v.code}: ${v.title}`, 3000), blocks: fitBlocks(blocks) };
+}
+
+/**
+ * Slack refuses a message of more than 50 blocks. Cut the middle, keep the start (header,
+ * explanation) and the end (context line and buttons), and say what was left out.
+ */
+export function fitBlocks(blocks: Block[], max: number = SLACK_LIMITS.blocks): Block[] {
+  if (blocks.length <= max) return blocks;
+  const tail = 2;
+  const head = max - tail - 1;
+  const dropped = blocks.length - head - tail;
+  return [
+    ...blocks.slice(0, head),
+    { type: "context", elements: [{ type: "mrkdwn", text: `_…${dropped} more sections not shown (Slack's 50-block limit)_` }] },
+    ...blocks.slice(-tail),
+  ];
 }
 
 /** The transcript, as code blocks of at most 3,000 characters each (and 40 of them). */
 export function transcriptBlocks(report: CheckReport): { text: string; blocks: Block[] } {
-  const lines = report.transcript.map((l) => `${String(l.t).padStart(5)} ${l.conn.padEnd(4)} ${l.dir} ${l.text.replace(/```/g, "'''")}`);
+  // Measured after escaping (`<` becomes 4 characters), so no chunk is cut silently.
+  const room = SLACK_LIMITS.sectionText - 10;
+  const lines = report.transcript.map((l) =>
+    clip(esc(`${String(l.t).padStart(5)} ${l.conn.padEnd(4)} ${l.dir} ${l.text.replace(/```/g, "'''")}`), room - 1),
+  );
   const blocks: Block[] = [];
   let cur = "";
   for (const l of lines) {
-    if (cur.length + l.length + 1 > SLACK_LIMITS.sectionText - 10) {
-      blocks.push(section(`\`\`\`${esc(cur)}\`\`\``));
+    if (cur.length + l.length + 1 > room) {
+      blocks.push(section(`\`\`\`${cur}\`\`\``));
       cur = "";
     }
     cur += `${l}\n`;
   }
-  if (cur) blocks.push(section(`\`\`\`${esc(cur)}\`\`\``));
+  if (cur) blocks.push(section(`\`\`\`${cur}\`\`\``));
   const max = SLACK_LIMITS.blocks - 1;
   const out = blocks.slice(0, max);
-  if (blocks.length > max) out.push(section(`_…${blocks.length - max} more parts not shown_`));
+  if (blocks.length > max)
+    out.push(section(`_…transcript cut: ${blocks.length - max} more parts not shown (the stored report keeps all of it)_`));
   return { text: `Transcript of the check of ${report.target.host}:${report.target.port}`, blocks: out };
 }
 

@@ -21,6 +21,8 @@ export interface TimelineZone {
   segments: { from: number; to: number; code: string }[];
   /** Incidents; `to` absent while one is still open. */
   incidents: { from: number; to?: number }[];
+  /** Healthy share of checks in %, as the history text states it; absent: computed from the segments' time. */
+  uptimePct?: number | null;
 }
 
 /** Failures that cluster at the same time of day or week: each occurrence in range is highlighted. */
@@ -118,9 +120,15 @@ export function timelineSvg(input: TimelineInput): string {
   zones.forEach((z, i) => {
     const y = top + i * (STRIP + ZONE_GAP);
     const up = uptime(z);
+    const upText =
+      z.uptimePct != null
+        ? `${z.uptimePct} % healthy`
+        : up === undefined
+          ? "no data"
+          : `${(Math.floor(up * 1000) / 10).toFixed(1)} % healthy`;
     out.push(text(PAD + 4, y + 12, fit(z.zone, THEME.size, LABEL_W - 12, true), { weight: "bold" }));
     out.push(
-      text(PAD + 4, y + 27, up === undefined ? "no data" : `${(Math.floor(up * 1000) / 10).toFixed(1)} % healthy`, {
+      text(PAD + 4, y + 27, upText, {
         size: THEME.small,
         fill: THEME.muted,
       }),

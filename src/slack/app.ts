@@ -5,6 +5,7 @@ import type { Logger } from "../log.js";
 import { HELP_TEXT } from "../render/slack.js";
 import { CommandTextError, findHostInText, parseCommandText, USAGE } from "./commandText.js";
 import { HardenedHTTPReceiver } from "./httpReceiver.js";
+import { safeText } from "../render/slackText.js";
 import type { ButtonWhere, CheckSpec, SlackService } from "./service.js";
 import type { SocketLink } from "./socketLink.js";
 import type { Target } from "../target/parse.js";
@@ -139,12 +140,12 @@ export function createBot(deps: BotDeps) {
 
   app.command("/ftp-check", async ({ command, ack }) => {
     const r = toSpec(service, command.text, command.user_id, command.channel_id);
-    if (r.help) return void (await ack({ response_type: "ephemeral", text: HELP_TEXT }));
+    if (r.help) return void (await ack({ response_type: "ephemeral", text: safeText(HELP_TEXT) }));
     if (r.history) {
       await ack();
       return void (await service.history(r.history, { channel: command.channel_id, user: command.user_id }));
     }
-    if (!r.spec) return void (await ack({ response_type: "ephemeral", text: `:no_entry: ${r.message}` }));
+    if (!r.spec) return void (await ack({ response_type: "ephemeral", text: safeText(`:no_entry: ${r.message}`) }));
     await ack();
     // trigger_id is unique per invocation: a re-delivered request is recognised and dropped.
     if (!(await service.firstTime(`cmd:${command.trigger_id}`))) return;
@@ -160,7 +161,8 @@ export function createBot(deps: BotDeps) {
     const threadTs = event.thread_ts ?? event.ts;
     let text = event.text.replace(/<@[A-Z0-9]+>/g, " ").trim();
     // "@ftp-doctor help" is a request for help, not a bare mention under a message about a host.
-    if (/^help$/i.test(text)) return void (await client.chat.postMessage({ channel: event.channel, thread_ts: threadTs, text: HELP_TEXT }));
+    if (/^help$/i.test(text))
+      return void (await client.chat.postMessage({ channel: event.channel, thread_ts: threadTs, text: safeText(HELP_TEXT) }));
     if (!findHostInText(text)) {
       const context = await contextMessage(client, event.channel, event.thread_ts, event.ts);
       const host = context ? findHostInText(context) : undefined;
@@ -170,7 +172,7 @@ export function createBot(deps: BotDeps) {
             channel: event.channel,
             user,
             thread_ts: threadTs,
-            text: `Which server? ${USAGE.replace("/ftp-check", "@ftp-doctor check")}`,
+            text: safeText(`Which server? ${USAGE.replace("/ftp-check", "@ftp-doctor check")}`),
           })
           .catch(() => undefined);
         return;
@@ -178,11 +180,11 @@ export function createBot(deps: BotDeps) {
       text = `${host} ${text.replace(/^check\b/i, "")}`;
     }
     const r = toSpec(service, text, user, event.channel);
-    if (r.help) return void (await client.chat.postMessage({ channel: event.channel, thread_ts: threadTs, text: HELP_TEXT }));
+    if (r.help) return void (await client.chat.postMessage({ channel: event.channel, thread_ts: threadTs, text: safeText(HELP_TEXT) }));
     if (r.history) return void (await service.history(r.history, { channel: event.channel, user, threadTs }));
     if (!r.spec)
       return void (await client.chat
-        .postEphemeral({ channel: event.channel, user, thread_ts: threadTs, text: `:no_entry: ${r.message}` })
+        .postEphemeral({ channel: event.channel, user, thread_ts: threadTs, text: safeText(`:no_entry: ${r.message}`) })
         .catch(() => undefined));
     if (r.zones) await service.startAcross(r.spec, r.zones, { channel: event.channel, user, threadTs });
     else await service.start(r.spec, { channel: event.channel, user, threadTs });
@@ -244,12 +246,14 @@ export function createBot(deps: BotDeps) {
       const auth = service.authorizeUser(b.user.id, channel);
       if (!auth.ok)
         return void (await client.chat
-          .postEphemeral({ channel, user: b.user.id, thread_ts: threadTs, text: `:no_entry: ${auth.message}` })
+          .postEphemeral({ channel, user: b.user.id, thread_ts: threadTs, text: safeText(`:no_entry: ${auth.message}`) })
           .catch(() => undefined));
       const r = await run(value, { channel, user: b.user.id, messageTs: b.message.ts, threadTs });
       // Ephemeral answers to a button under a verdict belong in that verdict's thread.
       if (!r.ok && r.message)
-        await client.chat.postEphemeral({ channel, user: b.user.id, thread_ts: threadTs, text: r.message }).catch(() => undefined);
+        await client.chat
+          .postEphemeral({ channel, user: b.user.id, thread_ts: threadTs, text: safeText(r.message) })
+          .catch(() => undefined);
     });
   button("ftp_rerun", (v, w) => service.rerun(v, w));
   button("ftp_transcript", (v, w) => service.transcript(v, w));

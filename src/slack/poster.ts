@@ -1,4 +1,5 @@
 import type { WebClient } from "@slack/web-api";
+import { safeMessage, safeText } from "../render/slackText.js";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
 
@@ -87,7 +88,7 @@ export class Poster {
   ): Promise<string | undefined> {
     try {
       const r = await this.lane(args.channel, priority, () =>
-        this.client.chat.postMessage({ ...args, unfurl_links: false, unfurl_media: false } as Parameters<
+        this.client.chat.postMessage({ ...safeMessage(args), unfurl_links: false, unfurl_media: false } as Parameters<
           WebClient["chat"]["postMessage"]
         >[0]),
       );
@@ -119,7 +120,7 @@ export class Poster {
       const r = await fetch(url, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ replace_original: false, ...body }),
+        body: JSON.stringify({ replace_original: false, ...safeMessage(body) }),
         redirect: "error",
         signal: AbortSignal.timeout(10_000),
       });
@@ -134,7 +135,7 @@ export class Poster {
 
   async update(args: { channel: string; ts: string; text: string; blocks?: unknown[] }): Promise<void> {
     try {
-      await this.client.chat.update(args as Parameters<WebClient["chat"]["update"]>[0]);
+      await this.client.chat.update(safeMessage(args) as Parameters<WebClient["chat"]["update"]>[0]);
     } catch (err) {
       this.metrics?.slackErrors.inc({ method: "chat.update" });
       this.logger.error({ channel: args.channel, ts: args.ts, err: (err as Error).message }, "slack update failed");
@@ -162,8 +163,8 @@ export class Poster {
         ...(args.thread_ts ? { thread_ts: args.thread_ts } : {}),
         file: args.file,
         filename: args.filename,
-        title: args.title,
-        alt_text: args.alt_text,
+        title: safeText(args.title),
+        alt_text: safeText(args.alt_text),
       } as Parameters<WebClient["files"]["uploadV2"]>[0]);
     } catch (err) {
       this.metrics?.slackErrors.inc({ method: "files.uploadV2" });
@@ -177,7 +178,7 @@ export class Poster {
 
   async ephemeral(args: { channel: string; user: string; text: string; thread_ts?: string }): Promise<void> {
     try {
-      await this.client.chat.postEphemeral(args as Parameters<WebClient["chat"]["postEphemeral"]>[0]);
+      await this.client.chat.postEphemeral(safeMessage(args) as Parameters<WebClient["chat"]["postEphemeral"]>[0]);
     } catch (err) {
       this.metrics?.slackErrors.inc({ method: "chat.postEphemeral" });
       this.logger.error({ channel: args.channel, err: (err as Error).message }, "slack ephemeral failed");

@@ -57,6 +57,8 @@ export class WatchRunner {
   async add(w: Omit<Watch, "tick">): Promise<boolean> {
     const watch: Watch = { ...w, tick: 0 };
     if ((await this.o.redis.hsetnx(keys.slack.watches(this.o.prefix), watch.id, JSON.stringify(watch))) === 0) return false;
+    // Bounded by slack.limits.watches; the TTL outlives any watch (refreshed at every tick).
+    await this.o.redis.expire(keys.slack.watches(this.o.prefix), 30 * 86_400);
     await this.schedule(watch, this.o.intervalMs);
     return true;
   }

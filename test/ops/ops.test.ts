@@ -55,6 +55,8 @@ describe("deployment files (static)", () => {
     };
     const s = compose.services;
     assert.ok(s.redis && s.bot && s["worker-dmz"] && s["worker-office"], "services redis, bot, worker-dmz, worker-office");
+    // Two bot replicas cover each other's Socket Mode reconnects (README: "Two or more bot replicas").
+    assert.ok(s["bot-2"], "a second bot replica");
     assert.match(s.redis.image!, /^redis:7/);
     assert.deepEqual(s.redis.command!.slice(1), ["--maxmemory-policy", "noeviction", "--appendonly", "yes"]);
     assert.deepEqual(s.bot.command, ["bot"]);

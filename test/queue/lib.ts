@@ -1,7 +1,9 @@
 /** Real Redis, real worker processes: helpers for the queue tests. */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Redis } from "ioredis";
 import { repoRoot } from "../harness/env.js";
@@ -31,6 +33,9 @@ export function spawnWorker(opts: {
   redisUrl?: string;
 }): WorkerProc {
   const args = [BIN, "worker", "--zone", opts.zone, "--concurrency", String(opts.concurrency ?? 4)];
+  // Workers enforce the target policy (issue 10): without a configuration of its own, a test
+  // worker gets one that permits every address explicitly (CIDRs), as a lab's would.
+  const config = opts.env?.FTP_DOCTOR_CONFIG ?? labConfig();
   const env = {
     PATH: process.env.PATH ?? "",
     REDIS_URL: opts.redisUrl ?? REDIS_URL,
@@ -38,6 +43,7 @@ export function spawnWorker(opts: {
     FTP_DOCTOR_STALLED_INTERVAL_MS: "1000",
     FTP_DOCTOR_LOCK_MS: "2000",
     LOG_LEVEL: "info",
+    FTP_DOCTOR_CONFIG: config,
     ...opts.env,
   };
   // An empty value in opts.env means "unset": the worker's own default applies.
@@ -74,6 +80,18 @@ export function spawnWorker(opts: {
         tick();
       }),
   };
+}
+
+let lab: string | undefined;
+/** A worker configuration for tests: every IPv4 and IPv6 address, and `localhost`, permitted. */
+export function labConfig(): string {
+  if (!lab) {
+    const dir = mkdtempSync(path.join(tmpdir(), "fd-lab-"));
+    lab = path.join(dir, "lab.yaml");
+    writeFileSync(lab, "targets:\n  allow: ['0.0.0.0/0', '::/0', 'localhost']\n");
+    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return lab;
 }
 
 export async function stopWorker(w: WorkerProc): Promise<void> {

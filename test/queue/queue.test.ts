@@ -269,7 +269,11 @@ describe("queue and workers (real Redis)", () => {
     const local = await startVsftpd({ localUsers: true });
     cleanups.push(() => local.stop());
     const config = path.join(dir.path, "ftp-doctor.yaml");
-    writeFileSync(config, `profiles:\n  ops:\n    user: ${VSFTPD_USER.user}\n    passwordEnv: CANARY_PW\n`);
+    // tls: off explicitly, so the canary is sent (and must still be seen nowhere).
+    writeFileSync(
+      config,
+      `targets:\n  allow: ['127.0.0.1/32']\nprofiles:\n  ops:\n    user: ${VSFTPD_USER.user}\n    passwordEnv: CANARY_PW\n    tls: 'off'\n`,
+    );
     const w = worker({ zone: "dmz", prefix: p, env: { CANARY_PW: canary, FTP_DOCTOR_CONFIG: config, LOG_LEVEL: "trace" } });
     await w.waitFor(/worker started/);
     const out = await runCli(["check", `127.0.0.1:${local.port}`, "--tls", "off", "--zone", "dmz", "--profile", "ops", "--json"], {

@@ -170,6 +170,8 @@ describe("timeline", () => {
 
   test("the picture names zones, uptime, codes, incidents and the recurring window", () => {
     const svg = timeline();
+    // The uptime is the history text's figure (share of checks), not a second one.
+    for (const z of week.zones) assert.ok(svg.includes(`>${z.uptimePct} % healthy<`), `${z.zone}: ${z.uptimePct}`);
     for (const s of [
       ">dmz<",
       ">office<",

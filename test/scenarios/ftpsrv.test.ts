@@ -26,7 +26,6 @@ async function ftpsrv(opts: FtpSrvOptions): Promise<RunningServer> {
   return s;
 }
 const target = (s: RunningServer) => `127.0.0.1:${s.port}`;
-const URL_PATH = "engine: the directory in the URL is not entered yet (issue 14: CWD to ftp://host/dir/)";
 const carol = (extra: Record<string, unknown> = {}) => ({ user: FTPSRV_USER.user, ...extra });
 
 /** The FEAT interleave (see the header); every check that pipelines FEAT can hit it. */
@@ -97,11 +96,9 @@ describe("ftp-srv", requirementsOptions(["root"]), () => {
     expectVerdict("implicit FTPS port", "ftp-srv", r, "IMPLICIT_TLS_PORT");
   });
 
-  test("user root missing → HOME_DIR_MISSING", {
-    todo: `diag: "451 ENOENT … stat '<root>'" at LIST is a missing home`,
-  }, async () => {
+  test("user root missing → HOME_DIR_MISSING", async () => {
     // ftp-srv accepts the login without looking at the root; the first LIST says
-    // "451 ENOENT: no such file or directory, stat '/…/missing'" (observed: PROTOCOL_VIOLATION).
+    // "451 ENOENT: no such file or directory, stat '/…/missing'" (PROTOCOL_VIOLATION before issue 14).
     const s = await ftpsrv({ tls, userRoot: "/nonexistent/ftp-doctor/carol" });
     const r = await check(target(s), { tls: "explicit", ca, ...carol() }, FTPSRV_USER.password);
     expectVerdict("user root missing", "ftp-srv", r, "HOME_DIR_MISSING");
@@ -137,7 +134,7 @@ describe("ftp-srv", requirementsOptions(["root"]), () => {
     }
   });
 
-  test("missing directory in the URL (ftp://host/no-such-dir/) → PATH_NOT_FOUND", { todo: URL_PATH }, async () => {
+  test("missing directory in the URL (ftp://host/no-such-dir/) → PATH_NOT_FOUND", async () => {
     // Expected words: CWD → "550 ENOENT: no such file or directory, stat '…/no-such-dir'"
     const s = await ftpsrv({ tls });
     const r = await check(`ftp://127.0.0.1:${s.port}/no-such-dir/`, { tls: "explicit", ca, ...carol() }, FTPSRV_USER.password);

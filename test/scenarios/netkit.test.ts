@@ -17,7 +17,6 @@ async function netkit(opts: NetkitFtpdOptions): Promise<RunningServer> {
   return s;
 }
 const target = (s: RunningServer) => `127.0.0.1:${s.port}`;
-const URL_PATH = "engine: the directory in the URL is not entered yet (issue 14: CWD to ftp://host/dir/)";
 const local = (extra: Record<string, unknown> = {}) => ({ user: VSFTPD_USER.user, ...extra });
 
 // Not produced: a working FTPS session. This in.ftpd never opens the certificate it is given
@@ -70,9 +69,7 @@ describe("netkit ftpd", requirementsOptions(["in.ftpd", "unshare", "root"]), () 
     assert.match(r.observations.write?.storReply?.text ?? "", /^553 .*: Permission denied\.$/);
   });
 
-  test("-z secure with a plain check → FTPS_REQUIRED", {
-    todo: 'diag: "504 SSL is mandatory." at USER means FTPS is required (observed LOGIN_POLICY_DENIED)',
-  }, async () => {
+  test("-z secure with a plain check → FTPS_REQUIRED", async () => {
     const s = await netkit({ tls: tlsOf(certFixtures().valid), tlsRequired: true });
     const r = await check(target(s), { tls: "off", ...local() }, VSFTPD_USER.password);
     expectVerdict("FTPS required (-z secure)", "netkit", r, "FTPS_REQUIRED");
@@ -88,14 +85,14 @@ describe("netkit ftpd", requirementsOptions(["in.ftpd", "unshare", "root"]), () 
     assert.equal(r.observations.tls?.authReply?.text, "234 AUTH TLS OK.");
   });
 
-  test("missing directory in the URL (ftp://host/no-such-dir/) → PATH_NOT_FOUND", { todo: URL_PATH }, async () => {
+  test("missing directory in the URL (ftp://host/no-such-dir/) → PATH_NOT_FOUND", async () => {
     // Expected words: CWD → "550 no-such-dir: No such file or directory."
     const s = await netkit({});
     const r = await check(`ftp://127.0.0.1:${s.port}/no-such-dir/`, { tls: "off", ...local() }, VSFTPD_USER.password);
     expectVerdict("missing URL directory", "netkit", r, "PATH_NOT_FOUND");
   });
 
-  test("forbidden directory in the URL (ftp://host/secret/) → PATH_DENIED", { todo: URL_PATH }, async () => {
+  test("forbidden directory in the URL (ftp://host/secret/) → PATH_DENIED", async () => {
     // <home>/secret is root-owned 0700. The URL path is relative to the login directory (RFC 1738:
     // CWD secret, as curl sends it), and the server answers "550 secret: Permission denied."
     const s = await netkit({ forbiddenDir: "secret" });

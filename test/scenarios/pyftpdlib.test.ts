@@ -18,7 +18,6 @@ async function pyftpdlib(opts: PyftpdlibOptions): Promise<RunningServer> {
   return s;
 }
 const target = (s: RunningServer) => `127.0.0.1:${s.port}`;
-const URL_PATH = "engine: the directory in the URL is not entered yet (issue 14: CWD to ftp://host/dir/)";
 const dave = (extra: Record<string, unknown> = {}) => ({ user: PYFTPDLIB_USER.user, ...extra });
 
 /**
@@ -152,7 +151,7 @@ describe("pyftpdlib", requirementsOptions(["python3", "root"]), () => {
     expectVerdict("home missing", "pyftpdlib", r, "HOME_DIR_MISSING");
   });
 
-  test("missing directory in the URL (ftp://host/no-such-dir/) → PATH_NOT_FOUND", { todo: URL_PATH }, async () => {
+  test("missing directory in the URL (ftp://host/no-such-dir/) → PATH_NOT_FOUND", async () => {
     // Expected words: CWD → "550 No such file or directory."
     const s = await pyftpdlib({});
     const r = await check(`ftp://127.0.0.1:${s.port}/no-such-dir/`, { tls: "off", ...dave() }, PYFTPDLIB_USER.password);

@@ -17,7 +17,6 @@ async function twisted(opts: TwistedFtpdOptions): Promise<RunningServer> {
   return s;
 }
 const target = (s: RunningServer) => `127.0.0.1:${s.port}`;
-const URL_PATH = "engine: the directory in the URL is not entered yet (issue 14: CWD to ftp://host/dir/)";
 const erin = (extra: Record<string, unknown> = {}) => ({ user: TWISTED_USER.user, ...extra });
 
 /**
@@ -87,14 +86,14 @@ describe("twisted ftp", requirementsOptions(["python3", "root"]), () => {
     expectVerdict("upload refused (read-only home)", "twisted", r, "PERMISSION_DENIED");
   });
 
-  test("missing directory in the URL (ftp://host/no-such-dir/) → PATH_NOT_FOUND", { todo: URL_PATH }, async () => {
+  test("missing directory in the URL (ftp://host/no-such-dir/) → PATH_NOT_FOUND", async () => {
     // Expected words: CWD → "550 ['no-such-dir']: No such file or directory."
     const s = await twisted({});
     const r = await check(`ftp://127.0.0.1:${s.port}/no-such-dir/`, { tls: "off", ...erin() }, TWISTED_USER.password);
     expectVerdict("missing URL directory", "twisted", r, "PATH_NOT_FOUND");
   });
 
-  test("forbidden directory in the URL (ftp://host/secret/) → PATH_DENIED", { todo: URL_PATH }, async () => {
+  test("forbidden directory in the URL (ftp://host/secret/) → PATH_DENIED", async () => {
     // <home>/secret is root-owned 0700. The URL path is relative to the login directory (RFC 1738:
     // CWD secret, as curl sends it), and the server answers "550 ['secret']: Permission denied."
     const s = await twisted({ forbiddenDir: "secret" });

@@ -82,8 +82,10 @@ export interface FakeSocketModeOptions {
   /** Delays between event retries (Slack: immediately, 1 min, 5 min). @defaultValue [200, 1000, 3000] */
   retryDelaysMs?: number[];
   /**
-   * After a `disconnect` message Slack closes the connection itself a little later (it keeps
-   * routing envelopes to it until then). @defaultValue 1000
+   * After a `disconnect` message Slack closes the connection itself a little later. Meanwhile
+   * it routes new envelopes to the app's other connections (our assumption: Slack does not
+   * document it; a server that kept routing to a connection it is about to close would lose
+   * envelopes whose ack races its own close). @defaultValue 1000
    */
   closeAfterDisconnectMs?: number;
 }
@@ -95,6 +97,8 @@ export async function startFakeSocketMode(o: FakeSocketModeOptions = {}): Promis
   const closeAfterDisconnectMs = o.closeAfterDisconnectMs ?? 1_000;
   const tickets = new Set<string>();
   const live = new Map<number, WebSocket>();
+  /** Connections sent a `disconnect`: no new envelopes, closed soon. */
+  const leaving = new Set<number>();
   const waitingAcks = new Map<string, (response: Record<string, unknown>) => void>();
   const log: LinkEvent[] = [];
   const deliveries: Delivery[] = [];
@@ -136,6 +140,7 @@ export async function startFakeSocketMode(o: FakeSocketModeOptions = {}): Promis
     ws.on("close", (code) => {
       clearInterval(pinger);
       live.delete(id);
+      leaving.delete(id);
       log.push({ at: Date.now(), conn: id, kind: "close", detail: String(code) });
     });
     live.set(id, ws);
@@ -151,7 +156,10 @@ export async function startFakeSocketMode(o: FakeSocketModeOptions = {}): Promis
   });
 
   const pick = (): [number, WebSocket] | undefined => {
-    const open = [...live.entries()].filter(([, ws]) => ws.readyState === ws.OPEN);
+    const all = [...live.entries()].filter(([, ws]) => ws.readyState === ws.OPEN);
+    // A connection being refreshed only gets envelopes when nothing else is open.
+    const staying = all.filter(([id]) => !leaving.has(id));
+    const open = staying.length ? staying : all;
     if (!open.length) return undefined;
     return open[rr++ % open.length];
   };
@@ -232,6 +240,7 @@ export async function startFakeSocketMode(o: FakeSocketModeOptions = {}): Promis
     disconnect(reason, conn) {
       for (const [id, ws] of live)
         if (conn === undefined || conn === id) {
+          leaving.add(id);
           ws.send(JSON.stringify({ type: "disconnect", reason, debug_info: { host: `applink-fake-${id}` } }));
           setTimeout(() => ws.readyState === ws.OPEN && ws.close(1001, reason), closeAfterDisconnectMs).unref();
         }

@@ -10,7 +10,7 @@ import { Redis } from "ioredis";
 import { freePort, makeTempDir } from "../harness/env.js";
 import { startFakeFtp, type FakeFtpServer } from "../harness/scripted.js";
 import { deletePrefix, REDIS_URL, spawnWorker, stopWorker, uniquePrefix, type WorkerProc } from "../queue/lib.js";
-import { type BotProc, slashPayload, spawnBot } from "./botProc.js";
+import { actionPayload, type BotProc, mentionPayload, slashPayload, spawnBot } from "./botProc.js";
 import { startFakeSlack, type ApiCall, type FakeSlack } from "./fakeSlack.js";
 import { startFakeSocketMode, type FakeSocketMode } from "./fakeSocketMode.js";
 
@@ -42,7 +42,7 @@ function botEnv(extra: Record<string, string> = {}): Record<string, string> {
 async function startBot(extra: Record<string, string> = {}): Promise<BotProc> {
   const b = spawnBot(botEnv(extra));
   bots.push(b);
-  await b.waitFor(/"bot started"/);
+  await b.waitFor(/"bot started"/, 45_000);
   return b;
 }
 
@@ -94,6 +94,29 @@ describe("Socket Mode: the real bot against a local Socket Mode server", () => {
       const help = await sm.command(slashPayload({ text: "help" }));
       assert.equal(help.outcome, "acked");
       assert.match(JSON.stringify(help.outcome === "acked" && help.response), /ephemeral/);
+      // "@ftp-doctor help" is help, not "which server?"; it arrives as an Events API envelope.
+      const t1 = Date.now();
+      const ev = await sm.event(mentionPayload({ text: "help", ts: "1700000100.000001" }));
+      assert.ok(ev.ackedAt, "event acked");
+      const helpPost = await slack.waitFor(
+        (c) => c.at >= t1 && c.method === "chat.postMessage" && /names the root cause/.test(String(c.args.text)),
+        10_000,
+        "help by mention",
+      );
+      assert.equal(helpPost.args.thread_ts, "1700000100.000001");
+      assert.ok(!slack.calls.some((c) => c.at >= t1 && /Which server/.test(String(c.args.text))));
+      // A button that cannot act (unknown check): the ephemeral answer lands in the verdict's thread.
+      const click = await sm.interactive(
+        actionPayload({ actionId: "ftp_rerun", value: "chk-expired", messageTs: "1700000100.000009", threadTs: "1700000100.000005" }),
+      );
+      assert.ok(click.ackedAt);
+      const eph = await slack.waitFor(
+        // Refused either way (security: the button must belong to a verdict shown there; or expired).
+        (c) => c.method === "chat.postEphemeral" && c.at >= t1 && /too old to re-run|does not belong/.test(String(c.args.text)),
+        10_000,
+        "refused re-run answer",
+      );
+      assert.equal(eph.args.thread_ts, "1700000100.000005");
     } finally {
       await bot.stop();
     }
