@@ -2,7 +2,7 @@
 /**
  * ftp-doctor benchmarks, against curl and lftp, on real local servers (`npm run bench`).
  *
- *   node dist/scripts/bench.js [--only verdict,rtt,scale,queue,bot] [--json] [--runs N] [--peer-cap S]
+ *   node dist/scripts/bench.js [--only verdict,rtt,scale,queue,bot,fleet] [--json] [--runs N] [--peer-cap S]
  *
  * verdict  time to a verdict on real broken servers, next to `curl -v` and `lftp` doing the
  *          closest equivalent (median of --runs; peers capped at --peer-cap seconds)
@@ -10,6 +10,7 @@
  * scale    500 queued checks through one worker at concurrency 32: wall, checks/s, peak RSS
  * queue    enqueue-to-start latency of 200 jobs; one worker's throughput at concurrency 1, 8, 32
  * bot      slash-command ack latency at 20 concurrent signed requests; slash command to verdict
+ * fleet    10,000 monitored targets: history memory and latency, schedule drift (scripts/benchFleet.ts)
  *
  * Markdown on stdout (progress on stderr); --json prints one JSON object instead. Timings never
  * fail the run: the exit status is non-zero only when a section could not run at all.
@@ -48,8 +49,9 @@ import { startDelayProxy } from "../test/harness/delayProxy.js";
 import { deletePrefix, REDIS_URL, spawnWorker, stopWorker, uniquePrefix, type WorkerProc } from "../test/queue/lib.js";
 import { sendToBot, sign, slashBody, startFakeSlack, type ApiCall } from "../test/slack/fakeSlack.js";
 import { startBotProcess } from "../test/slack/botProcess.js";
+import { benchFleet } from "./benchFleet.js";
 
-const SECTIONS = ["verdict", "rtt", "scale", "queue", "bot"] as const;
+const SECTIONS = ["verdict", "rtt", "scale", "queue", "bot", "fleet"] as const;
 type Section = (typeof SECTIONS)[number];
 const BIN = path.join(repoRoot, "bin", "ftp-doctor.js");
 const T0 = performance.now();
@@ -88,7 +90,9 @@ function parseArgs(argv: string[]): Args {
 
 function usage(problem?: string): never {
   if (problem) process.stderr.write(`bench: ${problem}\n`);
-  process.stderr.write("Usage: node dist/scripts/bench.js [--only verdict,rtt,scale,queue,bot] [--json] [--runs N] [--peer-cap SECONDS]\n");
+  process.stderr.write(
+    "Usage: node dist/scripts/bench.js [--only verdict,rtt,scale,queue,bot,fleet] [--json] [--runs N] [--peer-cap SECONDS]\n",
+  );
   process.exit(problem ? 2 : 0);
 }
 
@@ -1091,6 +1095,7 @@ async function main(): Promise<number> {
     scale: () => benchScale(),
     queue: () => benchQueue(),
     bot: () => benchBot(),
+    fleet: () => benchFleet(log),
   };
   for (const s of SECTIONS) {
     if (!args.only.includes(s)) continue;

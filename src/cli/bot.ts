@@ -141,6 +141,10 @@ export async function botCommand(args: string[], io: CliIo): Promise<number> {
         poster,
         logger,
         pictureWaitMs: Math.min(botEnv.FTP_DOCTOR_RESULT_WAIT_MS, 45_000),
+        findParent: async (channel, target, openedAt) => {
+          const r = await client.conversations.history({ channel, oldest: String(openedAt / 1000 - 60), limit: 200 });
+          return r.messages?.find((m) => m.text?.includes(` ${target}: `))?.ts;
+        },
       })
     : undefined;
   const { app, socketMode } = createBot({

@@ -64,6 +64,8 @@ export interface MonitorDeps {
   pictureWaitMs?: number;
   /** Evaluations running at once in this process. @defaultValue 16 */
   concurrency?: number;
+  /** The ts of an incident's parent message in the channel (posted by a process that died before recording it). */
+  findParent?: (channel: string, target: string, openedAt: number) => Promise<string | undefined>;
   /** Called after each evaluation (metrics, the bench's drift figures). */
   onEvaluated?: (e: { unit: string; zone: string; due: number; startedAt: number; code: string }) => void;
 }
@@ -259,17 +261,33 @@ export async function startMonitor(deps: MonitorDeps): Promise<RunningMonitor> {
   tickWorker.on("failed", (_job, err) => logger.warn({ err: err.message }, "monitor tick failed"));
 
   // ------------------------------------------------------------------ per-target lock
+  let closed = false;
+  // Short lease, renewed while held: a bot killed with -9 holds a target for at most LOCK_MS.
+  const LOCK_MS = 15_000;
   const withLock = async <T>(key: string, fn: () => Promise<T>): Promise<T> => {
     const lock = keys.monitor.lock(prefix, key);
     const token = randomUUID();
     const t0 = Date.now();
-    while ((await redis.set(lock, token, "PX", 120_000, "NX")) !== "OK") {
-      if (Date.now() - t0 > 130_000) throw new Error(`monitor: lock of ${key} not released`);
+    while ((await redis.set(lock, token, "PX", LOCK_MS, "NX")) !== "OK") {
+      if (closed) throw new Error("monitor: closing");
+      if (Date.now() - t0 > 4 * LOCK_MS) throw new Error(`monitor: lock of ${key} not released`);
       await new Promise((r) => setTimeout(r, 25));
     }
+    const renew = setInterval(() => {
+      void redis
+        .eval(
+          "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0",
+          1,
+          lock,
+          token,
+          LOCK_MS,
+        )
+        .catch(() => undefined);
+    }, LOCK_MS / 3);
     try {
       return await fn();
     } finally {
+      clearInterval(renew);
       await redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", 1, lock, token);
     }
   };
@@ -285,6 +303,10 @@ export async function startMonitor(deps: MonitorDeps): Promise<RunningMonitor> {
   };
 
   // ------------------------------------------------------------------ delivery (at most once per event)
+  const remember = (s: TargetState & { threads?: Record<string, string> }, id: string, ts: string) => {
+    s.threads = Object.fromEntries([...Object.entries(s.threads ?? {}).slice(-4), [id, ts]]);
+    if (s.incident?.id === id) s.incident.ts = ts;
+  };
   const threadOf = (s: TargetState & { threads?: Record<string, string> }, incidentId: string) => s.threads?.[incidentId];
   const deliver = async (s: TargetState & { threads?: Record<string, string> }): Promise<void> => {
     while (s.outbox.length) {
@@ -298,6 +320,11 @@ export async function startMonitor(deps: MonitorDeps): Promise<RunningMonitor> {
           logger.error({ event: e.id, kind: e.kind, err: (err as Error).message }, "incident event not posted; kept for retry");
           return;
         }
+      } else if (e.kind === "open" && !threadOf(s, e.incident.id) && deps.findParent) {
+        // Posted by a process that died before it could record where: find the parent in the channel.
+        const ts = await deps.findParent(e.incident.channel, e.incident.target, e.incident.openedAt).catch(() => undefined);
+        if (ts) remember(s, e.incident.id, ts);
+        logger.warn({ incident: e.incident.id, found: !!ts }, "incident parent posted by a process that died; looked it up");
       }
       s.outbox.shift();
       await save(s);
@@ -307,11 +334,11 @@ export async function startMonitor(deps: MonitorDeps): Promise<RunningMonitor> {
     const inc = e.incident;
     if (e.kind === "open") {
       const msg = incidentParent(inc);
+      // Registered before the post: buttons work even if this process dies right after posting.
+      await redis.hset(keys.monitor.incidents(prefix), inc.id, s.target);
       const ts = await deps.poster.post({ channel: inc.channel, text: msg.text, blocks: msg.blocks });
       if (!ts) return;
-      s.threads = Object.fromEntries([...Object.entries(s.threads ?? {}).slice(-4), [inc.id, ts]]);
-      if (s.incident?.id === inc.id) s.incident.ts = ts;
-      await redis.hset(keys.monitor.incidents(prefix), inc.id, s.target);
+      remember(s, inc.id, ts);
       logger.info({ incident: inc.id, severity: inc.severity, cause: inc.cause, channel: inc.channel }, "incident opened");
       return;
     }
@@ -443,7 +470,10 @@ export async function startMonitor(deps: MonitorDeps): Promise<RunningMonitor> {
   evalWorker.on("failed", (job, err) => logger.warn({ unit: job?.data.unit, err: err.message }, "monitor evaluation failed"));
 
   // Events a previous process decided but could not post (Slack down, killed mid-delivery).
-  for (const key of await redis.smembers(keys.monitor.outbox(prefix))) await withLock(key, async () => deliver(await load(key)));
+  // In the background: a lock left by a killed process must not delay the start-up.
+  const resumed = (async () => {
+    for (const key of await redis.smembers(keys.monitor.outbox(prefix))) await withLock(key, async () => deliver(await load(key)));
+  })().catch((err) => logger.warn({ err: (err as Error).message }, "monitor: undelivered incident events not resumed"));
 
   const change = async (id: string, fn: (s: TargetState) => string | undefined): Promise<{ ok: boolean; message?: string }> => {
     const key = await redis.hget(keys.monitor.incidents(prefix), id);
@@ -492,6 +522,8 @@ export async function startMonitor(deps: MonitorDeps): Promise<RunningMonitor> {
         return undefined;
       }),
     async close() {
+      closed = true;
+      await resumed;
       await tickWorker.close();
       await evalWorker.close();
       await tickQueue.close();

@@ -4,6 +4,7 @@ import { describe, failureOf, ProbeContext, type ProbeHooks, type ProbeSecrets }
 import { ControlChannel } from "./control.js";
 import { connectTcp } from "./net.js";
 import { activeTest } from "./steps/active.js";
+import { startAnonymousSide } from "./steps/anonymous.js";
 import { connectAll } from "./steps/connect.js";
 import { dataChannel } from "./steps/data.js";
 import { greeting } from "./steps/greeting.js";
@@ -14,6 +15,7 @@ import { resolve } from "./steps/resolve.js";
 import { sessionInfo } from "./steps/session.js";
 import { sideProbes } from "./steps/side.js";
 import { secure } from "./steps/tls.js";
+import { tlsReuseCheck } from "./steps/tlsReuse.js";
 import { writeTest } from "./steps/write.js";
 import type { CheckOptions, Observations, ProbePolicy } from "./types.js";
 
@@ -52,11 +54,14 @@ async function steps(ctx: ProbeContext): Promise<void> {
     return;
   }
   const ready = (await controlSession(ctx, primary)) || (ctx.retryFresh && (await retryInLockstep(ctx)));
+  startAnonymousSide(ctx);
   if (!ready || !(await changeDirectory(ctx))) return;
   const dataOk = await dataChannel(ctx);
   if (dataOk && ctx.options.write) await writeTest(ctx);
   if (ctx.options.active) await activeTest(ctx);
   if (ctx.options.idleSeconds) await idleTest(ctx, ctx.options.idleSeconds);
+  // Last: vsftpd ends the session after refusing a data connection that does not resume.
+  if (dataOk) await tlsReuseCheck(ctx);
 }
 
 /**

@@ -26,6 +26,8 @@ export const PYFTPDLIB_USER: Credentials = { user: "dave", password: "Dave-Test-
 export interface PyftpdlibOptions extends Omit<DaemonOptions, "extra"> {
   /** `add_anonymous(<dir>/anon, perm)`. @defaultValue false */
   anonymous?: boolean;
+  /** pyftpdlib permission letters for anonymous. @defaultValue 'elr' (read-only) */
+  anonPerm?: string;
   /** pyftpdlib permission letters for PYFTPDLIB_USER. @defaultValue 'elradfmwMT' (all) */
   perm?: string;
   /** TLS_FTPHandler.tls_control_required (USER/PASS refused without AUTH TLS). @defaultValue false */
@@ -82,6 +84,7 @@ export async function startPyftpdlib(opts: PyftpdlibOptions = {}): Promise<Runni
       pasvRange: p.pasvRange,
       users: [{ ...PYFTPDLIB_USER, home, perm: opts.perm ?? "elradfmwMT" }],
       anonRoot,
+      anonPerm: opts.anonPerm ?? "elr",
       tls,
       maxCons: opts.maxCons ?? null,
       maxConsPerIp: opts.maxConsPerIp ?? null,

@@ -33,7 +33,11 @@ describe("proftpd", requirementsOptions(["proftpd", "openssl", "root"]), () => {
     assert.equal(r.report.server.software, "proftpd");
     assert.equal(r.observations.data?.dataTls?.status, "ok");
     assert.equal(r.observations.tls?.legacyAccepted, false);
-    assert.deepEqual(r.report.findings, []);
+    // mod_tls requires session reuse on data connections unless TLSOptions NoSessionReuseRequired.
+    assert.deepEqual(
+      r.report.findings.map((f) => f.code),
+      ["TLS_REUSE_REQUIRED"],
+    );
   });
 
   test("wrong password → AUTH_FAILED", async () => {

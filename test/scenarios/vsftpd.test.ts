@@ -40,7 +40,11 @@ describe("vsftpd", requirementsOptions(["vsftpd", "root"]), () => {
     assert.equal(r.observations.data?.dataTls?.status, "ok");
     assert.equal(r.observations.data?.dataTls?.reused, true, "data TLS resumed the control session");
     assert.equal(r.observations.tls?.legacyAccepted, false);
-    assert.deepEqual(r.report.findings, []);
+    // vsftpd's default require_ssl_reuse=YES: clients that do not resume fail (tlsReuse.test.ts).
+    assert.deepEqual(
+      r.report.findings.map((f) => f.code),
+      ["TLS_REUSE_REQUIRED"],
+    );
   });
 
   test("--write: upload, read back and delete → HEALTHY", async () => {

@@ -280,6 +280,12 @@ describe("monitoring and incidents end to end", { timeout: 300_000 }, () => {
       assert.ok(Date.now() - back < 30_000);
       await sleep(4_000);
       assert.equal(incidentParents(portA).length, 1, "exactly one incident message across two replicas and a kill -9");
+      // The thread as Slack received it (Web API bodies), for the record.
+      const thread = slack
+        .ok()
+        .filter((x) => x.args.channel === INC && (x.args.ts === tsOf(parent) || x.args.thread_ts === tsOf(parent) || x === parent))
+        .map((x) => ({ method: x.method, at: new Date(x.at).toISOString(), args: x.args }));
+      console.log(`INCIDENT THREAD ${JSON.stringify(thread)}`);
       assert.equal(
         repliesTo(tsOf(parent)).length,
         1,

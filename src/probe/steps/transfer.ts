@@ -16,13 +16,16 @@ export async function transfer(
   command: string,
   direction: "read" | "write",
   payload?: Buffer,
+  /** A fresh TLS session on the data connection instead of resuming the control one (tlsReuse.ts). */
+  freshTls = false,
 ): Promise<{ first?: Reply; final?: Reply; bytes?: number; body?: Buffer; tls?: DataObservation["dataTls"]; error?: NetError }> {
   const ctl = ctx.ctl!;
   const prot = ctx.obs.data?.protected ?? false;
+  const resume = ctx.tlsSession && !freshTls ? { session: ctx.tlsSession } : {};
   let stream: net.Socket = socket;
   let tlsInfo: DataObservation["dataTls"] | undefined;
   const handshake = prot
-    ? tlsHandshake({ socket, ...ctx.tlsNames(), ...(ctx.tlsSession ? { session: ctx.tlsSession } : {}) }, ctx.tlsTimeout()).then(
+    ? tlsHandshake({ socket, ...ctx.tlsNames(), ...resume }, ctx.tlsTimeout()).then(
         ({ socket: t }) => {
           ctx.track(t);
           tlsInfo = { status: "ok", reused: t.isSessionReused(), protocol: t.getProtocol() ?? "" };
