@@ -560,10 +560,11 @@ export class SlackService {
   }
 
   /** The "Check from all zones" button under a single-zone verdict. */
-  async rerunAcross(jobId: string, where: { channel: string; user: string; threadTs: string }): Promise<Outcome> {
-    const spec = await this.specOf(jobId);
-    if (!spec) return { ok: false, message: "that check is too old; start a new one with `/ftp-check <host> from all`." };
-    return this.checkAcrossFor(spec, where);
+  async rerunAcross(jobId: string, where: ButtonWhere): Promise<Outcome> {
+    // Bound to where the job was shown, like every button; checkAcrossFor re-authorises each zone.
+    const b = await this.buttonSpec(jobId, where, "that check is too old; start a new one with `/ftp-check <host> from all`.");
+    if ("refusal" in b) return b.refusal;
+    return this.checkAcrossFor(b.spec, where);
   }
 
   /** A cross-zone check of `spec` from every zone, for this user, through the target policy. */

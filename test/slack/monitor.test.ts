@@ -403,7 +403,11 @@ describe("monitoring and incidents end to end", { timeout: 300_000 }, () => {
       // An unknown user may not press it; a stale or forged value gets a message, not a check.
       await click(bot1!, { actionId: "ftp_allzones", value: jobId, messageTs: tsOf(verdict), threadTs: tsOf(parent), user: "U0EVIL" });
       await click(bot1!, { actionId: "ftp_allzones", value: "chk-forged", messageTs: tsOf(verdict), threadTs: tsOf(parent) });
-      await slack.waitFor((x) => x.method === "chat.postEphemeral" && /too old/.test(String(x.args.text)), 5_000, "forged value refused");
+      await slack.waitFor(
+        (x) => x.method === "chat.postEphemeral" && /too old|does not belong/.test(String(x.args.text)),
+        5_000,
+        "forged value refused",
+      );
       const branch = workers.pop()!;
       await stopWorker(branch); // "branch" has no live worker now
       await sleep(10_500);
