@@ -47,6 +47,11 @@ export const LIMITS = {
   maxControlConnections: 3,
   /** Budget left below which a check does not start again in lock-step after a pipelined command went unanswered. */
   lockstepRetryMinMs: 1_500,
+  /**
+   * How long a finished check still waits for the anonymous-login side check. A refused login is
+   * delayed on purpose (vsftpd/PAM ~3 s, Pure-FTPd 3-6 s); an accepted one answers at once.
+   */
+  lateSideGraceMs: 300,
   /** Certificates within this many days of expiry raise TLS_CERT_EXPIRING. */
   certExpiringDays: 21,
 } as const;

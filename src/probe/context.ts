@@ -59,6 +59,11 @@ export class ProbeContext {
   pipelinedEpsv: Reply | undefined;
   /** Checks running off the critical path; the end of the check waits for them within the budget. */
   readonly sideTasks: Promise<void>[] = [];
+  /**
+   * Side checks the verdict should not wait for long once the main path is done (engine.ts
+   * finish): each is given LIMITS.lateSideGraceMs more, then `abandon` records why it has no answer.
+   */
+  readonly lateTasks: { done: Promise<void>; abandon: () => void }[] = [];
   private readonly extraCa: string | undefined;
   private readonly openSockets = new Set<net.Socket>();
 

@@ -123,6 +123,18 @@ async function retryInLockstep(ctx: ProbeContext): Promise<boolean> {
   }
 }
 
+/** Late side checks get a short grace (a few round trips), not the rest of the budget. */
+async function settleLate(ctx: ProbeContext): Promise<void> {
+  if (ctx.lateTasks.length === 0) return;
+  const graceMs = Math.min(ctx.budget.remaining(), Math.max(LIMITS.lateSideGraceMs, ctx.rtt * 6));
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<"expired">((r) => (timer = setTimeout(() => r("expired"), graceMs)));
+  for (const t of ctx.lateTasks) {
+    if ((await Promise.race([t.done.then(() => "done" as const), expired])) === "expired") t.abandon();
+  }
+  clearTimeout(timer);
+}
+
 /** QUIT, wait for side checks within the budget, close every socket. */
 async function finish(ctx: ProbeContext): Promise<void> {
   if (ctx.ctl) {
@@ -130,6 +142,7 @@ async function finish(ctx: ProbeContext): Promise<void> {
     const answer = await ctx.ctl.quit(Math.min(500, Math.max(100, ctx.rtt * 3)));
     q.end(answer ? "ok" : "skip", answer ? describe(answer) : "connection already closed");
   }
+  await settleLate(ctx);
   // A cleared timer, not sleep(): a pending budget-long timer kept the process (CLI) alive after the verdict.
   let sideWait: NodeJS.Timeout | undefined;
   await Promise.race([

@@ -28,21 +28,35 @@ export function startAnonymousSide(ctx: ProbeContext): void {
   ctx.obs.controlConnections++;
   const side: AnonymousSide = (ctx.obs.anonymousSide = { status: "not-run" });
   const step = ctx.rec.begin("side");
-  ctx.sideTasks.push(
-    tryAnonymous(ctx, side)
-      .catch((err) => {
-        Object.assign(side, { status: "error", detail: `anonymous login check: ${failureOf(err).message}` });
-      })
-      .finally(() => step.end(side.status === "error" ? "warn" : "ok", side.detail ?? `anonymous login ${side.status}`)),
-  );
+  const channel: { ch?: ControlChannel; abandoned?: boolean } = {};
+  const done = tryAnonymous(ctx, side, channel)
+    .catch((err) => {
+      if (!channel.abandoned) Object.assign(side, { status: "error", detail: `anonymous login check: ${failureOf(err).message}` });
+    })
+    .finally(() => step.end(side.status === "error" ? "warn" : "ok", side.detail ?? `anonymous login ${side.status}`));
+  ctx.lateTasks.push({
+    done,
+    abandon: () => {
+      // Still unanswered when the main check is done: refused logins are delayed on purpose. An
+      // accepted session finishes (its MKD'd directory must be removed again).
+      if (side.status !== "not-run") return;
+      channel.abandoned = true;
+      if (side.status === "not-run") side.detail = "anonymous login not answered before the check ended (servers delay refused logins)";
+      channel.ch?.destroy();
+    },
+  });
+  ctx.sideTasks.push(done);
 }
 
-async function tryAnonymous(ctx: ProbeContext, side: AnonymousSide): Promise<void> {
+async function tryAnonymous(ctx: ProbeContext, side: AnonymousSide, channel: { ch?: ControlChannel; abandoned?: boolean }): Promise<void> {
   const ch = await openSide(ctx);
+  channel.ch = ch;
+  if (channel.abandoned) ch.destroy();
   try {
     const wait = () => Math.max(ctx.replyTimeout(), ctx.budget.cap(LOGIN_DELAY_MS));
     const u = await ch.command("USER anonymous", wait());
     const r = u.code === 331 ? await ch.command("PASS ftp-doctor@example.invalid", wait(), "PASS ****") : u;
+    if (channel.abandoned) return;
     side.reply = r;
     if (r.code < 200 || r.code >= 300) {
       Object.assign(side, { status: "refused", detail: `anonymous login refused: ${describe(r)}` });
