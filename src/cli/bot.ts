@@ -107,6 +107,10 @@ export async function botCommand(args: string[], io: CliIo): Promise<number> {
     watchIntervalMs: botEnv.FTP_DOCTOR_WATCH_INTERVAL_MS,
     watchDurationMs: botEnv.FTP_DOCTOR_WATCH_DURATION_MS,
     ...(summary.report ? { summarize: summary.report } : {}),
+    findMessage: async (channel, text, sinceMs) => {
+      const r = await client.conversations.history({ channel, oldest: String(Math.floor(sinceMs / 1000) - 60), limit: 200 });
+      return r.messages?.find((m) => m.text === text && !m.thread_ts)?.ts;
+    },
   });
   let slackOk = { at: 0, ok: false };
   const health = async (): Promise<Record<string, boolean | object>> => {

@@ -42,6 +42,12 @@ export interface ServiceOptions extends BotContext {
   watches: WatchStarter;
   /** Optional LLM summary, added to the verdict message when it arrives (never delays it). */
   summarize?: (report: CheckReport) => Promise<CheckReport["summary"]>;
+  /**
+   * Finds a top-level message of ours in a channel by its exact text, posted since `sinceMs`
+   * (conversations.history): a replica that died between posting "Checking…" and recording it
+   * leaves only the intent, and its successor finds the message this way.
+   */
+  findMessage?: (channel: string, text: string, sinceMs: number) => Promise<string | undefined>;
 }
 
 /** What a check needs besides its target: kept with the job so buttons can re-run it. */
@@ -80,6 +86,8 @@ interface Delivery {
   requestedAt?: number;
   /** Who asked: their concurrent-check slot is released when the verdict is delivered. */
   user?: string;
+  /** Recorded before "Checking…" was posted: after a crash its ts is unknown (looked up, or posted anew). */
+  prePost?: boolean;
 }
 
 /** Slack keys live at most this long; the pending and watch hashes are also bounded by slack.limits. */
@@ -271,6 +279,26 @@ export class SlackService {
       .zadd(slot, Date.now() + this.o.resultWaitMs + 60_000, job.jobId)
       .expire(slot, Math.ceil(this.o.resultWaitMs / 1000) + 120)
       .exec();
+    // The intent is recorded (and leased by this replica) before "Checking…" is posted, so a crash
+    // between the post and recording its ts loses nothing: the lease lapses and a sweep delivers it.
+    const pre: Delivery = {
+      jobId: job.jobId,
+      spec,
+      channel: where.channel,
+      ...(where.threadTs ? { threadTs: where.threadTs } : {}),
+      requestedAt: Date.now(),
+      user: where.user,
+      prePost: true,
+    };
+    const preId = this.deliveryId(pre);
+    await this.o.redis.set(this.keys.lease(preId), REPLICA, "PX", LEASE_MS);
+    await this.savePending(pre);
+    // Held while the post waits (the poster paces per channel, so it can take longer than a lease).
+    const renew = setInterval(() => void this.o.redis.pexpire(this.keys.lease(preId), LEASE_MS).catch(() => undefined), LEASE_MS / 3);
+    const dropPre = () => {
+      clearInterval(renew);
+      return this.o.redis.multi().hdel(this.keys.pending, preId).del(this.keys.lease(preId)).exec();
+    };
     let parentTs: string | undefined;
     try {
       parentTs = await this.o.poster.post({
@@ -296,13 +324,18 @@ export class SlackService {
           user: where.user,
         };
         await this.savePending(d);
+        await dropPre();
         this.track(this.claimAndDeliver(d));
         return;
       }
+      await dropPre();
       this.o.logger.warn({ channel: where.channel, err: code ?? (err as Error).message }, "could not post the check's status message");
       return;
     }
-    if (!parentTs) return;
+    if (!parentTs) {
+      await dropPre();
+      return;
+    }
     const delivery: Delivery = {
       jobId: job.jobId,
       spec,
@@ -312,7 +345,22 @@ export class SlackService {
       user: where.user,
     };
     await this.savePending(delivery);
+    await dropPre();
     this.track(this.claimAndDeliver(delivery));
+  }
+
+  /**
+   * A delivery recorded before its "Checking…" message was known (its replica died in between):
+   * find that message (top level only), or post it now, so the verdict still lands in a thread.
+   */
+  private async recoverParent(d: Delivery): Promise<void> {
+    const text = parentText(d.spec.host, d.spec.port, d.spec.zone, "running");
+    if (d.threadTs) return; // asked inside a thread: the verdict goes there; the status line stays as it was
+    let ts = await this.o.findMessage?.(d.channel, text, d.requestedAt ?? 0).catch(() => undefined);
+    if (!ts) ts = await this.o.poster.post({ channel: d.channel, text });
+    if (!ts) throw new Error("could not post the check's status message");
+    d.parentTs = ts;
+    d.threadTs = ts;
   }
 
   private async savePending(d: Delivery): Promise<void> {
@@ -364,6 +412,7 @@ export class SlackService {
   /** Wait for the job, then post the verdict once (a marker guards against double posts). */
   private async deliver(d: Delivery): Promise<void> {
     const id = this.deliveryId(d);
+    if (d.prePost && !d.parentTs && !d.responseUrl) await this.recoverParent(d);
     let report: CheckReport;
     const where = hostPort(d.spec.host, d.spec.port);
     try {
@@ -383,13 +432,14 @@ export class SlackService {
         return;
       }
       await this.o.poster.post({ channel: d.channel, thread_ts: d.threadTs!, text }).catch(() => undefined);
-      await this.o.poster
-        .update({
-          channel: d.channel,
-          ts: d.parentTs!,
-          text: `:warning: ${esc(where)} from ${esc(d.spec.zone)}: no result (${(err as Error).message})`,
-        })
-        .catch(() => undefined);
+      if (d.parentTs)
+        await this.o.poster
+          .update({
+            channel: d.channel,
+            ts: d.parentTs,
+            text: `:warning: ${esc(where)} from ${esc(d.spec.zone)}: no result (${(err as Error).message})`,
+          })
+          .catch(() => undefined);
       return;
     }
     if ((await this.o.redis.set(this.keys.done(id), "1", "EX", 7 * 86_400, "NX")) !== "OK") {
@@ -410,7 +460,8 @@ export class SlackService {
       const ts = await this.o.poster.post({ channel: d.channel, thread_ts: d.threadTs!, text: msg.text, blocks: msg.blocks }, "verdict");
       // The buttons under this message may act on this job from this channel and message only.
       if (ts) await this.markShown(d.jobId, d.channel, ts);
-      await this.o.poster.update({ channel: d.channel, ts: d.parentTs!, text: parentText(d.spec.host, d.spec.port, d.spec.zone, report) });
+      if (d.parentTs)
+        await this.o.poster.update({ channel: d.channel, ts: d.parentTs, text: parentText(d.spec.host, d.spec.port, d.spec.zone, report) });
       await this.o.redis.hdel(this.keys.pending, id);
       this.o.logger.info(
         { jobId: d.jobId, zone: d.spec.zone, target: d.spec.target, code: report.verdict.code, channel: d.channel },

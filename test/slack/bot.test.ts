@@ -351,6 +351,25 @@ describe("Slack bot end to end", () => {
     }
   });
 
+  test("the bot dies after Slack took its 'Checking…' post but before hearing back: the restarted bot finds it and answers in its thread, once", async () => {
+    const slow = await startFakeFtp({ greeting: null, host: "127.0.0.1" });
+    try {
+      const t0 = Date.now();
+      slack.stall("chat.postMessage", 1, "C0OPS");
+      await slash(`127.0.0.1:${slow.port}`);
+      const parent = await parentFor(`127.0.0.1:${slow.port}`, t0); // stored by Slack, never answered
+      await stopBot("SIGKILL");
+      bot = await startBot();
+      await verdictFor(tsOf(parent), "BANNER_TIMEOUT");
+      await new Promise((r) => setTimeout(r, 500));
+      const forTarget = posts().filter((c) => c.at >= t0 && String(c.args.text).includes(`127.0.0.1:${slow.port}`));
+      assert.equal(forTarget.filter((c) => !c.args.thread_ts).length, 1, "one status message: found again, not posted twice");
+      assert.equal(posts().filter((c) => c.args.thread_ts === tsOf(parent) && headerOf(c).includes("BANNER_TIMEOUT")).length, 1);
+    } finally {
+      await slow.stop();
+    }
+  });
+
   test("the scheduled digest posts status, changes first, cert and slowest sections", async () => {
     const first = await slack.waitFor((c) => c.method === "chat.postMessage" && c.args.channel === "C0DIGEST", 20_000, "a digest");
     const t = JSON.stringify(first.args.blocks);

@@ -55,6 +55,8 @@ export interface FakeSlack {
   ok(method?: string): ApiCall[];
   /** Answer the next `count` calls of `method` (to `channel`, if given) with `status` (429 adds Retry-After). */
   fail(method: string, count: number, status: number, retryAfterSec?: number, channel?: string): void;
+  /** Carry out the next `count` calls of `method` (to `channel`, if given) but never answer them: Slack took it, the caller never heard. */
+  stall(method: string, count: number, channel?: string): void;
   /** A fresh response_url (method "response_url" in `calls`, args = the posted JSON). */
   responseUrl(): string;
   /** A human message in a channel (for conversations.history / replies). */
@@ -66,6 +68,7 @@ export interface FakeSlack {
 export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeSlack> {
   const calls: ApiCall[] = [];
   const failures = new Map<string, { count: number; status: number; retryAfter?: number; channel?: string }[]>();
+  const stalls: { method: string; count: number; channel?: string }[] = [];
   const messages: { channel: string; ts: string; text: string; thread_ts?: string }[] = [];
   let seq = 100;
   let responseSeq = 0;
@@ -123,6 +126,11 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
       }
       const reply = (payload: Record<string, unknown>) => {
         calls.push({ method, args, at: Date.now(), status: 200, result: payload });
+        const stall = stalls.find((x) => x.count > 0 && x.method === method && (!x.channel || x.channel === args.channel));
+        if (stall) {
+          stall.count--;
+          return; // done, but the answer never leaves: the connection stays open until the caller goes away
+        }
         res.writeHead(200, { "content-type": "application/json" });
         res.end(JSON.stringify({ ok: true, ...payload }));
       };
@@ -273,6 +281,9 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
       q.push({ count, status, ...(retryAfter !== undefined ? { retryAfter } : {}), ...(channel ? { channel } : {}) });
       failures.set(method, q);
     },
+    stall(method, count, channel) {
+      stalls.push({ method, count, ...(channel ? { channel } : {}) });
+    },
     seed(channel, ts, text, threadTs) {
       messages.push({ channel, ts, text, ...(threadTs ? { thread_ts: threadTs } : {}) });
     },
@@ -293,7 +304,11 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
         tick();
       });
     },
-    close: () => new Promise((r) => server.close(() => r())),
+    close: () =>
+      new Promise((r) => {
+        server.close(() => r());
+        server.closeAllConnections(); // stalled answers would hold it open
+      }),
   };
 }
 
