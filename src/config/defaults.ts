@@ -51,7 +51,7 @@ export const LIMITS = {
    * How long a finished check still waits for the anonymous-login side check. A refused login is
    * delayed on purpose (vsftpd/PAM ~3 s, Pure-FTPd 3-6 s); an accepted one answers at once.
    */
-  lateSideGraceMs: 300,
+  lateSideGraceMs: 100,
   /** Certificates within this many days of expiry raise TLS_CERT_EXPIRING. */
   certExpiringDays: 21,
 } as const;

@@ -123,10 +123,10 @@ async function retryInLockstep(ctx: ProbeContext): Promise<boolean> {
   }
 }
 
-/** Late side checks get a short grace (a few round trips), not the rest of the budget. */
+/** Late side checks get a short grace (two round trips), not the rest of the budget. */
 async function settleLate(ctx: ProbeContext): Promise<void> {
   if (ctx.lateTasks.length === 0) return;
-  const graceMs = Math.min(ctx.budget.remaining(), Math.max(LIMITS.lateSideGraceMs, ctx.rtt * 6));
+  const graceMs = Math.min(ctx.budget.remaining(), Math.max(LIMITS.lateSideGraceMs, ctx.rtt * 2));
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<"expired">((r) => (timer = setTimeout(() => r("expired"), graceMs)));
   for (const t of ctx.lateTasks) {
