@@ -396,6 +396,12 @@ export class SlackService {
   private async claim(id: string, deliver: () => Promise<void>): Promise<void> {
     if (this.mine.has(id)) return;
     if ((await this.o.redis.set(this.keys.lease(id), REPLICA, "PX", LEASE_MS, "NX")) !== "OK") return;
+    // A sweep reads the pending hash before it claims: by then the delivery may be done, or (a
+    // "Checking…" intent) replaced by its posted form and its lease dropped. Only what is still pending is ours.
+    if (!(await this.o.redis.hexists(this.keys.pending, id))) {
+      await this.o.redis.del(this.keys.lease(id)).catch(() => undefined);
+      return;
+    }
     this.mine.add(id);
     const renew = setInterval(() => {
       void this.o.redis.pexpire(this.keys.lease(id), LEASE_MS).catch(() => undefined);
