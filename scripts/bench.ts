@@ -171,6 +171,8 @@ interface Outcome {
   summary: string;
   /** ftp-doctor only: the check's own duration (without process start-up). */
   probeMs?: number;
+  /** ftp-doctor only: how long the TLS session-reuse check (the second listing) took. */
+  reuseMs?: number;
   ok: boolean;
 }
 
@@ -214,11 +216,13 @@ async function runClient(tool: Tool, target: { host: string; port: number }, spe
     } catch {
       // no JSON: a crash or a hang
     }
+    const reuse = report?.steps.find((st) => st.detail.startsWith("data TLS without session resumption"));
     return {
       ms: r.ms,
       hung: r.hung,
       summary: report ? report.verdict.code : r.hung ? "hung" : `no verdict (exit ${r.code}): ${r.stderr.slice(0, 100)}`,
       ...(report ? { probeMs: report.durationMs } : {}),
+      ...(reuse ? { reuseMs: reuse.durationMs } : {}),
       ok: !!report,
     };
   }
@@ -540,6 +544,8 @@ async function benchRtt(args: Args): Promise<{ markdown: string; data: unknown }
         ? {
             checkLoopMs: median(result[t].loop.map((o) => o.probeMs ?? Number.NaN)),
             checkPathMs: median(result[t].path.map((o) => o.probeMs ?? Number.NaN)),
+            reuseLoopMs: median(result[t].loop.map((o) => o.reuseMs ?? Number.NaN)),
+            reusePathMs: median(result[t].path.map((o) => o.reuseMs ?? Number.NaN)),
           }
         : {}),
     };
@@ -547,7 +553,7 @@ async function benchRtt(args: Args): Promise<{ markdown: string; data: unknown }
   const doc = rows.find((r) => r.tool === "ftp-doctor")!;
   const checked: Record<Tool, string> = {
     "ftp-doctor":
-      "greeting, FEAT, AUTH TLS, chain + name + expiry, TLS 1.0/1.1 refused (side connection), login, PBSZ/PROT, SYST, PWD, TYPE, PASV address vs peer, EPSV data + TLS resumption, LIST, QUIT",
+      "greeting, FEAT, AUTH TLS, chain + name + expiry, TLS 1.0/1.1 refused (side connection), login, anonymous login refused (side connection), PBSZ/PROT, SYST, PWD, TYPE, PASV address vs peer, EPSV data + TLS resumption, LIST, data TLS without resumption (a second listing: session reuse required?), QUIT",
     curl: "AUTH TLS, chain + name, login, PBSZ/PROT, PWD, EPSV, TYPE, LIST",
     lftp: "FEAT, AUTH TLS, chain + name, login, PBSZ/PROT, PWD, PASV, LIST",
   };
@@ -562,6 +568,8 @@ async function benchRtt(args: Args): Promise<{ markdown: string; data: unknown }
     ),
     "",
     `ftp-doctor's check alone (without Node start-up): ${fmtMs(doc.checkLoopMs ?? Number.NaN)} on loopback, ${fmtMs(doc.checkPathMs ?? Number.NaN)} on the ${rtt} ms path = ${(((doc.checkPathMs ?? 0) - (doc.checkLoopMs ?? 0)) / rtt).toFixed(1)} round trips. Target: at most 13.`,
+    "",
+    `Of these, the TLS session-reuse check (EPSV, a second data connection and a LIST over a fresh TLS session, which vsftpd's default \`require_ssl_reuse=YES\` refuses with 522) takes ${(((doc.reusePathMs ?? 0) - (doc.reuseLoopMs ?? 0)) / rtt).toFixed(1)} round trips: it needs the control connection after the listing, so no pipelining hides it. The check without it: ${(((doc.checkPathMs ?? 0) - (doc.reusePathMs ?? 0) - ((doc.checkLoopMs ?? 0) - (doc.reuseLoopMs ?? 0))) / rtt).toFixed(1)} round trips.`,
   ].join("\n");
   return {
     markdown: md,

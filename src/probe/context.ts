@@ -55,6 +55,14 @@ export class ProbeContext {
   unprovenTimeout: Observations["replyTimeout"];
   /** The side checks after the first TLS handshake run once per check, not again on a retry. */
   sideChecksStarted = false;
+  /**
+   * Start a data connection's TLS handshake only once the transfer command has its 1xx: pyftpdlib
+   * resets a ClientHello that arrives before it took the command, and its control connection
+   * then never answers again. Set for the fresh session that follows such a reset (engine.ts).
+   */
+  dataTlsAfterReply = false;
+  /** The data TLS handshake was reset before the server took the transfer command, and no final reply came. */
+  dataTlsReset: { command: string; error: NetError; reply?: Reply } | undefined;
   /** The EPSV reply read with the pipelined session setup, consumed by the data step. */
   pipelinedEpsv: Reply | undefined;
   /** Checks running off the critical path; the end of the check waits for them within the budget. */
@@ -63,7 +71,12 @@ export class ProbeContext {
    * Side checks the verdict should not wait for long once the main path is done (engine.ts
    * finish): each is given LIMITS.lateSideGraceMs more, then `abandon` records why it has no answer.
    */
-  readonly lateTasks: { done: Promise<void>; abandon: () => void }[] = [];
+  readonly lateTasks: {
+    done: Promise<void>;
+    abandon: () => void;
+    /** When its answer is due (ctx.rec.now() time), if it is waiting for one; the grace ends no later. */
+    answerDueAt?: () => number | undefined;
+  }[] = [];
   private readonly extraCa: string | undefined;
   private readonly openSockets = new Set<net.Socket>();
 
@@ -123,6 +136,11 @@ export class ProbeContext {
 
   tlsTimeout(): number {
     return this.budget.cap(adaptive(LIMITS.tlsTimeoutMinMs, this.rtt, 8));
+  }
+
+  /** How long a side check may still take once the main path is done: two round trips, at least LIMITS.lateSideGraceMs. */
+  lateGraceMs(): number {
+    return Math.max(LIMITS.lateSideGraceMs, this.rtt * 2);
   }
 
   greetingTimeout(): number {

@@ -56,7 +56,7 @@ async function steps(ctx: ProbeContext): Promise<void> {
   const ready = (await controlSession(ctx, primary)) || (ctx.retryFresh && (await retryInLockstep(ctx)));
   startAnonymousSide(ctx);
   if (!ready || !(await changeDirectory(ctx))) return;
-  const dataOk = await dataChannel(ctx);
+  const dataOk = (await dataChannel(ctx)) || (!!ctx.dataTlsReset && (await retryWithLateDataTls(ctx)));
   if (dataOk && ctx.options.write) await writeTest(ctx);
   if (ctx.options.active) await activeTest(ctx);
   if (ctx.options.idleSeconds) await idleTest(ctx, ctx.options.idleSeconds);
@@ -96,53 +96,89 @@ async function controlSession(ctx: ProbeContext, ctl: ControlChannel): Promise<b
  */
 async function retryInLockstep(ctx: ProbeContext): Promise<boolean> {
   ctx.retryFresh = false;
-  const step = ctx.rec.begin("connect");
-  if (!ctx.canOpenConnection() || ctx.budget.remaining() < LIMITS.lockstepRetryMinMs) {
-    const why = ctx.canOpenConnection() ? "too little time left" : `${LIMITS.maxControlConnections} control connections used`;
+  const ctl = await freshConnection(ctx, "lock-step retry", (why) => {
     ctx.obs.pipelining!.retry = "not-run";
     // Nothing can tell our pipelining from a server that stopped answering: report what was seen.
     ctx.obs.replyTimeout ??= ctx.unprovenTimeout;
-    step.end("skip", `no lock-step retry: ${why}`);
-    return false;
+    return why;
+  });
+  if (!ctl) return false;
+  ctx.obs.pipelining!.retry = "run";
+  return controlSession(ctx, ctl);
+}
+
+/**
+ * The server reset the data TLS handshake we started with the transfer command and then went
+ * silent (transfer.ts resetEarly; pyftpdlib): the session again on a fresh connection, this
+ * time with the handshake after the server's 1xx, as Python's ftplib does. The stuck connection
+ * is closed first, so the check never holds more connections than the cap allows.
+ */
+async function retryWithLateDataTls(ctx: ProbeContext): Promise<boolean> {
+  const reset = ctx.dataTlsReset!;
+  ctx.dataTlsReset = undefined;
+  ctx.ctl?.destroy();
+  ctx.ctl = undefined;
+  ctx.obs.controlConnections--;
+  ctx.obs.dataTlsRetry = { command: reset.command, error: reset.error, status: "not-run" };
+  const ctl = await freshConnection(ctx, "again with the data TLS handshake after the 1xx", (why) => why);
+  if (!ctl) return false;
+  ctx.dataTlsAfterReply = true;
+  ctx.obs.dataTlsRetry.status = "run";
+  return (await controlSession(ctx, ctl)) && (await changeDirectory(ctx)) && (await dataChannel(ctx));
+}
+
+/** One more control connection for a retry, within the cap and the budget; `refused` says why not. */
+async function freshConnection(ctx: ProbeContext, what: string, refused: (why: string) => string): Promise<ControlChannel | undefined> {
+  const step = ctx.rec.begin("connect");
+  if (!ctx.canOpenConnection() || ctx.budget.remaining() < LIMITS.lockstepRetryMinMs) {
+    const why = ctx.canOpenConnection() ? "too little time left" : `${LIMITS.maxControlConnections} control connections used`;
+    step.end("skip", `no ${what}: ${refused(why)}`);
+    return undefined;
   }
   ctx.obs.controlConnections++;
   const address = ctx.obs.peer!.address;
   try {
     const { socket, ms } = await connectTcp(address, ctx.target.port, ctx.budget.cap(LIMITS.connectTimeoutMs));
     ctx.track(socket);
-    step.end("ok", `${address}:${ctx.target.port} in ${ms.toFixed(1)} ms (lock-step retry)`);
+    step.end("ok", `${address}:${ctx.target.port} in ${ms.toFixed(1)} ms (${what})`);
     ctx.pendingFeat = false;
     ctx.pipelinedEpsv = undefined;
-    ctx.obs.pipelining!.retry = "run";
-    return await controlSession(ctx, new ControlChannel(socket, ctx.rec, "ctl"));
+    return new ControlChannel(socket, ctx.rec, "ctl");
   } catch (err) {
-    ctx.obs.pipelining!.retry = "not-run";
-    ctx.obs.replyTimeout ??= ctx.unprovenTimeout;
-    step.end("fail", `lock-step retry: ${failureOf(err).message}`, { error: failureOf(err) });
-    return false;
+    refused(failureOf(err).message);
+    step.end("fail", `${what}: ${failureOf(err).message}`, { error: failureOf(err) });
+    return undefined;
   }
 }
 
-/** Late side checks get a short grace (two round trips), not the rest of the budget. */
+async function quit(ctx: ProbeContext): Promise<void> {
+  if (!ctx.ctl) return;
+  const q = ctx.rec.begin("quit");
+  const answer = await ctx.ctl.quit(Math.min(500, Math.max(100, ctx.rtt * 3)));
+  q.end(answer ? "ok" : "skip", answer ? describe(answer) : "connection already closed");
+}
+
+/**
+ * Late side checks get a short grace (two round trips), not the rest of the budget, and none
+ * when the answer they wait for is already overdue (a refused login being delayed on purpose).
+ */
 async function settleLate(ctx: ProbeContext): Promise<void> {
   if (ctx.lateTasks.length === 0) return;
-  const graceMs = Math.min(ctx.budget.remaining(), Math.max(LIMITS.lateSideGraceMs, ctx.rtt * 2));
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<"expired">((r) => (timer = setTimeout(() => r("expired"), graceMs)));
+  const now = ctx.rec.now();
+  const graceEnd = now + ctx.lateGraceMs();
   for (const t of ctx.lateTasks) {
+    const until = Math.min(graceEnd, t.answerDueAt?.() ?? graceEnd, now + ctx.budget.remaining());
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<"expired">((r) => (timer = setTimeout(() => r("expired"), Math.max(0, until - ctx.rec.now()))));
     if ((await Promise.race([t.done.then(() => "done" as const), expired])) === "expired") t.abandon();
+    clearTimeout(timer);
   }
-  clearTimeout(timer);
 }
 
 /** QUIT, wait for side checks within the budget, close every socket. */
 async function finish(ctx: ProbeContext): Promise<void> {
-  if (ctx.ctl) {
-    const q = ctx.rec.begin("quit");
-    const answer = await ctx.ctl.quit(Math.min(500, Math.max(100, ctx.rtt * 3)));
-    q.end(answer ? "ok" : "skip", answer ? describe(answer) : "connection already closed");
-  }
-  await settleLate(ctx);
+  // The late side checks' grace runs while QUIT is answered, not after it.
+  await Promise.all([quit(ctx), settleLate(ctx)]);
   // A cleared timer, not sleep(): a pending budget-long timer kept the process (CLI) alive after the verdict.
   let sideWait: NodeJS.Timeout | undefined;
   await Promise.race([

@@ -290,6 +290,11 @@ export interface Observations {
     /** After a missing reply: the check started again on a fresh connection ("run"), or could not ("not-run": cap or budget). */
     retry?: "run" | "not-run";
   };
+  /**
+   * The server reset the data TLS handshake we start with the transfer command, then went silent
+   * (pyftpdlib): the session ran again on a fresh connection with the handshake after the 1xx.
+   */
+  dataTlsRetry?: { command: string; error: NetError; status: "run" | "not-run" };
   /** Anonymous login tried on a side connection while the main login was not anonymous. */
   anonymousSide?: { status: "accepted" | "refused" | "error" | "not-run"; reply?: Reply; canWrite?: boolean; detail?: string };
   /** A data connection with a fresh (not resumed) TLS session: does the server demand session reuse? */

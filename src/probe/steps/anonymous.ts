@@ -28,7 +28,7 @@ export function startAnonymousSide(ctx: ProbeContext): void {
   ctx.obs.controlConnections++;
   const side: AnonymousSide = (ctx.obs.anonymousSide = { status: "not-run" });
   const step = ctx.rec.begin("side");
-  const channel: { ch?: ControlChannel; abandoned?: boolean } = {};
+  const channel: AnonChannel = {};
   const done = tryAnonymous(ctx, side, channel)
     .catch((err) => {
       if (!channel.abandoned) Object.assign(side, { status: "error", detail: `anonymous login check: ${failureOf(err).message}` });
@@ -36,6 +36,8 @@ export function startAnonymousSide(ctx: ProbeContext): void {
     .finally(() => step.end(side.status === "error" ? "warn" : "ok", side.detail ?? `anonymous login ${side.status}`));
   ctx.lateTasks.push({
     done,
+    // An accepted login answers PASS at once; one unanswered for longer is a refusal being delayed.
+    answerDueAt: () => (channel.passSentAt === undefined ? undefined : channel.passSentAt + ctx.lateGraceMs()),
     abandon: () => {
       // Still unanswered when the main check is done: refused logins are delayed on purpose. An
       // accepted session finishes (its MKD'd directory must be removed again).
@@ -48,13 +50,21 @@ export function startAnonymousSide(ctx: ProbeContext): void {
   ctx.sideTasks.push(done);
 }
 
-async function tryAnonymous(ctx: ProbeContext, side: AnonymousSide, channel: { ch?: ControlChannel; abandoned?: boolean }): Promise<void> {
+interface AnonChannel {
+  ch?: ControlChannel;
+  abandoned?: boolean;
+  /** When PASS went out (ctx.rec.now()). */
+  passSentAt?: number;
+}
+
+async function tryAnonymous(ctx: ProbeContext, side: AnonymousSide, channel: AnonChannel): Promise<void> {
   const ch = await openSide(ctx);
   channel.ch = ch;
   if (channel.abandoned) ch.destroy();
   try {
     const wait = () => Math.max(ctx.replyTimeout(), ctx.budget.cap(LOGIN_DELAY_MS));
     const u = await ch.command("USER anonymous", wait());
+    if (u.code === 331) channel.passSentAt = ctx.rec.now();
     const r = u.code === 331 ? await ch.command("PASS ftp-doctor@example.invalid", wait(), "PASS ****") : u;
     if (channel.abandoned) return;
     side.reply = r;

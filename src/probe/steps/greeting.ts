@@ -8,6 +8,13 @@ import type { NetError, Observations, Reply } from "../types.js";
 import { handshake } from "./tls.js";
 
 // ---------------------------------------------------------------- greeting
+/**
+ * Default banners of servers that reset a data connection's ClientHello arriving before the
+ * transfer command (transfer.ts): pyftpdlib ("220 pyftpdlib 1.5.7 ready."). With any other banner
+ * the engine still finds out, one fresh session later (engine.ts retryWithLateDataTls).
+ */
+const LATE_DATA_TLS = /\bpyftpdlib\b/i;
+
 export async function greeting(ctx: ProbeContext, ctl: ControlChannel): Promise<boolean> {
   if (ctx.tlsMode === "implicit") {
     const ok = await handshake(ctx, ctl, "implicit");
@@ -54,6 +61,8 @@ export async function greeting(ctx: ProbeContext, ctl: ControlChannel): Promise<
   const late = elapsed() > nudgeAt;
   if (reply.code >= 200 && reply.code < 300) {
     ctx.obs.greeting = { ...ctx.obs.greeting, status: "ok", reply, durationMs: elapsed(), ...(late ? { late: true } : {}) };
+    // A server that names itself as one that resets an early data ClientHello: skip the fallback's detour.
+    if (LATE_DATA_TLS.test(reply.text)) ctx.dataTlsAfterReply = true;
     step.end(late ? "warn" : "ok", `${describe(reply)}${late ? ` (after ${elapsed()} ms)` : ""}`, { reply });
     return true;
   }

@@ -29,7 +29,7 @@ export async function tlsReuseCheck(ctx: ProbeContext): Promise<void> {
     if (!socket) {
       reuse.detail = "no second data connection";
     } else {
-      const r = await transfer(ctx, socket, "LIST", "read", undefined, true);
+      const r = await transfer(ctx, socket, "LIST", "read", undefined, { freshTls: true });
       judge(reuse, r.first, r.final, r.tls?.status === "ok" && !r.tls.reused);
     }
   } catch (err) {

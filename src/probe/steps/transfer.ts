@@ -8,7 +8,8 @@ import type { DataObservation, NetError, Reply } from "../types.js";
  * Run one transfer command on an open data socket. Under PROT P the TLS handshake on the
  * data connection starts together with the command (the server's accept will find our
  * ClientHello waiting), reusing the control session: vsftpd's require_ssl_reuse and
- * FileZilla Server refuse data connections that do not resume it.
+ * FileZilla Server refuse data connections that do not resume it. With ctx.dataTlsAfterReply
+ * it starts after the command's 1xx instead, as Python's ftplib does (one round trip more).
  */
 export async function transfer(
   ctx: ProbeContext,
@@ -16,30 +17,36 @@ export async function transfer(
   command: string,
   direction: "read" | "write",
   payload?: Buffer,
-  /** A fresh TLS session on the data connection instead of resuming the control one (tlsReuse.ts). */
-  freshTls = false,
+  opts: {
+    /** A fresh TLS session on the data connection instead of resuming the control one (tlsReuse.ts). */
+    freshTls?: boolean;
+  } = {},
 ): Promise<{ first?: Reply; final?: Reply; bytes?: number; body?: Buffer; tls?: DataObservation["dataTls"]; error?: NetError }> {
   const ctl = ctx.ctl!;
   const prot = ctx.obs.data?.protected ?? false;
-  const resume = ctx.tlsSession && !freshTls ? { session: ctx.tlsSession } : {};
+  const resume = ctx.tlsSession && !opts.freshTls ? { session: ctx.tlsSession } : {};
   let stream: net.Socket = socket;
   let tlsInfo: DataObservation["dataTls"] | undefined;
-  const handshake = prot
-    ? tlsHandshake({ socket, ...ctx.tlsNames(), ...resume }, ctx.tlsTimeout()).then(
-        ({ socket: t }) => {
-          ctx.track(t);
-          tlsInfo = { status: "ok", reused: t.isSessionReused(), protocol: t.getProtocol() ?? "" };
-          return t as net.Socket;
-        },
-        (err) => {
-          tlsInfo = { status: "failed", error: failureOf(err) };
-          return undefined;
-        },
-      )
-    : Promise.resolve(socket);
+  const secure = (): Promise<net.Socket | undefined> =>
+    prot
+      ? tlsHandshake({ socket, ...ctx.tlsNames(), ...resume }, ctx.tlsTimeout()).then(
+          ({ socket: t }) => {
+            ctx.track(t);
+            tlsInfo = { status: "ok", reused: t.isSessionReused(), protocol: t.getProtocol() ?? "" };
+            return t as net.Socket;
+          },
+          (err) => {
+            tlsInfo = { status: "failed", error: failureOf(err) };
+            return undefined;
+          },
+        )
+      : Promise.resolve(socket);
   // Collect bytes as soon as they flow; a bounded buffer.
-  const reader =
-    direction === "read" ? handshake.then((s) => (s ? readAll(s, LIMITS.maxListingBytes, ctx.replyTimeout()) : undefined)) : undefined;
+  const readFrom = (h: Promise<net.Socket | undefined>) =>
+    direction === "read" ? h.then((s) => (s ? readAll(s, LIMITS.maxListingBytes, ctx.replyTimeout()) : undefined)) : undefined;
+  const late = prot && ctx.dataTlsAfterReply;
+  let handshake = late ? undefined : secure();
+  let reader = handshake && readFrom(handshake);
   ctl.send(command);
   let first: Reply;
   try {
@@ -50,8 +57,12 @@ export async function transfer(
   }
   if (first.code !== 150 && first.code !== 125) {
     socket.destroy();
-    await handshake.catch(() => undefined);
+    await handshake?.catch(() => undefined);
     return { first, ...(tlsInfo ? { tls: tlsInfo } : {}) };
+  }
+  if (!handshake) {
+    handshake = secure();
+    reader = readFrom(handshake);
   }
   const s = await handshake;
   let bytes = 0;
@@ -60,6 +71,7 @@ export async function transfer(
   if (!s) {
     socket.destroy();
     error = tlsInfo?.error;
+    if (!late && error?.kind === "reset") return resetEarly(ctx, command, first, tlsInfo!, error);
   } else if (direction === "read") {
     const r = await reader!;
     if (r) {
@@ -91,6 +103,30 @@ export async function transfer(
     ...(tlsInfo ? { tls: tlsInfo } : {}),
     ...(error ? { error } : {}),
   };
+}
+
+/**
+ * The server reset our data TLS handshake after answering 1xx. A server that refuses it says so
+ * (425, 522) within a few round trips; pyftpdlib, which took our early ClientHello for a
+ * stray, never answers on that control connection again. Then the check starts a fresh
+ * session with the handshake after the 1xx (engine.ts) instead of waiting out the reply timeout.
+ */
+async function resetEarly(
+  ctx: ProbeContext,
+  command: string,
+  first: Reply,
+  tls: NonNullable<DataObservation["dataTls"]>,
+  error: NetError,
+): Promise<{ first: Reply; final?: Reply; bytes: number; tls: NonNullable<DataObservation["dataTls"]>; error: NetError }> {
+  const graceMs = ctx.budget.cap(Math.max(LIMITS.dataTlsResetGraceMs, ctx.rtt * 4));
+  try {
+    const final = await ctx.ctl!.reply(graceMs);
+    return { first, final, bytes: 0, tls, error };
+  } catch (err) {
+    if (failureOf(err).kind !== "timeout") ctx.lost(`${command} completion`, err);
+    else ctx.dataTlsReset = { command, error, reply: first };
+    return { first, bytes: 0, tls, error };
+  }
 }
 
 export function readAll(
