@@ -44,7 +44,7 @@ export const LIMITS = {
   transcriptLines: 400,
   transcriptChars: 60_000,
   /** Control connections one check may open (per-IP caps and login bans: FAULTS.md). */
-  maxControlConnections: 3,
+  maxControlConnections: 4,
   /** Budget left below which a check does not start again in lock-step after a pipelined command went unanswered. */
   lockstepRetryMinMs: 1_500,
   /**

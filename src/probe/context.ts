@@ -77,6 +77,13 @@ export class ProbeContext {
     /** When its answer is due (ctx.rec.now() time), if it is waiting for one; the grace ends no later. */
     answerDueAt?: () => number | undefined;
   }[] = [];
+  /** The session-reuse check's own session (steps/tlsReuse.ts), to end early when its answer cannot matter. */
+  reuseSide: { done: Promise<void>; abandon: (why: string) => void } | undefined;
+  /** The main login succeeded (side sessions log in only after it did, with the same credentials). */
+  readonly loggedIn = new Milestone();
+  /** The main listing's data connection is up (a side session's passive port never competes with it). */
+  readonly dataConnected = new Milestone();
+  private replaced = 0;
   private readonly extraCa: string | undefined;
   private readonly openSockets = new Set<net.Socket>();
 
@@ -123,7 +130,12 @@ export class ProbeContext {
   }
 
   canOpenConnection(): boolean {
-    return this.obs.controlConnections < LIMITS.maxControlConnections;
+    return this.obs.controlConnections - this.replaced < LIMITS.maxControlConnections;
+  }
+
+  /** A retry's fresh session replaces the main one (closed): it does not count against the cap. */
+  replaceMain(): void {
+    this.replaced++;
   }
 
   /**
@@ -206,5 +218,22 @@ export class ProbeContext {
       this.ctl?.destroy();
       this.ctl = undefined;
     }
+  }
+}
+
+/** Something the main session reaches, or not: side sessions wait for it; the first outcome stays. */
+export class Milestone {
+  private outcome: boolean | undefined;
+  private readonly waiters: ((ok: boolean) => void)[] = [];
+
+  reached(): Promise<boolean> {
+    if (this.outcome !== undefined) return Promise.resolve(this.outcome);
+    return new Promise((r) => this.waiters.push(r));
+  }
+
+  settle(ok: boolean): void {
+    if (this.outcome !== undefined) return;
+    this.outcome = ok;
+    for (const w of this.waiters.splice(0)) w(ok);
   }
 }

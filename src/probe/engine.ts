@@ -15,7 +15,6 @@ import { resolve } from "./steps/resolve.js";
 import { sessionInfo } from "./steps/session.js";
 import { sideProbes } from "./steps/side.js";
 import { secure } from "./steps/tls.js";
-import { tlsReuseCheck } from "./steps/tlsReuse.js";
 import { writeTest } from "./steps/write.js";
 import type { CheckOptions, Observations, ProbePolicy } from "./types.js";
 
@@ -54,14 +53,13 @@ async function steps(ctx: ProbeContext): Promise<void> {
     return;
   }
   const ready = (await controlSession(ctx, primary)) || (ctx.retryFresh && (await retryInLockstep(ctx)));
+  ctx.loggedIn.settle(ctx.obs.login?.status === "ok");
   startAnonymousSide(ctx);
   if (!ready || !(await changeDirectory(ctx))) return;
   const dataOk = (await dataChannel(ctx)) || (!!ctx.dataTlsReset && (await retryWithLateDataTls(ctx)));
   if (dataOk && ctx.options.write) await writeTest(ctx);
   if (ctx.options.active) await activeTest(ctx);
   if (ctx.options.idleSeconds) await idleTest(ctx, ctx.options.idleSeconds);
-  // Last: vsftpd ends the session after refusing a data connection that does not resume.
-  if (dataOk) await tlsReuseCheck(ctx);
 }
 
 /**
@@ -86,7 +84,9 @@ function permitted(ctx: ProbeContext, addresses: { address: string }[]): boolean
 
 /** Greeting to session setup on one control connection; whether the data steps can follow. */
 async function controlSession(ctx: ProbeContext, ctl: ControlChannel): Promise<boolean> {
-  return (await greeting(ctx, ctl)) && (await secure(ctx)) && (await login(ctx)) && (await sessionInfo(ctx));
+  if (!(await greeting(ctx, ctl)) || !(await secure(ctx)) || !(await login(ctx))) return false;
+  ctx.loggedIn.settle(true);
+  return sessionInfo(ctx);
 }
 
 /**
@@ -96,6 +96,8 @@ async function controlSession(ctx: ProbeContext, ctl: ControlChannel): Promise<b
  */
 async function retryInLockstep(ctx: ProbeContext): Promise<boolean> {
   ctx.retryFresh = false;
+  // The out-of-step connection is being closed (ctx.lost): this one replaces it.
+  ctx.replaceMain();
   const ctl = await freshConnection(ctx, "lock-step retry", (why) => {
     ctx.obs.pipelining!.retry = "not-run";
     // Nothing can tell our pipelining from a server that stopped answering: report what was seen.
@@ -118,7 +120,7 @@ async function retryWithLateDataTls(ctx: ProbeContext): Promise<boolean> {
   ctx.dataTlsReset = undefined;
   ctx.ctl?.destroy();
   ctx.ctl = undefined;
-  ctx.obs.controlConnections--;
+  ctx.replaceMain();
   ctx.obs.dataTlsRetry = { command: reset.command, error: reset.error, status: "not-run" };
   const ctl = await freshConnection(ctx, "again with the data TLS handshake after the 1xx", (why) => why);
   if (!ctl) return false;
@@ -177,6 +179,10 @@ async function settleLate(ctx: ProbeContext): Promise<void> {
 
 /** QUIT, wait for side checks within the budget, close every socket. */
 async function finish(ctx: ProbeContext): Promise<void> {
+  ctx.loggedIn.settle(false);
+  ctx.dataConnected.settle(false);
+  // Without a working listing, whether a fresh data TLS session is refused cannot matter.
+  if (ctx.obs.data?.status !== "ok") ctx.reuseSide?.abandon("not asked: the main listing did not work");
   // The late side checks' grace runs while QUIT is answered, not after it.
   await Promise.all([quit(ctx), settleLate(ctx)]);
   // A cleared timer, not sleep(): a pending budget-long timer kept the process (CLI) alive after the verdict.

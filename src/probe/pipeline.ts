@@ -55,6 +55,18 @@ function name(command: string): string {
   return command.startsWith("(") ? command : command.split(" ")[0]!;
 }
 
+/**
+ * A server whose banner names software that mishandles pipelining in a way only a reply timeout
+ * would show (Twisted): lock-step from the start, no detour.
+ */
+export function lockstepForBanner(ctx: ProbeContext, software: string): void {
+  fallBack(ctx, {
+    during: "greeting",
+    reason: "banner",
+    detail: `${software} reads no command after PASV until its data connection arrives`,
+  });
+}
+
 function fallBack(ctx: ProbeContext, fallback: Fallback): void {
   ctx.obs.pipelining = { mode: "lockstep", fallback };
   ctx.rec.line("*", "ctl", `pipelining mishandled by the server (${fallback.reason}): lock-step from now on`);

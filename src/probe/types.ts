@@ -286,7 +286,8 @@ export interface Observations {
   /** How commands were sent: pipelined, or lock-step after the server mishandled pipelining. */
   pipelining?: {
     mode: "pipelined" | "lockstep";
-    fallback?: { during: string; reason: "interleaved" | "missing-reply"; detail: string };
+    /** Why lock-step: replies interleaved, a reply missing, or a banner naming such software (no detour). */
+    fallback?: { during: string; reason: "interleaved" | "missing-reply" | "banner"; detail: string };
     /** After a missing reply: the check started again on a fresh connection ("run"), or could not ("not-run": cap or budget). */
     retry?: "run" | "not-run";
   };

@@ -32,6 +32,8 @@ export interface TwistedFtpdOptions extends Omit<DaemonOptions, "extra" | "tls">
   home?: "fresh" | "readonly" | "missing";
   /** Also create `<home>/<name>`, root-owned 0700: a directory the server user may not enter. */
   forbiddenDir?: string;
+  /** FTPFactory.welcomeMessage (the greeting after "220 "). @defaultValue Twisted's "Twisted <version> FTP Server" */
+  welcomeMessage?: string;
 }
 
 const SERVER_SCRIPT = path.join(repoRoot, "test", "harness", "bin", "twisted_ftpd.py");
@@ -69,6 +71,7 @@ export async function startTwistedFtpd(opts: TwistedFtpdOptions = {}): Promise<R
       users: [{ ...TWISTED_USER, home }],
       anonRoot,
       connectionLimit: opts.connectionLimit ?? null,
+      welcomeMessage: opts.welcomeMessage ?? null,
       runAs: { uid: nobody.uid, gid: nobody.gid },
     };
     const configFile = path.join(p.dir, "twisted-ftpd.json");

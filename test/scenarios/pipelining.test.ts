@@ -52,7 +52,8 @@ describe("pipelining: Twisted", requirementsOptions(["python3", "root"]), () => 
   test("no reply after an unused PASV → lock-step on a fresh connection, HEALTHY (+ANON_ENABLED)", async () => {
     // Twisted 22.4 (ftp_PASV returns the data-connection deferred): no further command is read
     // until that data connection arrives, so the pipelined EPSV behind PASV goes unanswered.
-    const s = await startTwistedFtpd({ anonymous: true });
+    // A banner that does not name Twisted: the engine has to find out by itself.
+    const s = await startTwistedFtpd({ anonymous: true, welcomeMessage: "FTP service ready" });
     running.push(s);
     const r = await check(target(s), { tls: "off", anonymous: true });
     expectVerdict("Twisted: unanswered EPSV after pipelined PASV", "twisted", r, "HEALTHY", { findings: ["ANON_ENABLED"] });
@@ -65,6 +66,24 @@ describe("pipelining: Twisted", requirementsOptions(["python3", "root"]), () => 
     assert.ok(
       r.report.steps.some((x) => x.id === "session" && x.status === "warn" && /lock-step/.test(x.detail)),
       "the steps say so",
+    );
+  });
+});
+
+describe("pipelining: Twisted, named by its banner", requirementsOptions(["python3", "root"]), () => {
+  test("Twisted's default banner → lock-step from the greeting: no timeout, no second connection, HEALTHY", async () => {
+    const s = await startTwistedFtpd({ anonymous: true });
+    running.push(s);
+    const r = await check(target(s), { tls: "off", anonymous: true });
+    expectVerdict("Twisted named by its banner", "twisted", r, "HEALTHY", { findings: ["ANON_ENABLED"] });
+    assert.equal(r.observations.pipelining?.mode, "lockstep");
+    assert.equal(r.observations.pipelining?.fallback?.reason, "banner");
+    assert.equal(r.observations.pipelining?.retry, undefined);
+    assert.equal(r.observations.controlConnections, 1);
+    assert.ok((r.observations.data?.listEntries ?? 0) > 0, "listing parsed");
+    assert.ok(
+      r.observations.transcript.some((l) => /lock-step from now on/.test(l.text)),
+      "the transcript says so",
     );
   });
 });

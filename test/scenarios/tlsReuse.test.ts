@@ -18,11 +18,13 @@ after(async () => {
 describe("TLS session reuse requirement: vsftpd", requirementsOptions(["vsftpd", "root"]), () => {
   const certs = certFixtures();
   const ca = pemFile("root-ca.pem", certs.ca.certPem);
-  const run = async (reuse: boolean) => {
+  const run = async (reuse: boolean, password = VSFTPD_USER.password) => {
     const s = await startVsftpd({ localUsers: true, tls: tlsOf(certs.valid), extra: { require_ssl_reuse: reuse } });
     running.push(s);
-    return check(`127.0.0.1:${s.port}`, { tls: "explicit", ca, user: VSFTPD_USER.user }, VSFTPD_USER.password);
+    return check(`127.0.0.1:${s.port}`, { tls: "explicit", ca, user: VSFTPD_USER.user }, password);
   };
+  const sent = (r: Awaited<ReturnType<typeof run>>, conn: string) =>
+    r.observations.transcript.filter((l) => l.conn === conn && l.dir === ">").map((l) => l.text.split(" ")[0]);
 
   test("require_ssl_reuse=YES → HEALTHY with TLS_REUSE_REQUIRED", async () => {
     const r = await run(true);
@@ -30,6 +32,19 @@ describe("TLS session reuse requirement: vsftpd", requirementsOptions(["vsftpd",
     assert.equal(r.observations.data?.dataTls?.reused, true, "the main listing resumed");
     assert.equal(r.observations.tlsReuse?.status, "required");
     assert.match(r.observations.tlsReuse?.reply?.text ?? "", /session reuse required/);
+    // Its own session, beside the main one: the main session never saw the refusal.
+    assert.deepEqual(sent(r, "reuse"), ["AUTH", "USER", "PASS", "PBSZ", "PROT", "EPSV", "LIST", "QUIT"]);
+    assert.equal(sent(r, "ctl").filter((c) => c === "LIST").length, 1, "one listing on the main session");
+    assert.ok(r.observations.controlConnections <= 4, `${r.observations.controlConnections} control connections`);
+  });
+
+  test("wrong password → AUTH_FAILED; the reuse session never sends the credentials", async () => {
+    const r = await run(true, "not-the-password");
+    expectVerdict("wrong password", "vsftpd", r, "AUTH_FAILED");
+    assert.equal(sent(r, "ctl").filter((c) => c === "PASS").length, 1, "one failed login, not two");
+    assert.ok(!sent(r, "reuse").includes("USER") && !sent(r, "reuse").includes("PASS"), sent(r, "reuse").join(" "));
+    assert.equal(r.observations.tlsReuse?.status, "not-run");
+    assert.ok(!r.report.findings.some((f) => f.code === "TLS_REUSE_REQUIRED"));
   });
 
   test("require_ssl_reuse=NO → HEALTHY, no reuse finding", async () => {

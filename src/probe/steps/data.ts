@@ -10,6 +10,7 @@ export async function dataChannel(ctx: ProbeContext): Promise<boolean> {
     const epsv = ctx.pipelinedEpsv;
     ctx.pipelinedEpsv = undefined;
     const socket = await passive(ctx, epsv);
+    ctx.dataConnected.settle(!!socket);
     if (!socket) {
       data.status = "failed";
       const last = data.passive[data.passive.length - 1];

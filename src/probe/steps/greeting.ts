@@ -3,6 +3,7 @@ import { adaptive, LIMITS } from "../../config/defaults.js";
 import { describe, failureOf, type ProbeContext } from "../context.js";
 import { ControlChannel } from "../control.js";
 import { connectTcp, netError, tlsHandshake } from "../net.js";
+import { lockstepForBanner } from "../pipeline.js";
 import type { Recorder } from "../record.js";
 import type { NetError, Observations, Reply } from "../types.js";
 import { handshake } from "./tls.js";
@@ -14,6 +15,12 @@ import { handshake } from "./tls.js";
  * the engine still finds out, one fresh session later (engine.ts retryWithLateDataTls).
  */
 const LATE_DATA_TLS = /\bpyftpdlib\b/i;
+/**
+ * Twisted's default banner ("220 Twisted 22.4.0 FTP Server"): it reads no command after a PASV
+ * until the data connection arrives, which pipelining finds out only after a reply timeout (about
+ * 2.5 s) and a fresh connection. With any other banner that detour still works (pipeline.ts).
+ */
+const LOCKSTEP_BANNER = /\bTwisted [\d.]+ FTP Server\b/i;
 
 export async function greeting(ctx: ProbeContext, ctl: ControlChannel): Promise<boolean> {
   if (ctx.tlsMode === "implicit") {
@@ -63,6 +70,7 @@ export async function greeting(ctx: ProbeContext, ctl: ControlChannel): Promise<
     ctx.obs.greeting = { ...ctx.obs.greeting, status: "ok", reply, durationMs: elapsed(), ...(late ? { late: true } : {}) };
     // A server that names itself as one that resets an early data ClientHello: skip the fallback's detour.
     if (LATE_DATA_TLS.test(reply.text)) ctx.dataTlsAfterReply = true;
+    if (LOCKSTEP_BANNER.test(reply.text)) lockstepForBanner(ctx, "Twisted");
     step.end(late ? "warn" : "ok", `${describe(reply)}${late ? ` (after ${elapsed()} ms)` : ""}`, { reply });
     return true;
   }

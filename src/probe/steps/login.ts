@@ -15,12 +15,18 @@ const ANON_PASSWORD = "ftp-doctor@example.invalid";
 const LOGIN_DELAY_MS = 7_000;
 
 // ---------------------------------------------------------------- login
+/** Who the check logs in as: --user (or the URL's user) with its password, else anonymous. */
+export function credentials(ctx: ProbeContext): { user: string; anonymous: boolean; password: string | undefined } {
+  const explicitUser = ctx.options.anonymous ? undefined : (ctx.options.user ?? ctx.target.user);
+  return explicitUser
+    ? { user: explicitUser, anonymous: false, password: ctx.secrets.password }
+    : { user: "anonymous", anonymous: true, password: ANON_PASSWORD };
+}
+
 export async function login(ctx: ProbeContext): Promise<boolean> {
   const ctl = ctx.ctl!;
   const step = ctx.rec.begin("login");
-  const explicitUser = ctx.options.anonymous ? undefined : (ctx.options.user ?? ctx.target.user);
-  const anonymous = !explicitUser;
-  const user = explicitUser ?? "anonymous";
+  const { user, anonymous, password } = credentials(ctx);
   const encrypted = ctx.obs.tls?.status === "ok";
   const login = (ctx.obs.login = {
     user,
@@ -29,7 +35,6 @@ export async function login(ctx: ProbeContext): Promise<boolean> {
     encrypted,
     status: "not-run" as LoginObservation["status"],
   });
-  const password = anonymous ? ANON_PASSWORD : ctx.secrets.password;
   // Never send a real password in clear text after TLS was attempted and broke.
   if (!anonymous && !encrypted && ctx.obs.tls && ctx.obs.tls.status !== "refused") {
     step.end("skip", "not sending the password: TLS is not working on this session");

@@ -8,6 +8,7 @@ import type { CertFacts, Reply, TlsObservation } from "../types.js";
 import { endForRetry, exchange } from "../pipeline.js";
 import { featPlan, recordFeat } from "./feat.js";
 import { legacyRetry, plainAfterBrokenTls, startSideChecks } from "./tlsSide.js";
+import { startTlsReuseSide } from "./tlsReuse.js";
 
 export async function secure(ctx: ProbeContext): Promise<boolean> {
   const ctl = ctx.ctl!;
@@ -72,7 +73,10 @@ export async function handshake(ctx: ProbeContext, ctl: ControlChannel, mode: "e
     const problem = obs.authorizationError ?? (obs.hostnameError ? "hostname mismatch" : undefined);
     step.end(problem ? "warn" : "ok", `${obs.protocol} ${obs.cipher} in ${Math.round(ms)} ms${problem ? `; certificate: ${problem}` : ""}`);
     if (!ctx.ctl) ctx.ctl = ctl;
-    startSideChecks(ctx);
+    if (!ctx.sideChecksStarted) {
+      startSideChecks(ctx);
+      startTlsReuseSide(ctx);
+    }
     return true;
   } catch (err) {
     const e = failureOf(err);

@@ -2,6 +2,7 @@ import type net from "node:net";
 import { LIMITS } from "../../config/defaults.js";
 import { failureOf, type ProbeContext } from "../context.js";
 import { classifyError, netError, NetFailureError, tlsHandshake } from "../net.js";
+import type { ControlChannel } from "../control.js";
 import type { DataObservation, NetError, Reply } from "../types.js";
 
 /**
@@ -20,10 +21,12 @@ export async function transfer(
   opts: {
     /** A fresh TLS session on the data connection instead of resuming the control one (tlsReuse.ts). */
     freshTls?: boolean;
+    /** A side session's control channel (tlsReuse.ts) instead of the main one: PROT P, nothing recorded on the main session. */
+    via?: ControlChannel;
   } = {},
 ): Promise<{ first?: Reply; final?: Reply; bytes?: number; body?: Buffer; tls?: DataObservation["dataTls"]; error?: NetError }> {
-  const ctl = ctx.ctl!;
-  const prot = ctx.obs.data?.protected ?? false;
+  const ctl = opts.via ?? ctx.ctl!;
+  const prot = opts.via ? true : (ctx.obs.data?.protected ?? false);
   const resume = ctx.tlsSession && !opts.freshTls ? { session: ctx.tlsSession } : {};
   let stream: net.Socket = socket;
   let tlsInfo: DataObservation["dataTls"] | undefined;
@@ -71,7 +74,7 @@ export async function transfer(
   if (!s) {
     socket.destroy();
     error = tlsInfo?.error;
-    if (!late && error?.kind === "reset") return resetEarly(ctx, command, first, tlsInfo!, error);
+    if (!late && error?.kind === "reset") return resetEarly(ctx, ctl, command, first, tlsInfo!, error, !opts.via);
   } else if (direction === "read") {
     const r = await reader!;
     if (r) {
@@ -92,7 +95,7 @@ export async function transfer(
   try {
     final = await ctl.reply(ctx.replyTimeout());
   } catch (err) {
-    ctx.lost(`${command} completion`, err);
+    if (!opts.via) ctx.lost(`${command} completion`, err);
     error ??= failureOf(err);
   }
   return {
@@ -113,16 +116,20 @@ export async function transfer(
  */
 async function resetEarly(
   ctx: ProbeContext,
+  ctl: ControlChannel,
   command: string,
   first: Reply,
   tls: NonNullable<DataObservation["dataTls"]>,
   error: NetError,
+  /** The main session's own transfer (not a side session's): its state records what happened. */
+  main: boolean,
 ): Promise<{ first: Reply; final?: Reply; bytes: number; tls: NonNullable<DataObservation["dataTls"]>; error: NetError }> {
   const graceMs = ctx.budget.cap(Math.max(LIMITS.dataTlsResetGraceMs, ctx.rtt * 4));
   try {
-    const final = await ctx.ctl!.reply(graceMs);
+    const final = await ctl.reply(graceMs);
     return { first, final, bytes: 0, tls, error };
   } catch (err) {
+    if (!main) return { first, bytes: 0, tls, error };
     if (failureOf(err).kind !== "timeout") ctx.lost(`${command} completion`, err);
     else ctx.dataTlsReset = { command, error, reply: first };
     return { first, bytes: 0, tls, error };
