@@ -136,8 +136,9 @@ function summarize(c: Config): string {
     `profiles (${Object.keys(c.profiles).length}):`,
     ...Object.entries(c.profiles).map(
       ([n, p]) =>
-        `  ${n}: user ${p.user}, ` +
-        `password from ${p.passwordEnv ? `$${p.passwordEnv}` : p.passwordFile ? p.passwordFile : "nowhere (no password)"}${p.tls ? `, tls ${p.tls}` : ""}`,
+        `  ${n}: user ${p.user}, password from ${
+          p.passwordEnv ? `$${p.passwordEnv}` : p.passwordFile ? p.passwordFile : "nowhere (no password)"
+        }${p.tls ? `, tls ${p.tls}` : ""}`,
     ),
     `slack: ${c.slack.allowedChannels ? `${c.slack.allowedChannels.length} channel(s)` : "all channels"}` +
       `, ${c.slack.allowedUsers ? `${c.slack.allowedUsers.length} user(s)` : "all users"}`,
