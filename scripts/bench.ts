@@ -444,7 +444,9 @@ async function benchVerdict(args: Args): Promise<{ markdown: string; data: unkno
   const md = [
     "## Time to verdict (real broken servers; ftp-doctor vs curl and lftp)",
     "",
-    `Median of ${args.runs} runs per cell, each client a fresh process (ftp-doctor: the CLI, \`check --json\`, Node start-up included; "check" is the check's own duration). Peers are capped at ${cap} s with \`timeout\`; "≥${cap} s (hung)" means they were still waiting when killed.`,
+    `Median of ${args.runs} runs per cell, each client a fresh process ` +
+      '(ftp-doctor: the CLI, `check --json`, Node start-up included; "check" is the check\'s own duration). ' +
+      `Peers are capped at ${cap} s with \`timeout\`; "≥${cap} s (hung)" means they were still waiting when killed.`,
     "",
     table(
       ["case", "ftp-doctor verdict", "ftp-doctor", "(check)", "curl -v", "curl result", "lftp", "lftp result"],
@@ -460,7 +462,10 @@ async function benchVerdict(args: Args): Promise<{ markdown: string; data: unkno
       ]),
     ),
     "",
-    "Client commands: `ftp-doctor check HOST:PORT --json` (+ `--tls explicit --ca … --user … --password-env` where TLS applies, `--tls off` on plain servers); `curl -v -sS [--ssl-reqd --cacert … --user u:p] ftp://HOST:PORT/`; `lftp -c '[set ssl:ca-file …; set ftp:ssl-force true; set ftp:ssl-protect-data true;] open [-u u,p] -p PORT HOST; ls'`.",
+    "Client commands: `ftp-doctor check HOST:PORT --json` " +
+      "(+ `--tls explicit --ca … --user … --password-env` where TLS applies, `--tls off` on plain servers); " +
+      "`curl -v -sS [--ssl-reqd --cacert … --user u:p] ftp://HOST:PORT/`; " +
+      "`lftp -c '[set ssl:ca-file …; set ftp:ssl-force true; set ftp:ssl-protect-data true;] open [-u u,p] -p PORT HOST; ls'`.",
   ].join("\n");
   return {
     markdown: md,
@@ -553,23 +558,36 @@ async function benchRtt(args: Args): Promise<{ markdown: string; data: unknown }
   const doc = rows.find((r) => r.tool === "ftp-doctor")!;
   const checked: Record<Tool, string> = {
     "ftp-doctor":
-      "greeting, FEAT, AUTH TLS, chain + name + expiry, TLS 1.0/1.1 refused (side connection), login, anonymous login refused (side connection), PBSZ/PROT, SYST, PWD, TYPE, PASV address vs peer, EPSV data + TLS resumption, LIST, data TLS without resumption (a second listing: session reuse required?), QUIT",
+      "greeting, FEAT, AUTH TLS, chain + name + expiry, TLS 1.0/1.1 refused (side connection), " +
+      "login, anonymous login refused (side connection), PBSZ/PROT, SYST, PWD, " +
+      "TYPE, PASV address vs peer, EPSV data + TLS resumption, LIST, " +
+      "data TLS without resumption (a second listing: session reuse required?), QUIT",
     curl: "AUTH TLS, chain + name, login, PBSZ/PROT, PWD, EPSV, TYPE, LIST",
     lftp: "FEAT, AUTH TLS, chain + name, login, PBSZ/PROT, PWD, PASV, LIST",
   };
   const md = [
     `## Round trips: healthy FTPS check over a ${rtt} ms path`,
     "",
-    `vsftpd (explicit FTPS, local user) reached directly on 127.0.0.1, and through a userspace delay proxy on 127.0.0.2 that holds every chunk ${delayMs} ms each way and opens its upstream connection 1.5 round trips after the client's (so a new connection costs a round trip as on a real path); the proxy forwards the control port and the whole passive range, and the proxied server's \`pasv_address=127.0.0.2\`. Median of ${runs} runs of each client process. Round trips = (wall on the ${rtt} ms path − wall on loopback) / ${rtt} ms.`,
+    "vsftpd (explicit FTPS, local user) reached directly on 127.0.0.1, " +
+      `and through a userspace delay proxy on 127.0.0.2 that holds every chunk ${delayMs} ms each ` +
+      "way and opens its upstream connection 1.5 round trips after the client's (so a new connection " +
+      "costs a round trip as on a real path); the proxy forwards the control port and the whole " +
+      `passive range, and the proxied server's \`pasv_address=127.0.0.2\`. Median of ${runs} runs of ` +
+      `each client process. Round trips = (wall on the ${rtt} ms path − wall on loopback) / ${rtt} ms.`,
     "",
     table(
       ["client", "loopback", `${rtt} ms path`, "round trips", "result", "what it checks"],
       rows.map((r) => [r.tool, fmtMs(r.loopMs), fmtMs(r.pathMs), r.roundTrips.toFixed(1), r.result, checked[r.tool]]),
     ),
     "",
-    `ftp-doctor's check alone (without Node start-up): ${fmtMs(doc.checkLoopMs ?? Number.NaN)} on loopback, ${fmtMs(doc.checkPathMs ?? Number.NaN)} on the ${rtt} ms path = ${(((doc.checkPathMs ?? 0) - (doc.checkLoopMs ?? 0)) / rtt).toFixed(1)} round trips. Target: at most 13.`,
+    `ftp-doctor's check alone (without Node start-up): ${fmtMs(doc.checkLoopMs ?? Number.NaN)} on loopback, ` +
+      `${fmtMs(doc.checkPathMs ?? Number.NaN)} on the ${rtt} ms path = ` +
+      `${(((doc.checkPathMs ?? 0) - (doc.checkLoopMs ?? 0)) / rtt).toFixed(1)} round trips. Target: at most 13.`,
     "",
-    `The main session (greeting to QUIT) is done after ${(((doc.mainPathMs ?? 0) - (doc.mainLoopMs ?? 0)) / rtt).toFixed(1)} round trips; the rest is side checks on their own connections: the TLS session-reuse check (its own login once the main one succeeded, then a LIST over a data connection with a fresh TLS session, which vsftpd's default \`require_ssl_reuse=YES\` refuses with 522), TLS 1.0/1.1 refusal and anonymous login.`,
+    `The main session (greeting to QUIT) is done after ${(((doc.mainPathMs ?? 0) - (doc.mainLoopMs ?? 0)) / rtt).toFixed(1)} ` +
+      "round trips; the rest is side checks on their own connections: the TLS session-reuse check (its own login " +
+      "once the main one succeeded, then a LIST over a data connection with a fresh TLS session, which vsftpd's " +
+      "default `require_ssl_reuse=YES` refuses with 522), TLS 1.0/1.1 refusal and anonymous login.",
   ].join("\n");
   return {
     markdown: md,
@@ -802,7 +820,8 @@ async function benchScale(): Promise<{ markdown: string; data: unknown }> {
   const md = [
     `## Scale: ${n} queued checks, one worker, concurrency ${concurrency}`,
     "",
-    `Targets, in turn: ${[...new Set(senv.targets.map((t) => t.label))].join("; ")} (the job timeout differs per job so none is deduplicated). Wall = first enqueue to last completion event.`,
+    `Targets, in turn: ${[...new Set(senv.targets.map((t) => t.label))].join("; ")} (the job ` +
+      "timeout differs per job so none is deduplicated). Wall = first enqueue to last completion event.",
     "",
     table(
       [
@@ -905,11 +924,13 @@ async function benchQueue(): Promise<{ markdown: string; data: unknown }> {
   const md = [
     "## Queue: enqueue-to-start latency and one worker's throughput",
     "",
-    `Latency = job.processedOn − job.timestamp (BullMQ, via Job.fromId) for 200 jobs enqueued at 40/s to one idle worker (concurrency 8); target a 421 server (a verdict in milliseconds).`,
+    "Latency = job.processedOn − job.timestamp (BullMQ, via Job.fromId) for 200 jobs enqueued " +
+      "at 40/s to one idle worker (concurrency 8); target a 421 server (a verdict in milliseconds).",
     "",
     table(["jobs", "median", "p99", "max"], [[lat.length, fmtMs(median(lat)), fmtMs(quantile(lat, 0.99)), fmtMs(Math.max(...lat))]]),
     "",
-    `Throughput: one worker, all jobs enqueued at once, the same mix of local targets as the scale run (${[...new Set(senv.targets.map((t) => t.label))].join("; ")}).`,
+    "Throughput: one worker, all jobs enqueued at once, the same mix of local targets " +
+      `as the scale run (${[...new Set(senv.targets.map((t) => t.label))].join("; ")}).`,
     "",
     table(
       ["concurrency", "checks", "wall", "checks/s", "worker peak RSS", "verdicts"],
@@ -1094,7 +1115,8 @@ async function main(): Promise<number> {
   const parts: string[] = [
     "# ftp-doctor benchmarks",
     "",
-    `${env.date} · ${env.uname} · ${env.cpu} · ${env.cores} cores · ${env.memoryGiB} GiB · Node ${env.node} · ${env.curl} · ${env.lftp} · ${env.vsftpd} · ${env.redis}`,
+    `${env.date} · ${env.uname} · ${env.cpu} · ${env.cores} cores · ${env.memoryGiB} GiB · ` +
+      `Node ${env.node} · ${env.curl} · ${env.lftp} · ${env.vsftpd} · ${env.redis}`,
   ];
   let failed = 0;
   const runners: Record<Section, () => Promise<{ markdown: string; data: unknown }>> = {

@@ -322,14 +322,27 @@ export async function benchFleet(log: Log, opts: { driftTargets?: number; interv
   const markdown = [
     "## fleet: monitoring at scale",
     "",
-    `History of ${history.targets.toLocaleString("en")} targets (${history.mix.healthy} always healthy, ${history.mix.incidents} with incidents — half with a weekly window —, ${history.mix.flapping} flapping a few hours a day), 5-minute interval, 30 days: ${history.resultsSimulated.toLocaleString("en")} results of ${Object.values(history.samplesSimulated).reduce((a, b) => a + b, 0)} sample targets stored through the real code (real reports of ${history.reportBytes.healthy} B and ${history.reportBytes.down} B), expired as TTLs would have, cloned to the fleet.`,
+    `History of ${history.targets.toLocaleString("en")} targets (${history.mix.healthy} always healthy, ` +
+      `${history.mix.incidents} with incidents — half with a weekly window —, ` +
+      `${history.mix.flapping} flapping a few hours a day), 5-minute interval, 30 days: ` +
+      `${history.resultsSimulated.toLocaleString("en")} results of ` +
+      `${Object.values(history.samplesSimulated).reduce((a, b) => a + b, 0)} sample targets ` +
+      `stored through the real code (real reports of ${history.reportBytes.healthy} B and ` +
+      `${history.reportBytes.down} B), expired as TTLs would have, cloned to the fleet.`,
     "",
     "| figure | value | goal |",
     "|---|---|---|",
-    `| Redis memory of history (sum of MEMORY USAGE, ${history.keys.toLocaleString("en")} keys) | **${f(history.memoryMiB)} MiB** (${history.bytesPerTarget.toLocaleString("en")} B per target) | ≤ 256 MB |`,
-    `| \`history\` latency, 300 random targets (p50 / p99 / max) | ${f(history.latencyMs.p50, 2)} / **${f(history.latencyMs.p99, 2)}** / ${f(history.latencyMs.max, 2)} ms | ≤ 200 ms |`,
-    `| schedule drift, ${drift.targets.toLocaleString("en")} targets in one zone at ${drift.intervalSeconds} s, one worker (concurrency 32), ${drift.runSeconds} s (p50 / p99 / max) | ${f(drift.driftSeconds.p50, 2)} / **${f(drift.driftSeconds.p99, 2)}** / ${f(drift.driftSeconds.max, 2)} s | p99 ≤ 5 s |`,
-    `| checks evaluated in the drift run | ${drift.evaluated.toLocaleString("en")} (≥ ${drift.expectedAtLeast.toLocaleString("en")} due), verdicts ${JSON.stringify(drift.codes)}, ${drift.incidentPosts} incident posts, bench process peak RSS ${drift.botRssMiB} MiB | |`,
+    `| Redis memory of history (sum of MEMORY USAGE, ${history.keys.toLocaleString("en")} keys) | ` +
+      `**${f(history.memoryMiB)} MiB** ` +
+      `(${history.bytesPerTarget.toLocaleString("en")} B per target) | ≤ 256 MB |`,
+    "| `history` latency, 300 random targets (p50 / p99 / max) | " +
+      `${f(history.latencyMs.p50, 2)} / **${f(history.latencyMs.p99, 2)}** / ${f(history.latencyMs.max, 2)} ms | ≤ 200 ms |`,
+    `| schedule drift, ${drift.targets.toLocaleString("en")} targets in one zone at ${drift.intervalSeconds} s, ` +
+      `one worker (concurrency 32), ${drift.runSeconds} s (p50 / p99 / max) | ` +
+      `${f(drift.driftSeconds.p50, 2)} / **${f(drift.driftSeconds.p99, 2)}** / ${f(drift.driftSeconds.max, 2)} s | p99 ≤ 5 s |`,
+    `| checks evaluated in the drift run | ${drift.evaluated.toLocaleString("en")} ` +
+      `(≥ ${drift.expectedAtLeast.toLocaleString("en")} due), verdicts ${JSON.stringify(drift.codes)}, ` +
+      `${drift.incidentPosts} incident posts, bench process peak RSS ${drift.botRssMiB} MiB | |`,
   ].join("\n");
   return { markdown, data: { history, drift } };
 }

@@ -273,7 +273,16 @@ function printQueued(target: string, outcomes: ZoneOutcome[], json: boolean, io:
   const cross: CrossZoneVerdict = crossZoneVerdict(target, outcomes);
   if (json) {
     io.stdout.write(
-      `${JSON.stringify({ target, crossZone: cross, results: reports, errors: outcomes.filter((o) => o.error).map((o) => ({ zone: o.zone, error: o.error })) }, null, 2)}\n`,
+      `${JSON.stringify(
+        {
+          target,
+          crossZone: cross,
+          results: reports,
+          errors: outcomes.filter((o) => o.error).map((o) => ({ zone: o.zone, error: o.error })),
+        },
+        null,
+        2,
+      )}\n`,
     );
   } else {
     io.stdout.write(`Cross-zone: ${cross.code}\n  ${cross.title}\n  ${cross.explanation}\n`);

@@ -20,7 +20,10 @@ export async function historyCommand(args: string[], io: CliIo): Promise<number>
   });
   if (v.help) {
     io.stdout.write(
-      "Usage: ftp-doctor history <target> [--days N] [--json] [--png FILE] [--svg FILE]\n\nThe last N days (default 7) of a target (host:port) per zone: uptime, incidents with start, end and duration,\nthe current state, and recurring failure windows. --png/--svg FILE: the same as a timeline picture\n(a strip per zone coloured by verdict, incidents outlined, recurring windows highlighted).\n",
+      "Usage: ftp-doctor history <target> [--days N] [--json] [--png FILE] [--svg FILE]\n\n" +
+        "The last N days (default 7) of a target (host:port) per zone: uptime, incidents with start, end and duration,\n" +
+        "the current state, and recurring failure windows. --png/--svg FILE: the same as a timeline picture\n" +
+        "(a strip per zone coloured by verdict, incidents outlined, recurring windows highlighted).\n",
     );
     return 0;
   }

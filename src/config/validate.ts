@@ -136,9 +136,12 @@ function summarize(c: Config): string {
     `profiles (${Object.keys(c.profiles).length}):`,
     ...Object.entries(c.profiles).map(
       ([n, p]) =>
-        `  ${n}: user ${p.user}, password from ${p.passwordEnv ? `$${p.passwordEnv}` : p.passwordFile ? p.passwordFile : "nowhere (no password)"}${p.tls ? `, tls ${p.tls}` : ""}`,
+        `  ${n}: user ${p.user}, password from ${
+          p.passwordEnv ? `$${p.passwordEnv}` : p.passwordFile ? p.passwordFile : "nowhere (no password)"
+        }${p.tls ? `, tls ${p.tls}` : ""}`,
     ),
-    `slack: ${c.slack.allowedChannels ? `${c.slack.allowedChannels.length} channel(s)` : "all channels"}, ${c.slack.allowedUsers ? `${c.slack.allowedUsers.length} user(s)` : "all users"}`,
+    `slack: ${c.slack.allowedChannels ? `${c.slack.allowedChannels.length} channel(s)` : "all channels"}` +
+      `, ${c.slack.allowedUsers ? `${c.slack.allowedUsers.length} user(s)` : "all users"}`,
     `digests (${digests.length}):`,
     ...digests.map((d) => `  ${d.channel} at "${d.cron}" ${d.tz}: ${d.targets.length} target(s)`),
     `alerts: ${c.alerts ? `diagnoses to ${c.alerts.channel}, target from label ${c.alerts.targetLabels.join(" or ")}` : "off (no alerts.channel)"}`,

@@ -99,10 +99,12 @@ const PASV_ADDRESS_FIX: PerServer = {
     "Twisted advertises the address the client connected to and has no override: let an FTP-aware NAT helper rewrite PASV, or run it on the public address.",
   ],
   inetutils: [
-    "GNU inetutils ftpd advertises its local address and has no masquerade setting: use an FTP-aware NAT helper (`nf_nat_ftp`, plain FTP only) or a daemon with a passive-address setting.",
+    "GNU inetutils ftpd advertises its local address and has no masquerade setting: use an " +
+      "FTP-aware NAT helper (`nf_nat_ftp`, plain FTP only) or a daemon with a passive-address setting.",
   ],
   netkit: [
-    "netkit ftpd advertises its local address and has no masquerade setting: use an FTP-aware NAT helper (`nf_nat_ftp`, plain FTP only) or a daemon with a passive-address setting.",
+    "netkit ftpd advertises its local address and has no masquerade setting: use an FTP-aware " +
+      "NAT helper (`nf_nat_ftp`, plain FTP only) or a daemon with a passive-address setting.",
   ],
 };
 
@@ -120,10 +122,12 @@ const PASV_RANGE_FIX: PerServer = {
     "Pin the range with `FTPFactory.passivePortRange = range(<min>, <max> + 1)` (default: any free port) and open exactly that range.",
   ],
   inetutils: [
-    "Passive ports come from the kernel's ephemeral range (`sysctl net.ipv4.ip_local_port_range`): open that range, or load the `nf_conntrack_ftp` helper on the firewall (plain FTP only).",
+    "Passive ports come from the kernel's ephemeral range (`sysctl net.ipv4.ip_local_port_range`): " +
+      "open that range, or load the `nf_conntrack_ftp` helper on the firewall (plain FTP only).",
   ],
   netkit: [
-    "Passive ports come from the kernel's ephemeral range (`-h` picks the high range; `sysctl net.ipv4.ip_local_port_range`): open that range, or load `nf_conntrack_ftp` (plain FTP only).",
+    "Passive ports come from the kernel's ephemeral range (`-h` picks the high range; `sysctl " +
+      "net.ipv4.ip_local_port_range`): open that range, or load `nf_conntrack_ftp` (plain FTP only).",
   ],
 };
 
@@ -198,7 +202,8 @@ export const CAUSES: { [C in RootCauseCode]: Cause<CauseFacts[C]> } = {
     layer: "tcp",
     title: (f) => `No answer from ${f.where}: connection attempts time out`,
     explanation: (f) =>
-      `TCP SYNs to port ${f.port} got no reply within our ${f.deadlineMs} ms deadline: something drops the packets (firewall, security group) or the host is down.${f.sshHint ? SSH_HINT : ""}`,
+      `TCP SYNs to port ${f.port} got no reply within our ${f.deadlineMs} ms deadline: something ` +
+      `drops the packets (firewall, security group) or the host is down.${f.sshHint ? SSH_HINT : ""}`,
     fix: {
       any: [
         "SYN packets go unanswered: a firewall or security group drops the control port. Allow TCP to it from this network.",
@@ -224,10 +229,12 @@ export const CAUSES: { [C in RootCauseCode]: Cause<CauseFacts[C]> } = {
     layer: "greeting",
     title: (f) => `${f.where} accepts connections but never greets`,
     explanation: () =>
-      "TCP connects, but no 220 greeting arrived. Typical causes: the daemon does reverse DNS or ident lookups that time out, it is hung, or a proxy has no backend.",
+      "TCP connects, but no 220 greeting arrived. Typical causes: " +
+      "the daemon does reverse DNS or ident lookups that time out, it is hung, or a proxy has no backend.",
     fix: {
       any: [
-        "The server accepts TCP but never says 220. Usual causes: the daemon does reverse DNS or ident lookups that time out, it is hung, or a proxy/load balancer has no healthy backend.",
+        "The server accepts TCP but never says 220. Usual causes: the daemon does reverse DNS or " +
+          "ident lookups that time out, it is hung, or a proxy/load balancer has no healthy backend.",
         "Check the daemon's log for the connection and restart it if it is stuck.",
       ],
       server: {
@@ -244,7 +251,8 @@ export const CAUSES: { [C in RootCauseCode]: Cause<CauseFacts[C]> } = {
     explanation: () => "The port stays silent to plain FTP, but a TLS handshake on it succeeds: it is an implicit-FTPS port.",
     fix: {
       any: [
-        "This port speaks implicit FTPS (TLS first, then FTP): connect with `ftps://host:port` (curl: `ftps://`, lftp: `set ftp:ssl-force true; open ftps://…`).",
+        "This port speaks implicit FTPS (TLS first, then FTP): connect with `ftps://host:port` (curl: " +
+          "`ftps://`, lftp: `set ftp:ssl-force true; open ftps://…`).",
         "Or use the server's explicit-FTPS/plain port (usually 21) with AUTH TLS.",
       ],
     },
@@ -259,7 +267,8 @@ export const CAUSES: { [C in RootCauseCode]: Cause<CauseFacts[C]> } = {
         : "The server answered the connection with a refusal instead of 220 (access control or a closing service).",
     fix: {
       any: [
-        "The server closed the connection without a usable reply. Check access control (tcp_wrappers `/etc/hosts.allow`/`hosts.deny`, fail2ban, per-IP bans) and the daemon's log.",
+        "The server closed the connection without a usable reply. Check access control " +
+          "(tcp_wrappers `/etc/hosts.allow`/`hosts.deny`, fail2ban, per-IP bans) and the daemon's log.",
         "Behind a load balancer: check that it has healthy backends.",
       ],
       server: {
@@ -293,10 +302,12 @@ export const CAUSES: { [C in RootCauseCode]: Cause<CauseFacts[C]> } = {
         pyftpdlib: ["Raise `FTPServer.max_cons` (default 512) and `FTPServer.max_cons_per_ip` (default 0, unlimited)."],
         twisted: ["Raise `FTPFactory.connectionLimit` (Twisted's LimitTotalConnectionsFactory)."],
         inetutils: [
-          "GNU inetutils ftpd has no connection limit of its own: raise the inetd/xinetd (`instances`, `per_source`) or systemd socket (`MaxConnections=`, `MaxConnectionsPerSource=`) limit that runs it.",
+          "GNU inetutils ftpd has no connection limit of its own: raise the inetd/xinetd (`instances`, " +
+            "`per_source`) or systemd socket (`MaxConnections=`, `MaxConnectionsPerSource=`) limit that runs it.",
         ],
         netkit: [
-          "netkit ftpd has no connection limit of its own: raise the inetd/xinetd (`instances`, `per_source`) or systemd socket (`MaxConnections=`, `MaxConnectionsPerSource=`) limit that runs it.",
+          "netkit ftpd has no connection limit of its own: raise the inetd/xinetd (`instances`, " +
+            "`per_source`) or systemd socket (`MaxConnections=`, `MaxConnectionsPerSource=`) limit that runs it.",
         ],
       },
     },
@@ -320,7 +331,8 @@ export const CAUSES: { [C in RootCauseCode]: Cause<CauseFacts[C]> } = {
         : "The port answered with text that is not an FTP greeting.",
     fix: {
       any: [
-        "Something other than FTP answers here (an HTTP server, a CDN or a proxy). If the name is behind a CDN/HTTP proxy, give FTP a DNS-only record pointing at the FTP host.",
+        "Something other than FTP answers here (an HTTP server, a CDN or a proxy). " +
+          "If the name is behind a CDN/HTTP proxy, give FTP a DNS-only record pointing at the FTP host.",
         "Check the port number you used.",
       ],
     },
@@ -357,10 +369,12 @@ export const CAUSES: { [C in RootCauseCode]: Cause<CauseFacts[C]> } = {
     explanation: (f) =>
       f.when === "login"
         ? "The server refuses logins over plain FTP; the client must use explicit TLS."
-        : "The server refuses passive data connections on a plain FTP session: it wants TLS on the data channel, which needs a TLS session first. The client must use explicit TLS.",
+        : "The server refuses passive data connections on a plain FTP session: " +
+          "it wants TLS on the data channel, which needs a TLS session first. The client must use explicit TLS.",
     fix: {
       any: [
-        "The server only accepts logins over TLS. Use explicit FTPS in the client: curl `--ssl-reqd`, lftp `set ftp:ssl-force true`, FileZilla *Require explicit FTP over TLS*.",
+        "The server only accepts logins over TLS. Use explicit FTPS in the client: " +
+          "curl `--ssl-reqd`, lftp `set ftp:ssl-force true`, FileZilla *Require explicit FTP over TLS*.",
       ],
       server: {
         vsftpd: ["This is `force_local_logins_ssl=YES` on the server: right, keep it; fix the client."],
@@ -379,7 +393,8 @@ export const CAUSES: { [C in RootCauseCode]: Cause<CauseFacts[C]> } = {
       `A modern TLS handshake fails, but one allowing legacy protocols and ciphers works (${f.protocol}, ${f.cipher}): current clients refuse this server.`,
     fix: {
       any: [
-        "The server only offers outdated TLS (1.0/1.1) or weak ciphers/DH parameters, which current clients refuse. Enable TLS 1.2 and 1.3 with modern ciphers; renew weak DH parameters (2048 bits or more).",
+        "The server only offers outdated TLS (1.0/1.1) or weak ciphers/DH parameters, which current clients " +
+          "refuse. Enable TLS 1.2 and 1.3 with modern ciphers; renew weak DH parameters (2048 bits or more).",
       ],
       server: {
         vsftpd: [
@@ -398,11 +413,15 @@ export const CAUSES: { [C in RootCauseCode]: Cause<CauseFacts[C]> } = {
     layer: "tls",
     title: (f) => `TLS handshake to ${f.where} stalls`,
     explanation: (f) =>
-      `AUTH TLS was accepted but the handshake never completed${f.plainWorks ? ", while plain FTP on another connection works" : ""}: the server's certificate flight is probably lost on the path (MTU/MSS black hole).`,
+      "AUTH TLS was accepted but the handshake never completed" +
+      `${f.plainWorks ? ", while plain FTP on another connection works" : ""}: ` +
+      "the server's certificate flight is probably lost on the path (MTU/MSS black hole).",
     fix: {
       any: [
-        "AUTH TLS is accepted but the handshake never completes while plain FTP works: the server's certificate flight (large packets) is lost on the path — an MTU/MSS black hole.",
-        "Fix MSS clamping on the VPN/tunnel/firewall (`iptables -t mangle -A FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu`) or let ICMP 'fragmentation needed' through.",
+        "AUTH TLS is accepted but the handshake never completes while plain FTP works: " +
+          "the server's certificate flight (large packets) is lost on the path — an MTU/MSS black hole.",
+        "Fix MSS clamping on the VPN/tunnel/firewall (`iptables -t mangle -A FORWARD -p tcp --tcp-flags " +
+          "SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu`) or let ICMP 'fragmentation needed' through.",
         "A middlebox that inspects FTP (an FTP ALG) can also stall TLS: disable FTP inspection for this server.",
       ],
     },
@@ -416,7 +435,8 @@ export const CAUSES: { [C in RootCauseCode]: Cause<CauseFacts[C]> } = {
         : "The TLS handshake failed, and not because of an outdated protocol (a legacy-allowing retry failed too).",
     fix: {
       any: [
-        "The TLS handshake failed for a reason other than an old protocol: check the server's TLS configuration (certificate/key pair, cipher list) and its log.",
+        "The TLS handshake failed for a reason other than an old protocol: " +
+          "check the server's TLS configuration (certificate/key pair, cipher list) and its log.",
         "If the port speaks plain FTP, use explicit FTPS (ftpes:// or --tls explicit) on it instead of implicit TLS.",
       ],
     },
@@ -427,7 +447,8 @@ export const CAUSES: { [C in RootCauseCode]: Cause<CauseFacts[C]> } = {
     explanation: (f) => `The certificate expired on ${f.validTo}: clients that verify certificates refuse the connection.`,
     fix: {
       any: [
-        "Renew the certificate and install it with its intermediates, then reload the daemon. Automate renewal (ACME/certbot deploy hook that reloads the FTP daemon).",
+        "Renew the certificate and install it with its intermediates, then reload the daemon. " +
+          "Automate renewal (ACME/certbot deploy hook that reloads the FTP daemon).",
       ],
       server: {
         vsftpd: [
@@ -448,7 +469,8 @@ export const CAUSES: { [C in RootCauseCode]: Cause<CauseFacts[C]> } = {
     explanation: () => "The certificate is not issued by a trusted CA: clients that verify certificates refuse it.",
     fix: {
       any: [
-        "The server presents a self-signed certificate: clients that verify certificates refuse it. Install a CA-issued certificate (e.g. ACME/Let's Encrypt for the server's name).",
+        "The server presents a self-signed certificate: clients that verify certificates refuse it. " +
+          "Install a CA-issued certificate (e.g. ACME/Let's Encrypt for the server's name).",
         "If a private CA is intended, distribute it to clients and pass it to the check with --ca FILE (or the profile's CA file).",
       ],
     },
@@ -478,7 +500,8 @@ export const CAUSES: { [C in RootCauseCode]: Cause<CauseFacts[C]> } = {
     explanation: (f) => `The certificate is for ${f.names}, not for the name used (${f.checkedName}).`,
     fix: {
       any: [
-        "The certificate does not name the host you connected to. Connect by a name the certificate lists, or reissue the certificate with this name in its SAN.",
+        "The certificate does not name the host you connected to. " +
+          "Connect by a name the certificate lists, or reissue the certificate with this name in its SAN.",
         "Shared hosting often serves a `*.provider` certificate: use the provider's host name for FTPS.",
       ],
     },
@@ -501,7 +524,9 @@ export const CAUSES: { [C in RootCauseCode]: Cause<CauseFacts[C]> } = {
         vsftpd: ["Check the PAM stack (`pam_service_name`), /etc/ftpusers, `userlist_enable`/`userlist_file`, and `max_login_fails`."],
         proftpd: [
           "Check `AuthOrder`, the AuthUserFile or SQL backend, `RequireValidShell`, and mod_ban (`ftpdctl ban info`).",
-          "ProFTPD also answers `530 Login incorrect.` to a right password when the user's home or `DefaultRoot` cannot be entered, or a `<Limit LOGIN>` denies the user: its SystemLog says which (`chdir(...) failed`, `unable to set DefaultRoot directory`, `Limit access denies login`).",
+          "ProFTPD also answers `530 Login incorrect.` to a right password when the user's home or " +
+            "`DefaultRoot` cannot be entered, or a `<Limit LOGIN>` denies the user: its SystemLog says " +
+            "which (`chdir(...) failed`, `unable to set DefaultRoot directory`, `Limit access denies login`).",
         ],
         "pure-ftpd": ["Check the user with `pure-pw show <user>`, run `pure-pw mkdb` after changes, check the -l auth order."],
         filezilla: ["Check the user and password in the server's Users settings, and autoban."],
@@ -560,7 +585,8 @@ export const CAUSES: { [C in RootCauseCode]: Cause<CauseFacts[C]> } = {
         : "The server accepted the user but could not enter its home directory.",
     fix: {
       any: [
-        "The account logs in but its home (or the configured root) does not exist or cannot be entered: create it, fix owner and mode, or point the server at the right directory.",
+        "The account logs in but its home (or the configured root) does not exist or cannot be entered: " +
+          "create it, fix owner and mode, or point the server at the right directory.",
       ],
       server: {
         vsftpd: [
@@ -630,7 +656,8 @@ export const CAUSES: { [C in RootCauseCode]: Cause<CauseFacts[C]> } = {
     explanation: () => "An idle control connection was closed by the server or a middlebox.",
     fix: {
       any: [
-        "An idle control connection was dropped. Raise the server's idle timeout, make clients send NOOP keepalives during long transfers, or raise NAT/firewall idle timers.",
+        "An idle control connection was dropped. Raise the server's idle timeout, " +
+          "make clients send NOOP keepalives during long transfers, or raise NAT/firewall idle timers.",
       ],
       server: {
         vsftpd: ["Raise `idle_session_timeout=` (and `data_connection_timeout=`)."],
@@ -650,10 +677,14 @@ export const CAUSES: { [C in RootCauseCode]: Cause<CauseFacts[C]> } = {
     layer: "data",
     title: (f) => `${f.where} advertises a private address for passive mode`,
     explanation: (f) =>
-      `The PASV reply tells clients to connect to ${f.advertised}, a private address, while the server was reached at ${f.controlPeer}. Clients that follow the reply fail; clients that swap in the control address (FileZilla, curl, lftp) hide the problem.`,
+      `The PASV reply tells clients to connect to ${f.advertised}, a private address, ` +
+      `while the server was reached at ${f.controlPeer}. Clients that follow the reply fail; ` +
+      "clients that swap in the control address (FileZilla, curl, lftp) hide the problem.",
     fix: {
       any: [
-        "The server advertises a private address in its PASV reply: clients outside its network cannot reach it. Clients that silently substitute the control address (FileZilla, curl, lftp) hide this — which is why it 'works in FileZilla but fails in my app'.",
+        "The server advertises a private address in its PASV reply: " +
+          "clients outside its network cannot reach it. Clients that silently substitute the control address " +
+          "(FileZilla, curl, lftp) hide this — which is why it 'works in FileZilla but fails in my app'.",
         "Configure the public address the server should advertise:",
       ],
       server: PASV_ADDRESS_FIX,
@@ -663,7 +694,12 @@ export const CAUSES: { [C in RootCauseCode]: Cause<CauseFacts[C]> } = {
     layer: "data",
     title: (f) => `${f.where} advertises the wrong address for passive mode`,
     explanation: (f) =>
-      `The PASV reply names ${f.advertised}, not the address the server was reached at (${f.controlPeer})${f.permitted ? ", and nothing answers there" : "; ftp-doctor does not connect to third addresses that are not permitted targets (FTP bounce)"}.`,
+      `The PASV reply names ${f.advertised}, not the address the server was reached at ` +
+      `(${f.controlPeer})${
+        f.permitted
+          ? ", and nothing answers there"
+          : "; ftp-doctor does not connect to third addresses that are not permitted targets (FTP bounce)"
+      }.`,
     fix: {
       any: [
         "The PASV reply names an address other than the one you connected to. Configure the correct public address (a stale one is common after an IP change):",
@@ -686,7 +722,8 @@ export const CAUSES: { [C in RootCauseCode]: Cause<CauseFacts[C]> } = {
           }.`,
     fix: {
       any: [
-        "The passive data ports are not reachable: open the server's passive port range on every firewall and NAT between clients and server, and make the range match the server setting.",
+        "The passive data ports are not reachable: open the server's passive port range on every " +
+          "firewall and NAT between clients and server, and make the range match the server setting.",
       ],
       server: PASV_RANGE_FIX,
     },
@@ -695,7 +732,9 @@ export const CAUSES: { [C in RootCauseCode]: Cause<CauseFacts[C]> } = {
     layer: "data",
     title: (f) => `${f.where} refuses passive mode`,
     explanation: (f) =>
-      `Both EPSV and PASV are refused.${f.active ? ` Active mode ${f.active === "works" ? "works" : "fails too"}.` : " Active mode was not tested (--active)."}`,
+      `Both EPSV and PASV are refused.${
+        f.active ? ` Active mode ${f.active === "works" ? "works" : "fails too"}.` : " Active mode was not tested (--active)."
+      }`,
     fix: {
       any: [
         "The server refuses both EPSV and PASV: enable passive mode with a fixed port range and open it on the firewall. Active mode rarely survives NAT.",
@@ -725,7 +764,8 @@ export const CAUSES: { [C in RootCauseCode]: Cause<CauseFacts[C]> } = {
       "The data connection arrived from a different IP than the control connection and the server refused it (multi-IP NAT egress or a proxy).",
     fix: {
       any: [
-        "The server saw the data connection come from a different IP than the control connection and refused it. Usual cause: egress NAT with several public IPs (per-connection source), or a proxy.",
+        "The server saw the data connection come from a different IP than the control connection and " +
+          "refused it. Usual cause: egress NAT with several public IPs (per-connection source), or a proxy.",
         "Make egress NAT sticky per client (one source IP per client), or route the FTP server's traffic around the multi-IP NAT.",
       ],
       server: {
@@ -739,10 +779,12 @@ export const CAUSES: { [C in RootCauseCode]: Cause<CauseFacts[C]> } = {
     layer: "data",
     title: () => "The server requires TLS session reuse on data connections",
     explanation: (f) =>
-      `The data connection's TLS session did not resume the control session${f.notResumed ? " (this data handshake was not resumed)" : ""}, and the server refuses that.`,
+      "The data connection's TLS session did not resume the control session" +
+      `${f.notResumed ? " (this data handshake was not resumed)" : ""}, and the server refuses that.`,
     fix: {
       any: [
-        "The server requires the data connection's TLS session to resume the control session, and this data connection did not. Clients must reuse the session (curl ≥ 7.x, lftp and FileZilla do).",
+        "The server requires the data connection's TLS session to resume the control session, and this " +
+          "data connection did not. Clients must reuse the session (curl ≥ 7.x, lftp and FileZilla do).",
       ],
       server: {
         vsftpd: ["Server-side relief: `require_ssl_reuse=NO` in vsftpd.conf."],
@@ -757,7 +799,8 @@ export const CAUSES: { [C in RootCauseCode]: Cause<CauseFacts[C]> } = {
     explanation: () => "The server refuses unencrypted data connections: the client must send PBSZ 0 and PROT P.",
     fix: {
       any: [
-        "The server requires encrypted data connections: the client must send `PBSZ 0` and `PROT P` before transfers (curl `--ssl-reqd`, lftp `set ftp:ssl-protect-data true`).",
+        "The server requires encrypted data connections: the client must send `PBSZ 0` and " +
+          "`PROT P` before transfers (curl `--ssl-reqd`, lftp `set ftp:ssl-protect-data true`).",
       ],
       server: {
         vsftpd: ["This is `force_local_data_ssl=YES` (or `force_anon_data_ssl`): keep it; fix the client (PROT P)."],
@@ -799,7 +842,9 @@ export const CAUSES: { [C in RootCauseCode]: Cause<CauseFacts[C]> } = {
           }[f.kind],
     fix: {
       any: [
-        "The connection was cut mid-session without an FTP reply: a middlebox (firewall, IPS, load balancer idle timer) or a crashing daemon. Check the daemon's log and system journal for crashes at that time, and any firewall logs.",
+        "The connection was cut mid-session without an FTP reply: a middlebox (firewall, " +
+          "IPS, load balancer idle timer) or a crashing daemon. " +
+          "Check the daemon's log and system journal for crashes at that time, and any firewall logs.",
       ],
     },
   },
@@ -839,7 +884,8 @@ export const CAUSES: { [C in RootCauseCode]: Cause<CauseFacts[C]> } = {
     },
     fix: {
       any: [
-        "The server sent replies that do not follow the FTP protocol (quoted in the evidence). Check for a proxy or a broken server build in front of this address.",
+        "The server sent replies that do not follow the FTP protocol (quoted in the evidence). " +
+          "Check for a proxy or a broken server build in front of this address.",
       ],
     },
   },
@@ -849,7 +895,8 @@ export const CAUSES: { [C in RootCauseCode]: Cause<CauseFacts[C]> } = {
     explanation: () => "A command got no reply within the deadline, while the connection stayed open.",
     fix: {
       any: [
-        "The server stopped answering a command without closing the connection: check its load, its log, and any filesystem (NFS) or authentication backend it waits on.",
+        "The server stopped answering a command without closing the connection: " +
+          "check its load, its log, and any filesystem (NFS) or authentication backend it waits on.",
       ],
     },
   },
@@ -859,11 +906,13 @@ export const CAUSES: { [C in RootCauseCode]: Cause<CauseFacts[C]> } = {
     layer: "server",
     title: (f) => `The directory ${f.path} does not exist`,
     explanation: (f) =>
-      `Login works, but changing to ${f.path} (the directory in the URL) fails: the server says there is no such directory. Listing and the write test were not run there.`,
+      `Login works, but changing to ${f.path} (the directory in the URL) fails: ` +
+      "the server says there is no such directory. Listing and the write test were not run there.",
     fix: {
       any: [
         "Create the directory on the server (and give the account access to it), or correct the path in the URL.",
-        "Paths in the URL are relative to the account's login directory, or to the chroot/virtual root when the server confines users: `/upload` is `<root>/upload`.",
+        "Paths in the URL are relative to the account's login directory, " +
+          "or to the chroot/virtual root when the server confines users: `/upload` is `<root>/upload`.",
       ],
       server: {
         vsftpd: ["With `chroot_local_user=YES` the path is inside the user's home (or `local_root=`)."],
@@ -902,7 +951,9 @@ export const CAUSES: { [C in RootCauseCode]: Cause<CauseFacts[C]> } = {
           : f.why === "tls-failed"
             ? "TLS could not be set up, so the session fell back to plain FTP."
             : "The check ran without TLS."
-      } ftp-doctor does not send a password in clear text unless the profile says \`tls: off\`: this is our policy, not a server fault. Login and everything after it were not tested.`,
+      }` +
+      " ftp-doctor does not send a password in clear text unless the profile says `tls: off`: " +
+      "this is our policy, not a server fault. Login and everything after it were not tested.",
     fix: {
       any: [
         "Best: enable FTPS on the server so passwords travel encrypted, then check again.",
@@ -922,11 +973,14 @@ export const CAUSES: { [C in RootCauseCode]: Cause<CauseFacts[C]> } = {
     layer: "policy",
     title: (f) => `${f.name} resolves to ${f.address}, which the target policy does not permit`,
     explanation: (f) =>
-      `The name ${f.name} resolved to ${f.address}, and the target policy refused that address (rule: ${f.rule}). Nothing was connected to: this is our policy, not a fault of the server.`,
+      `The name ${f.name} resolved to ${f.address}, and the target policy refused that address (rule: ` +
+      `${f.rule}). Nothing was connected to: this is our policy, not a fault of the server.`,
     fix: {
       any: [
-        "If the address is right and should be checked, add it (or its network) to the allow-list (`targets.allow`, or the profile's `targets`) and check again.",
-        "If the name should not resolve there (a DNS record pointing at an internal or metadata address), fix the DNS record: the policy just kept the check from connecting to it.",
+        "If the address is right and should be checked, add it (or its network) to " +
+          "the allow-list (`targets.allow`, or the profile's `targets`) and check again.",
+        "If the name should not resolve there (a DNS record pointing at an internal or metadata address), " +
+          "fix the DNS record: the policy just kept the check from connecting to it.",
       ],
     },
   },

@@ -76,7 +76,9 @@ export function crossZoneVerdict(target: string, outcomes: ZoneOutcome[]): Cross
     return {
       code: "PATH_BLOCKED",
       title: `${target} works from ${list(healthy)} but not from ${list(failing)}${suffix}`,
-      explanation: `Healthy from ${list(healthy)}; ${detail}. The server is up: the path from ${list(failing)} to it is blocked or broken (firewall, security group, routing, NAT between that zone and the server).`,
+      explanation:
+        `Healthy from ${list(healthy)}; ${detail}. The server is up: the path from ${list(failing)} to it ` +
+        "is blocked or broken (firewall, security group, routing, NAT between that zone and the server).",
       zones,
     };
   }
@@ -85,7 +87,9 @@ export function crossZoneVerdict(target: string, outcomes: ZoneOutcome[]): Cross
     return {
       code: "ZONE_SPECIFIC",
       title: `${target} behaves differently by zone: ${detail}${suffix}`,
-      explanation: `Healthy from ${list(healthy)}, but ${detail}: the server treats these zones differently (per-IP policy, allow-lists, bans, a different server behind the same name).`,
+      explanation:
+        `Healthy from ${list(healthy)}, but ${detail}: the server treats these zones ` +
+        "differently (per-IP policy, allow-lists, bans, a different server behind the same name).",
       zones,
     };
   }

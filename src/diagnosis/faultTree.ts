@@ -110,7 +110,9 @@ function healthySummary(obs: Observations): string {
   if (obs.login?.status === "ok") parts.push(`accepts the login of ${obs.login.user}`);
   if (obs.data?.status === "ok")
     parts.push(
-      `lists the directory over ${obs.data.passive.find((p) => p.connect?.status === "ok")?.command ?? "passive mode"}${obs.data.protected ? " with encrypted data" : ""}`,
+      "lists the directory over " +
+        `${obs.data.passive.find((p) => p.connect?.status === "ok")?.command ?? "passive mode"}` +
+        `${obs.data.protected ? " with encrypted data" : ""}`,
     );
   if (obs.write?.status === "ok") parts.push("stores, reads back and deletes a test file");
   if (obs.active?.status === "ok") parts.push("works in active mode");

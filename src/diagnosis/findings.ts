@@ -18,7 +18,9 @@ export interface FindingFacts {
 export const FINDING_TEXT: { [C in FindingCode]: (f: FindingFacts[C]) => string } = {
   ANON_ENABLED: (f) =>
     f.side
-      ? `Anonymous login is accepted (tried on a side connection; the check itself logged in as ${f.side.user})${f.side.canWrite ? ", and the anonymous session can write: anyone can store files here" : ""}.`
+      ? "Anonymous login is accepted (tried on a side connection; " +
+        `the check itself logged in as ${f.side.user})` +
+        `${f.side.canWrite ? ", and the anonymous session can write: anyone can store files here" : ""}.`
       : "Anonymous login is accepted.",
   CLEARTEXT_AUTH_ALLOWED: () => "The password was accepted over an unencrypted connection: anyone on the path can read it.",
   TLS_CERT_EXPIRING: (f) => `The certificate expires in ${f.days} days (${f.validTo}).`,
@@ -29,7 +31,10 @@ export const FINDING_TEXT: { [C in FindingCode]: (f: FindingFacts[C]) => string 
   TLS_FALLBACK_PLAIN: (f) =>
     `The server refused AUTH TLS (${f.code}): the check went on in plain FTP, so credentials and data travel unencrypted.`,
   TLS_REUSE_REQUIRED: (f) =>
-    `The server refuses data connections whose TLS session does not resume the control session (${f.setting}). Clients that resume work (curl, lftp, FileZilla, basic-ftp); clients that do not fail on every transfer: Python ftplib, many Java and .NET libraries (Apache Commons Net FTPSClient, .NET FtpWebRequest).`,
+    "The server refuses data connections whose TLS session does not resume the " +
+    `control session (${f.setting}). Clients that resume work (curl, lftp, FileZilla, ` +
+    "basic-ftp); clients that do not fail on every transfer: Python ftplib, " +
+    "many Java and .NET libraries (Apache Commons Net FTPSClient, .NET FtpWebRequest).",
   SLOW_GREETING: (f) =>
     `The greeting took ${f.ms} ms (slow reverse DNS or ident lookups on the server?); impatient clients and monitors give up.`,
 };

@@ -45,7 +45,11 @@ const PATTERNS: { software: Known; re: RegExp }[] = [
 const SIGNATURES: { software: Known; re: RegExp }[] = [
   {
     software: "vsftpd",
-    re: /^500 OOPS: |There are too many connected users|too many connections from your internet address|Non-anonymous sessions must use encryption|Please login with USER and PASS/m,
+    re: new RegExp(
+      "^500 OOPS: |There are too many connected users|too many connections from your internet address|" +
+        "Non-anonymous sessions must use encryption|Please login with USER and PASS",
+      "m",
+    ),
   },
   {
     software: "pure-ftpd",
@@ -55,7 +59,11 @@ const SIGNATURES: { software: Known; re: RegExp }[] = [
   { software: "filezilla", re: /TLS session of data connection not resumed/i },
   {
     software: "pyftpdlib",
-    re: /Too many connections from the same IP address|Too many connections\. Service temporarily unavailable|^331 Username ok, send password\.|^234 AUTH TLS successful\.|^227 Entering passive mode \(/m,
+    re: new RegExp(
+      String.raw`Too many connections from the same IP address|Too many connections\. Service temporarily unavailable|` +
+        String.raw`^331 Username ok, send password\.|^234 AUTH TLS successful\.|^227 Entering passive mode \(`,
+      "m",
+    ),
   },
   // inetutils SYST: "215 UNIX Type: L8 Version: Linux 6.1.0-…"
   { software: "inetutils", re: /^215 UNIX Type: L8 Version: /m },
@@ -63,7 +71,11 @@ const SIGNATURES: { software: Known; re: RegExp }[] = [
   // ftp-srv: "220 Features: a ." (anonymous on), its own 227/229/234/221 wording (servers-quirks.md).
   {
     software: "ftp-srv",
-    re: /^220 Features: (?:\w+ )+\.$|^227 PASV OK \(|^229 EPSV OK \(|^234 Honored$|Username okay, awaiting password|Command requires authentication|Command (?:not allowed|blacklisted): /m,
+    re: new RegExp(
+      String.raw`^220 Features: (?:\w+ )+\.$|^227 PASV OK \(|^229 EPSV OK \(|^234 Honored$|` +
+        "Username okay, awaiting password|Command requires authentication|Command (?:not allowed|blacklisted): ",
+      "m",
+    ),
   },
   { software: "netkit", re: /^215 UNIX Type: L8 \(Linux\)|Will not talk unprotected/m },
 ];

@@ -49,7 +49,12 @@ export const SERVER_FULL: Wording[] = [
 /** The login (control channel) must be encrypted: plain USER/PASS is refused. */
 export const TLS_REQUIRED_FOR_LOGIN: Wording[] = [
   {
-    re: /sessions must use encryption|required on the control channel|cleartext sessions|does not allow plain ftp|policy requires ssl|unprotected|must use (?:ssl|tls|ftps|a secure connection)|(?:ssl|tls|encryption) (?:is )?(?:required|mandatory)(?! on the data)|clear ?text/i,
+    re: new RegExp(
+      "sessions must use encryption|required on the control channel|cleartext sessions|does not allow plain ftp|" +
+        "policy requires ssl|unprotected|must use (?:ssl|tls|ftps|a secure connection)|" +
+        "(?:ssl|tls|encryption) (?:is )?(?:required|mandatory)(?! on the data)|clear ?text",
+      "i",
+    ),
     examples: [
       { daemon: "vsftpd", text: "530 Non-anonymous sessions must use encryption." },
       { daemon: "proftpd", text: "550 SSL/TLS required on the control channel" },

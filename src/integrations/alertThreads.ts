@@ -81,7 +81,9 @@ export class AlertThreads {
       await this.o.poster.post({
         channel: state.channel,
         thread_ts: state.ts,
-        text: `:large_green_circle: Resolved: Alertmanager reports *${esc(alertname)}* resolved for ${state.targets.map((t) => `\`${esc(t)}\``).join(", ")} after ${minutes} min.`,
+        text:
+          `:large_green_circle: Resolved: Alertmanager reports *${esc(alertname)}* resolved ` +
+          `for ${state.targets.map((t) => `\`${esc(t)}\``).join(", ")} after ${minutes} min.`,
       });
       await this.o.poster.update({ channel: state.channel, ts: state.ts, text: `:large_green_circle: RESOLVED ${state.headline}` });
       this.o.logger.info({ group: gid, alertname }, "alert thread resolved");
@@ -175,7 +177,9 @@ export class AlertThreads {
         await this.o.poster.post({
           channel: s.channel,
           thread_ts: s.ts,
-          text: `*${esc(cz.title)}*\n${esc(cz.explanation)}\n${cz.zones.map((z) => `• ${esc(z.zone)}: ${esc(z.code)}${z.error ? ` (${esc(clip(z.error, 200))})` : ""}`).join("\n")}`,
+          text:
+            `*${esc(cz.title)}*\n${esc(cz.explanation)}\n` +
+            `${cz.zones.map((z) => `• ${esc(z.zone)}: ${esc(z.code)}${z.error ? ` (${esc(clip(z.error, 200))})` : ""}`).join("\n")}`,
         });
       }
       if (got.length === 0) {

@@ -3,7 +3,8 @@ export class NoWorkerError extends Error {
   override readonly name = "NoWorkerError";
   constructor(readonly zone: string) {
     super(
-      `no live worker in zone "${zone}": start one there with \`ftp-doctor worker --zone ${zone}\` (or check REDIS_URL/FTP_DOCTOR_REDIS_PREFIX match the worker's)`,
+      `no live worker in zone "${zone}": start one there with \`ftp-doctor worker --zone ${zone}\` ` +
+        "(or check REDIS_URL/FTP_DOCTOR_REDIS_PREFIX match the worker's)",
     );
   }
 }

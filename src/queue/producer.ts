@@ -149,7 +149,10 @@ export class CheckQueue {
           continue;
         }
         throw new CheckFailedError(
-          `no result from zone "${zone}" within ${Math.round((Date.now() - t0) / 1000)} s (job ${jobId} is ${alive ? `still ${state}` : state}${alive && (await this.liveWorkers(zone).catch(() => 0)) === 0 ? ", and the zone has no live worker" : ""})`,
+          `no result from zone "${zone}" within ${Math.round((Date.now() - t0) / 1000)} s ` +
+            `(job ${jobId} is ${alive ? `still ${state}` : state}` +
+            `${alive && (await this.liveWorkers(zone).catch(() => 0)) === 0 ? ", and the zone has no live worker" : ""}` +
+            ")",
         );
       }
       return new Promise<never>(() => undefined);

@@ -22,7 +22,8 @@ export function incidentParent(inc: IncidentSnapshot): { text: string; blocks: B
   const resolved = inc.resolvedAt !== undefined;
   const head = resolved
     ? `:white_check_mark: RESOLVED ${inc.severity} ${esc(inc.target)} — was ${esc(inc.cause)} for ${duration(inc.resolvedAt! - inc.openedAt)}`
-    : `${SEVERITY_EMOJI[inc.severity]} ${inc.severity} ${esc(inc.target)}: *${esc(inc.flapping ? `flapping (${inc.cause})` : inc.cause)}* — ${esc(clip(inc.picture.title, 200))}`;
+    : `${SEVERITY_EMOJI[inc.severity]} ${inc.severity} ${esc(inc.target)}: ` +
+      `*${esc(inc.flapping ? `flapping (${inc.cause})` : inc.cause)}* — ${esc(clip(inc.picture.title, 200))}`;
   const mention = !resolved && inc.severity === "P1" && inc.oncall ? `${mentionGroup(inc.oncall)} ` : "";
   const text = `${mention}${head}`;
   const blocks: Block[] = [section(text)];
@@ -78,7 +79,10 @@ export function incidentReply(e: IncidentEvent): string | undefined {
     case "cause":
       return `:arrows_counterclockwise: ${esc(e.incident.target)}: now *${esc(e.to)}*, was ${esc(e.from)}.`;
     case "flapping":
-      return `:warning: ${esc(e.incident.target)} is flapping (${e.changes} state changes within the window): this is now one flapping incident; I stay quiet until it is stable.`;
+      return (
+        `:warning: ${esc(e.incident.target)} is flapping (${e.changes} state changes within the window): ` +
+        "this is now one flapping incident; I stay quiet until it is stable."
+      );
     case "recovered":
       return `:large_green_circle: ${esc(e.incident.target)} recovered after ${duration(e.durationMs)} (was ${esc(e.incident.cause)}).`;
     default:

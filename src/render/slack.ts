@@ -171,7 +171,8 @@ export const HELP_TEXT = [
   "• `/ftp-check ftp.example.com:2121 from dmz as ops write` — zone, credentials profile, upload test",
   "• `/ftp-check history ftp.example.com` — the last 7 days per zone: uptime, incidents, recurring failure windows",
   "• In a thread: `@ftp-doctor check ftp.example.com`, or just `@ftp-doctor` under a message that names the host",
-  "Buttons under a verdict: *Re-run*, *Show transcript*, *Watch* (re-check for an hour, post when the state changes), *Show waterfall* (a failure's waterfall is posted in its thread anyway).",
+  "Buttons under a verdict: *Re-run*, *Show transcript*, *Watch* (re-check for an hour, post when " +
+    "the state changes), *Show waterfall* (a failure's waterfall is posted in its thread anyway).",
 ].join("\n");
 
 /** `/ftp-check history`: a headline per zone, then the plain-text model in code blocks. */
@@ -218,7 +219,9 @@ export function crossZoneBlocks(v: CrossZoneVerdict): { text: string; blocks: Bl
       v.zones
         .map(
           (z) =>
-            `• \`${esc(z.zone)}\`: *${esc(z.code)}*${z.durationMs !== undefined ? ` (${(z.durationMs / 1000).toFixed(2)} s)` : ""}${z.error ? ` — ${esc(clip(z.error, 200))}` : ""}`,
+            `• \`${esc(z.zone)}\`: ` +
+            `*${esc(z.code)}*${z.durationMs !== undefined ? ` (${(z.durationMs / 1000).toFixed(2)} s)` : ""}` +
+            `${z.error ? ` — ${esc(clip(z.error, 200))}` : ""}`,
         )
         .join("\n"),
     ),

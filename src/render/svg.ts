@@ -136,7 +136,10 @@ export function rect(
 }
 
 export function line(x1: number, y1: number, x2: number, y2: number, o: { stroke?: string; width?: number; dash?: string } = {}): string {
-  return `<line x1="${n(x1)}" y1="${n(y1)}" x2="${n(x2)}" y2="${n(y2)}" stroke="${o.stroke ?? THEME.grid}" stroke-width="${o.width ?? 1}"${o.dash ? ` stroke-dasharray="${o.dash}"` : ""}/>`;
+  return (
+    `<line x1="${n(x1)}" y1="${n(y1)}" x2="${n(x2)}" y2="${n(y2)}" stroke="${o.stroke ?? THEME.grid}" ` +
+    `stroke-width="${o.width ?? 1}"${o.dash ? ` stroke-dasharray="${o.dash}"` : ""}/>`
+  );
 }
 
 /** The document: a fixed-size canvas with an opaque background (no transparency for dark themes to show through). */

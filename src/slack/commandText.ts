@@ -13,7 +13,9 @@ export class CommandTextError extends Error {
 }
 
 export const USAGE =
-  "Usage: `/ftp-check <host[:port] | ftp://host> [from <zone> | from all | from <zone>,<zone>] [as <profile>] [write]` — e.g. `/ftp-check ftp.example.com from dmz as ops`; `/ftp-check history <host>` for the last 7 days. `/ftp-check help` shows this.";
+  "Usage: `/ftp-check <host[:port] | ftp://host> [from <zone> | from all | from <zone>,<zone>] [as <profile>] [write]` — " +
+  "e.g. `/ftp-check ftp.example.com from dmz as ops`; `/ftp-check history <host>` for the last 7 days. " +
+  "`/ftp-check help` shows this.";
 
 const Tokens = z.object({
   target: z.string().min(1),

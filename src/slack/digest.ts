@@ -65,7 +65,8 @@ export async function runDigest(deps: DigestDeps, index: number, occurrence?: st
   ];
   const section = (text: string): Block => ({ type: "section", text: { type: "mrkdwn", text: clip(text, 3000) } });
   const line = (r: Row) =>
-    `${statusEmoji(code(r))} \`${esc(r.host)}:${r.port}\` from \`${esc(r.zone)}\`: *${code(r)}*${r.report ? ` — ${esc(clip(r.report.verdict.title, 120))}` : r.error ? ` — ${esc(clip(r.error, 120))}` : ""}`;
+    `${statusEmoji(code(r))} \`${esc(r.host)}:${r.port}\` from \`${esc(r.zone)}\`: ` +
+    `*${code(r)}*${r.report ? ` — ${esc(clip(r.report.verdict.title, 120))}` : r.error ? ` — ${esc(clip(r.error, 120))}` : ""}`;
   if (changed.length)
     blocks.push(section(`*Changed since the last digest*\n${changed.map((r) => `${line(r)} (was ${r.previous})`).join("\n")}`));
   else
@@ -94,7 +95,9 @@ export async function runDigest(deps: DigestDeps, index: number, occurrence?: st
     .filter((x) => x.leaf && new Date(x.leaf.validTo).getTime() - Date.now() < 21 * 86_400_000)
     .map(
       (x) =>
-        `• \`${esc(x.r.host)}:${x.r.port}\` certificate ${new Date(x.leaf!.validTo).getTime() < Date.now() ? "expired" : "expires"} ${x.leaf!.validTo.slice(0, 10)}`,
+        `• \`${esc(x.r.host)}:${x.r.port}\` certificate ` +
+        `${new Date(x.leaf!.validTo).getTime() < Date.now() ? "expired" : "expires"} ` +
+        `${x.leaf!.validTo.slice(0, 10)}`,
     );
   if (expiring.length) blocks.push(section(`*Certificates expiring soon*\n${expiring.join("\n")}`));
   const slowest = rows

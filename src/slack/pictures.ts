@@ -30,7 +30,9 @@ export async function postWaterfall(
       file: png,
       filename: fileName(`waterfall-${where}${report.zone ? `-${report.zone}` : ""}.png`),
       title: `Waterfall: ${where} ${report.verdict.code}`,
-      alt_text: `Waterfall of the check of ${where}${report.zone ? ` from ${report.zone}` : ""}: ${report.verdict.code}, ${report.steps.length} steps in ${report.durationMs} ms`,
+      alt_text:
+        `Waterfall of the check of ${where}${report.zone ? ` from ${report.zone}` : ""}: ` +
+        `${report.verdict.code}, ${report.steps.length} steps in ${report.durationMs} ms`,
     });
     return true;
   } catch (err) {

@@ -313,7 +313,11 @@ export class SlackService {
         // The response_url can (ephemeral, to the requester, for 30 min): say so, then answer there.
         await this.o.poster.respond(where.responseUrl, {
           response_type: "ephemeral",
-          text: `:wave: I'm not a member of this channel, so I can't post the check here. Invite me with \`/invite @ftp-doctor\` and the next check will be in the channel. Checking ${esc(hostPort(spec.host, spec.port))} from ${esc(spec.zone)} now; the verdict will come here, visible only to you.`,
+          text:
+            ":wave: I'm not a member of this channel, so I can't post the check here. Invite me with " +
+            "`/invite @ftp-doctor` and the next check will be in the channel. " +
+            `Checking ${esc(hostPort(spec.host, spec.port))} from ${esc(spec.zone)} now; ` +
+            "the verdict will come here, visible only to you.",
         });
         const d: Delivery = {
           jobId: job.jobId,
@@ -733,7 +737,10 @@ export class SlackService {
     await this.o.poster.post({
       channel: w.channel,
       thread_ts: w.threadTs,
-      text: `:eyes: Watching ${esc(hostPort(spec.host, spec.port))} from ${esc(spec.zone)} every ${Math.round(this.o.watchIntervalMs / 1000)} s for ${Math.round(this.o.watchDurationMs / 60_000)} min; I'll post here when the state changes (now: ${w.lastCode}).`,
+      text:
+        `:eyes: Watching ${esc(hostPort(spec.host, spec.port))} from ${esc(spec.zone)} ` +
+        `every ${Math.round(this.o.watchIntervalMs / 1000)} s for ${Math.round(this.o.watchDurationMs / 60_000)} min; ` +
+        `I'll post here when the state changes (now: ${w.lastCode}).`,
     });
     return { ok: true };
   }

@@ -49,7 +49,8 @@ export function tokenProblems(env: Record<string, string | undefined>): string[]
     if (paste) problems.push(paste);
     else if (kind !== "bot")
       problems.push(
-        `SLACK_BOT_TOKEN holds ${KIND_NAME[kind]}: it must be the bot token (xoxb-…), from ${WHERE.bot}${kind === "app" ? "; the xapp- token belongs in SLACK_APP_TOKEN" : ""}`,
+        `SLACK_BOT_TOKEN holds ${KIND_NAME[kind]}: it must be the bot token (xoxb-…), ` +
+          `from ${WHERE.bot}${kind === "app" ? "; the xapp- token belongs in SLACK_APP_TOKEN" : ""}`,
       );
   }
   if (app) {
@@ -58,7 +59,8 @@ export function tokenProblems(env: Record<string, string | undefined>): string[]
     if (paste) problems.push(paste);
     else if (kind !== "app")
       problems.push(
-        `SLACK_APP_TOKEN holds ${KIND_NAME[kind]}: Socket Mode needs an app-level token (xapp-…), from ${WHERE.app}${kind === "bot" ? "; the xoxb- token belongs in SLACK_BOT_TOKEN" : ""}`,
+        `SLACK_APP_TOKEN holds ${KIND_NAME[kind]}: Socket Mode needs an app-level token (xapp-…), ` +
+          `from ${WHERE.app}${kind === "bot" ? "; the xoxb- token belongs in SLACK_BOT_TOKEN" : ""}`,
       );
   }
   if (secret && kindOf(secret) !== "unknown")

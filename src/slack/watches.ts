@@ -112,7 +112,8 @@ export class WatchRunner {
           "change",
           code === "HEALTHY"
             ? `:large_green_circle: ${where} recovered after ${minutes(elapsed)} (was ${w.lastCode}).`
-            : `${w.lastCode === "HEALTHY" ? ":red_circle:" : ":large_orange_circle:"} ${where} changed after ${minutes(elapsed)}: ${w.lastCode} → *${code}* — ${report.verdict.title}`,
+            : `${w.lastCode === "HEALTHY" ? ":red_circle:" : ":large_orange_circle:"} ${where} ` +
+                `changed after ${minutes(elapsed)}: ${w.lastCode} → *${code}* — ${report.verdict.title}`,
         );
         w.lastCode = code;
         w.since = Date.now();

@@ -18,7 +18,12 @@ export function codesMentioned(text: string): RootCauseCode[] {
 
 /** "The server is healthy", "no issues found", "all good": a claim that nothing is wrong. */
 const HEALTHY_CLAIMS: RegExp[] = [
-  /\b((server|service|host|site|system|endpoint|target)s?|everything|it|all)('s| is| are| looks?| appears?| seems?| remains?)( to be)?( (all|fully|perfectly|completely))? (healthy|fine|ok|okay|operational|up and running|working (fine|normally|correctly|properly|as expected))\b/i,
+  new RegExp(
+    String.raw`\b((server|service|host|site|system|endpoint|target)s?|everything|it|all)` +
+      "('s| is| are| looks?| appears?| seems?| remains?)( to be)?( (all|fully|perfectly|completely))? " +
+      String.raw`(healthy|fine|ok|okay|operational|up and running|working (fine|normally|correctly|properly|as expected))\b`,
+    "i",
+  ),
   /\bno (issues?|problems?|faults?|errors?)( (were|was|have been|has been))? (found|detected|seen)\b/i,
   /\bno (action|changes?|fix) (is |are )?(needed|required|necessary)\b/i,
   /\b(all|everything) (good|green|clear|healthy|ok|okay|fine)\b/i,
@@ -29,7 +34,11 @@ const HEALTHY_CLAIMS: RegExp[] = [
 
 /** "The server is down", "users cannot connect": a claim of an outage, in the present tense. */
 const OUTAGE_CLAIMS: RegExp[] = [
-  /\b(is|are|remains?|still|currently|went)( (completely|fully|currently|still))? (down|offline|unreachable|unavailable|not reachable|not responding|not working|broken|failing)\b/i,
+  new RegExp(
+    String.raw`\b(is|are|remains?|still|currently|went)( (completely|fully|currently|still))? ` +
+      String.raw`(down|offline|unreachable|unavailable|not reachable|not responding|not working|broken|failing)\b`,
+    "i",
+  ),
   /\b(ongoing|current|active|major|total|complete) outage\b/i,
   /\boutage (is )?(ongoing|in progress)\b/i,
   /\b(cannot|can't|can ?not|unable to|could not|couldn't) (connect|log ?in|reach|access)\b/i,

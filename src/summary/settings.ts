@@ -69,7 +69,8 @@ export function summaryConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Summ
   const r = SummaryEnv.safeParse(present);
   if (!r.success)
     throw new SummaryConfigError(
-      `LLM summary settings: ${r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")} (unset OPENAI_API_KEY and OPENAI_BASE_URL to turn the summary off)`,
+      `LLM summary settings: ${r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")} ` +
+        "(unset OPENAI_API_KEY and OPENAI_BASE_URL to turn the summary off)",
     );
   const e = r.data;
   if (!e.OPENAI_API_KEY && !e.OPENAI_BASE_URL) return { enabled: false };

@@ -45,7 +45,8 @@ export function depsDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 export const INSTALL_HINT =
-  "run `sudo bash scripts/install-deps.sh` (installs vsftpd, pyftpdlib, Twisted, curl, lftp, iptables via apt; unpacks proftpd, pure-ftpd, inetutils ftpd and netkit ftpd into .deps/root)";
+  "run `sudo bash scripts/install-deps.sh` (installs vsftpd, pyftpdlib, Twisted, curl, lftp, " +
+  "iptables via apt; unpacks proftpd, pure-ftpd, inetutils ftpd and netkit ftpd into .deps/root)";
 
 // ---------------------------------------------------------------------------------------------
 // Tools

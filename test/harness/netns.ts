@@ -311,7 +311,8 @@ export async function createNetns(): Promise<Netns> {
       if (addAt >= 0) {
         if (opts.unscoped !== true && !isOurs(args)) {
           throw new Error(
-            `netns ${name}: host rule ${args.join(" ")} is not scoped to the namespace; add -d/-s in 198.18.0.0/15 or -o/-i ${hostInterface}, or pass { unscoped: true }`,
+            `netns ${name}: host rule ${args.join(" ")} is not scoped to the namespace; ` +
+              `add -d/-s in 198.18.0.0/15 or -o/-i ${hostInterface}, or pass { unscoped: true }`,
           );
         }
         // Tag the rule right after the chain (and rule number): found again by cleanupStaleNetns.

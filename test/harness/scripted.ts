@@ -303,7 +303,8 @@ export function httpHandler(status = "400 Bad Request", body = "<html><body>Bad 
       seen += d;
       if (seen.includes("\n")) {
         socket.end(
-          `HTTP/1.1 ${status}\r\nServer: nginx/1.22.1\r\nContent-Type: text/html\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+          `HTTP/1.1 ${status}\r\nServer: nginx/1.22.1\r\nContent-Type: text/html\r\n` +
+            `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
         );
       }
     });

@@ -148,7 +148,10 @@ describe("ftp-doctor config check", () => {
     assert.equal(r.status, 2);
     assert.match(
       r.stderr,
-      /profiles\.ops\.passwordEnv: environment variable FTP_DOCTOR_TEST_UNSET_PASSWORD is not set on this host\n {4}fix: export FTP_DOCTOR_TEST_UNSET_PASSWORD=… where the worker runs \(or use passwordFile\)/,
+      new RegExp(
+        String.raw`profiles\.ops\.passwordEnv: environment variable FTP_DOCTOR_TEST_UNSET_PASSWORD is not set on this host\n {4}` +
+          String.raw`fix: export FTP_DOCTOR_TEST_UNSET_PASSWORD=… where the worker runs \(or use passwordFile\)`,
+      ),
     );
     assert.equal(cli(["config", "check", fx("missing-password.yaml")], { FTP_DOCTOR_TEST_UNSET_PASSWORD: "set" }).status, 0);
   });

@@ -198,7 +198,8 @@ describe("queue under infrastructure faults", () => {
       const twice = [...completed].filter(([, n]) => n > 1);
       assert.deepEqual(twice, [], "a job completed twice");
       console.log(
-        `# kill -9 batch: worker A finished ${finishedByA} of 50 before SIGKILL, worker B the other ${50 - finishedByA}; ${completed.size} completions, none twice`,
+        `# kill -9 batch: worker A finished ${finishedByA} of 50 before SIGKILL, ` +
+          `worker B the other ${50 - finishedByA}; ${completed.size} completions, none twice`,
       );
     } finally {
       await q.close();

@@ -101,7 +101,9 @@ describe("text widths", () => {
       ["PASV_PORTS_BLOCKED — Passive data ports are blocked", true],
       ["220 (vsFTPd 3.0.3) iiii WWWW mmm …", false],
     ] as const) {
-      const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="2000" height="40"><text x="0" y="20" font-size="13" font-family="DejaVu Sans"${bold ? ' font-weight="bold"' : ""}>${t}</text></svg>`;
+      const svg =
+        '<svg xmlns="http://www.w3.org/2000/svg" width="2000" height="40"><text x="0" y="20" ' +
+        `font-size="13" font-family="DejaVu Sans"${bold ? ' font-weight="bold"' : ""}>${t}</text></svg>`;
       const drawn = new Resvg(svg, { font: { loadSystemFonts: false, fontFiles: FONT_FILES } }).getBBox()!.width;
       const ours = textWidth(t, 13, bold);
       assert.ok(ours >= drawn && ours <= drawn * 1.03, `${t}: drawn ${drawn.toFixed(1)} px, computed ${ours.toFixed(1)} px`);

@@ -64,7 +64,9 @@ export function expectVerdict(
   assert.equal(
     observed,
     expected,
-    `${scenario}: expected ${expected}, got ${observed}: ${report.verdict.title}\n${report.verdict.evidence.join("\n")}\n${report.transcript.map((l) => `${l.t} ${l.conn} ${l.dir} ${l.text}`).join("\n")}`,
+    `${scenario}: expected ${expected}, got ${observed}: ${report.verdict.title}\n` +
+      `${report.verdict.evidence.join("\n")}\n` +
+      `${report.transcript.map((l) => `${l.t} ${l.conn} ${l.dir} ${l.text}`).join("\n")}`,
   );
   const budget = more.budgetMs ?? result.observations.budgetMs;
   assert.ok(wallMs <= budget + 1000, `${scenario}: took ${Math.round(wallMs)} ms, budget ${budget} ms`);

@@ -296,7 +296,8 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
           if (Date.now() - t0 > timeoutMs)
             return reject(
               new Error(
-                `timed out waiting for ${what}; calls so far:\n${calls.map((c) => `${c.status} ${c.method} ${JSON.stringify(c.args).slice(0, 200)}`).join("\n")}`,
+                `timed out waiting for ${what}; calls so far:\n` +
+                  `${calls.map((c) => `${c.status} ${c.method} ${JSON.stringify(c.args).slice(0, 200)}`).join("\n")}`,
               ),
             );
           setTimeout(tick, 20);

@@ -162,7 +162,9 @@ describe("bot replicas in Socket Mode", () => {
       assert.deepEqual(
         got,
         Array(20).fill("acked"),
-        `deliveries: ${JSON.stringify(sm.deliveries.slice(-25).map((d) => [d.conn, d.sentAt - t0, d.ackedAt ? d.ackedAt - d.sentAt : null]))}\nlink log: ${JSON.stringify(sm.log.map((l) => [l.conn, l.kind, l.at - t0]))}`,
+        `deliveries: ${JSON.stringify(
+          sm.deliveries.slice(-25).map((d) => [d.conn, d.sentAt - t0, d.ackedAt ? d.ackedAt - d.sentAt : null]),
+        )}\nlink log: ${JSON.stringify(sm.log.map((l) => [l.conn, l.kind, l.at - t0]))}`,
       );
       const parents = () =>
         slack.ok("chat.postMessage").filter((c) => c.at >= t0 && String(c.args.text).includes(`Checking 127.0.0.1:${busy.port}`));

@@ -68,7 +68,9 @@ export function healthyReport(): CheckReport {
 }
 
 export const GOOD_AUTH_ANSWER = {
-  text: "Logins to the company FTP server at ftp.example.test are being rejected: the password the check uses is wrong.\nAnyone relying on this account cannot transfer files until it is fixed.",
+  text:
+    "Logins to the company FTP server at ftp.example.test are being rejected: the password the check uses is wrong.\n" +
+    "Anyone relying on this account cannot transfer files until it is fixed.",
   severity: "high",
   nextAction: "Ask the account owner to confirm the password and update the stored profile secret.",
 };

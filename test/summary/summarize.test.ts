@@ -278,7 +278,8 @@ describe("summarizeDigest", () => {
 
   test("a good overview is returned; the request carries no user names", async () => {
     const text =
-      "Two targets changed today: partners.example.test recovered and works again.\nLogins to files.example.test started failing (AUTH_FAILED) from the eu zone.";
+      "Two targets changed today: partners.example.test recovered and works again.\n" +
+      "Logins to files.example.test started failing (AUTH_FAILED) from the eu zone.";
     const { fake, opts } = await setup([answer({ text })]);
     assert.deepEqual(await summarizeDigest(entries, { ...opts, redact: { names: [CANARY_USER] } }), { text });
     const body = fake.requests[0]!.raw;

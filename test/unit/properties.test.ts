@@ -109,7 +109,9 @@ test("parseTarget: well-formed URLs and host:port read back exactly what was mea
       (scheme, user, password, { typed, host }, port, path, slackWrap) => {
         const url = scheme !== "";
         // Bare IPv6 with a port needs brackets; without a port, brackets are optional.
-        let text = `${scheme}${url && user !== undefined ? `${user}${password !== undefined ? `:${password}` : ""}@` : ""}${typed}${port !== undefined ? `:${port}` : ""}${url && path ? path : ""}`;
+        let text = `${scheme}${
+          url && user !== undefined ? `${user}${password !== undefined ? `:${password}` : ""}@` : ""
+        }${typed}${port !== undefined ? `:${port}` : ""}${url && path ? path : ""}`;
         if (slackWrap) text = `<${text}|${typed}>`;
         const r = parseOrTyped(text);
         // A user name or path that decodes to control characters is refused (TargetParseError): fine.

@@ -61,7 +61,9 @@ function passiveMode(ctx: RuleContext, out: Outcome): void {
   }
   if (refusedEpsv && pasv?.connect?.status === "ok") out.finding("EPSV_UNSUPPORTED", "low", { code: epsv!.reply!.code });
   if (pa && !pa.same) {
-    const used = `advertised ${pa.advertised}, control peer ${pa.controlPeer}${!pa.permitted && pa.rule ? `; not connected to (target policy: ${pa.rule})` : ""}`;
+    const used =
+      `advertised ${pa.advertised}, control peer ${pa.controlPeer}` +
+      `${!pa.permitted && pa.rule ? `; not connected to (target policy: ${pa.rule})` : ""}`;
     if (pa.advertisedPrivate && !pa.peerPrivate)
       out.fault("PASV_ADDRESS_PRIVATE", { where, advertised: pa.advertised, controlPeer: pa.controlPeer }, [used, ...ev]);
     else if (

@@ -40,7 +40,8 @@ export function greetingRule({ obs, where, rtt }: RuleContext): Outcome {
         `text sent (FEAT): ${g.nudge?.answer ? `answered "${g.nudge.answer}"` : "no answer"}`,
         ...(g.unfinished
           ? [
-              `${g.unfinished.bytes} bytes arrived without completing a line ("${g.unfinished.text}"): the server trickles its greeting (slowloris) or stalled mid-line`,
+              `${g.unfinished.bytes} bytes arrived without completing a line ("${g.unfinished.text}"): ` +
+                "the server trickles its greeting (slowloris) or stalled mid-line",
             ]
           : []),
       ]);

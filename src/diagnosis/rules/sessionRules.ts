@@ -31,7 +31,8 @@ export function sessionRule({ obs, where, rtt }: RuleContext): Outcome {
       `no reply during ${rt.during}`,
       ...(rt.unfinished
         ? [
-            `${rt.unfinished.bytes} bytes of a reply arrived without completing it ("${rt.unfinished.text}"): the server trickles (slowloris) or stalled mid-reply`,
+            `${rt.unfinished.bytes} bytes of a reply arrived without completing it ("${rt.unfinished.text}"): ` +
+              "the server trickles (slowloris) or stalled mid-reply",
           ]
         : []),
       ...(rtt ? [rtt] : []),

@@ -82,7 +82,9 @@ async function tryAnonymous(ctx: ProbeContext, side: AnonymousSide, channel: Ano
     }
     const rmd = await ch.command(`RMD ${dir}`, ctx.replyTimeout()).catch(() => undefined);
     const removed = !!rmd && rmd.code >= 200 && rmd.code < 300;
-    side.detail = `anonymous login accepted and can write: MKD ${dir} ${removed ? "worked (removed again)" : `worked, RMD refused (${describe(rmd)}): remove it by hand`}`;
+    side.detail =
+      `anonymous login accepted and can write: MKD ${dir} ` +
+      `${removed ? "worked (removed again)" : `worked, RMD refused (${describe(rmd)}): remove it by hand`}`;
   } finally {
     await ch.quit(200);
   }

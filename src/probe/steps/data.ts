@@ -36,7 +36,8 @@ export async function dataChannel(ctx: ProbeContext): Promise<boolean> {
     step.end(
       ok ? "ok" : "fail",
       ok
-        ? `LIST: ${data.listEntries ?? 0} entries, ${result.bytes} bytes${data.dataTls?.status === "ok" ? `, TLS${data.dataTls.reused ? " (session reused)" : ""}` : ""}`
+        ? `LIST: ${data.listEntries ?? 0} entries, ${result.bytes} bytes` +
+            `${data.dataTls?.status === "ok" ? `, TLS${data.dataTls.reused ? " (session reused)" : ""}` : ""}`
         : `LIST: ${describe(result.final ?? result.first)}${result.error ? ` (${result.error.message})` : ""}`,
       (result.final ?? result.first) ? { reply: (result.final ?? result.first)! } : {},
     );

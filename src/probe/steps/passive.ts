@@ -23,7 +23,8 @@ export function analysePasv(ctx: ProbeContext, advertised: string, reply: Reply)
     ctx.rec.line(
       "*",
       "data",
-      `${describe(reply)}: advertises ${advertised}, control peer is ${peer}${permitted ? " (a permitted target)" : " (not a permitted target: never connected to)"}`,
+      `${describe(reply)}: advertises ${advertised}, control peer is ${peer}` +
+        `${permitted ? " (a permitted target)" : " (not a permitted target: never connected to)"}`,
     );
   return pa;
 }

@@ -68,7 +68,10 @@ export async function handshake(ctx: ProbeContext, ctl: ControlChannel, mode: "e
     ctx.rec.line(
       "*",
       "ctl",
-      `TLS ${obs.protocol} ${obs.cipher}; certificate ${obs.chain[0]?.subject ?? "?"}${obs.authorizationError ? ` (${obs.authorizationError})` : ""}${obs.hostnameError ? " (name mismatch)" : ""}`,
+      `TLS ${obs.protocol} ${obs.cipher}; ` +
+        `certificate ${obs.chain[0]?.subject ?? "?"}` +
+        `${obs.authorizationError ? ` (${obs.authorizationError})` : ""}` +
+        `${obs.hostnameError ? " (name mismatch)" : ""}`,
     );
     const problem = obs.authorizationError ?? (obs.hostnameError ? "hostname mismatch" : undefined);
     step.end(problem ? "warn" : "ok", `${obs.protocol} ${obs.cipher} in ${Math.round(ms)} ms${problem ? `; certificate: ${problem}` : ""}`);

@@ -48,7 +48,9 @@ export async function writeTest(ctx: ProbeContext): Promise<void> {
     const kbps = (payload.length / 1024 / Math.max(1, w.uploadMs)) * 1000;
     step.end(
       w.verified ? "ok" : "fail",
-      `${payload.length} bytes up in ${w.uploadMs} ms (${kbps.toFixed(0)} KiB/s)${w.verified ? ", read back identical" : ", read-back differs"}, ${w.deleReply ? `DELE ${w.deleReply.code}` : "not deleted"}`,
+      `${payload.length} bytes up in ${w.uploadMs} ms (${kbps.toFixed(0)} KiB/s)` +
+        `${w.verified ? ", read back identical" : ", read-back differs"}, ` +
+        `${w.deleReply ? `DELE ${w.deleReply.code}` : "not deleted"}`,
     );
   } catch (err) {
     w.status = "failed";
