@@ -46,8 +46,19 @@ const STEP_COLOR: Record<StepRecord["status"], keyof typeof CODES> = { ok: "gree
 export function progressLine(step: Pick<StepRecord, "id" | "status" | "durationMs" | "detail">, style: TextStyle): string {
   const head = `  ${paint(style, STEP_COLOR[step.status], STEP_MARK[step.status])} ${step.id.padEnd(8)} ${String(step.durationMs).padStart(5)} ms  `;
   const room = Math.max(10, style.width - 25);
-  const detail = step.detail.length > room ? `${step.detail.slice(0, room - 1)}…` : step.detail;
+  const text = oneDuration(step.detail);
+  const detail = text.length > room ? `${text.slice(0, room - 1)}…` : text;
   return head + detail;
+}
+
+/**
+ * A detail that carries its own time ("TLSv1.3 … in 71 ms") beside the step's column (101 ms: the
+ * handshake plus checking the chain) showed two durations; the column stays. Several sub-times
+ * (upload and download) are kept: they say something the column does not.
+ */
+function oneDuration(detail: string): string {
+  const own = / in \d+(?:\.\d+)? ms\b/g;
+  return (detail.match(own) ?? []).length === 1 ? detail.replace(own, "") : detail;
 }
 
 export function renderText(report: CheckReport, style: TextStyle, opts: { showSteps?: boolean } = {}): string {

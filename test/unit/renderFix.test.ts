@@ -38,3 +38,18 @@ test("known server software: its own setting is step 1, no alternatives", () => 
   assert.ok(!text.includes("Depending on the server software"));
   assert.match(text, /1\. Raise `max_clients=` and\/or `max_per_ip=`/);
 });
+
+test("--verbose steps print one duration per line: the column, not also the detail's own time", () => {
+  const report = buildReport(fixture("wrong-password.json"));
+  const text = renderText(report, { color: false, width: 200 }, { showSteps: true });
+  const steps = text
+    .slice(text.indexOf("\nSteps\n"))
+    .split("\n")
+    .filter((l) => /^\s+[✓!✗-] /.test(l));
+  assert.ok(steps.length >= 5, text);
+  for (const line of steps) assert.equal(line.match(/\d ms\b/g)?.length, 1, line);
+  const tls = steps.find((l) => /TLSv1\.[23]/.test(l));
+  assert.ok(tls && !/ in \d+ ms/.test(tls), tls);
+  // The detail itself is unchanged in the report (JSON consumers, evidence).
+  assert.ok(report.steps.some((s) => / in \d+(\.\d+)? ms/.test(s.detail)));
+});
