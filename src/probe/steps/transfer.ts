@@ -27,29 +27,9 @@ export async function transfer(
 ): Promise<{ first?: Reply; final?: Reply; bytes?: number; body?: Buffer; tls?: DataObservation["dataTls"]; error?: NetError }> {
   const ctl = opts.via ?? ctx.ctl!;
   const prot = opts.via ? true : (ctx.obs.data?.protected ?? false);
-  const resume = ctx.tlsSession && !opts.freshTls ? { session: ctx.tlsSession } : {};
-  let stream: net.Socket = socket;
-  let tlsInfo: DataObservation["dataTls"] | undefined;
-  const secure = (): Promise<net.Socket | undefined> =>
-    prot
-      ? tlsHandshake({ socket, ...ctx.tlsNames(), ...resume }, ctx.tlsTimeout()).then(
-          ({ socket: t }) => {
-            ctx.track(t);
-            tlsInfo = { status: "ok", reused: t.isSessionReused(), protocol: t.getProtocol() ?? "" };
-            return t as net.Socket;
-          },
-          (err) => {
-            tlsInfo = { status: "failed", error: failureOf(err) };
-            return undefined;
-          },
-        )
-      : Promise.resolve(socket);
-  // Collect bytes as soon as they flow; a bounded buffer.
-  const readFrom = (h: Promise<net.Socket | undefined>) =>
-    direction === "read" ? h.then((s) => (s ? readAll(s, LIMITS.maxListingBytes, ctx.replyTimeout()) : undefined)) : undefined;
+  const link = new DataLink(ctx, socket, prot, ctx.tlsSession && !opts.freshTls ? ctx.tlsSession : undefined, direction);
   const late = prot && ctx.dataTlsAfterReply;
-  let handshake = late ? undefined : secure();
-  let reader = handshake && readFrom(handshake);
+  if (!late) link.start();
   ctl.send(command);
   let first: Reply;
   try {
@@ -60,32 +40,27 @@ export async function transfer(
   }
   if (first.code !== 150 && first.code !== 125) {
     socket.destroy();
-    await handshake?.catch(() => undefined);
-    return { first, ...(tlsInfo ? { tls: tlsInfo } : {}) };
+    await link.ready?.catch(() => undefined);
+    return { first, ...(link.tls ? { tls: link.tls } : {}) };
   }
-  if (!handshake) {
-    handshake = secure();
-    reader = readFrom(handshake);
-  }
-  const s = await handshake;
+  const s = await link.start();
   let bytes = 0;
   let body: Buffer | undefined;
   let error: NetError | undefined;
   if (!s) {
     socket.destroy();
-    error = tlsInfo?.error;
-    if (!late && error?.kind === "reset") return resetEarly(ctx, ctl, command, first, tlsInfo!, error, !opts.via);
+    error = link.tls?.error;
+    if (!late && error?.kind === "reset") return resetEarly(ctx, ctl, command, first, link.tls!, error, !opts.via);
   } else if (direction === "read") {
-    const r = await reader!;
+    const r = await link.reader!;
     if (r) {
       body = r.body;
       bytes = r.bytes;
       if (r.error) error = r.error;
     }
   } else {
-    stream = s;
     try {
-      await writeAll(stream, payload!, ctx.replyTimeout());
+      await writeAll(s, payload!, ctx.replyTimeout());
       bytes = payload!.length;
     } catch (err) {
       error = failureOf(err);
@@ -103,9 +78,49 @@ export async function transfer(
     ...(final ? { final } : {}),
     bytes,
     ...(body ? { body } : {}),
-    ...(tlsInfo ? { tls: tlsInfo } : {}),
+    ...(link.tls ? { tls: link.tls } : {}),
     ...(error ? { error } : {}),
   };
+}
+
+/**
+ * A data connection's stream: under PROT P a TLS session on it (resuming `session` when given),
+ * else the socket itself; a listing's bytes are collected as soon as they flow (bounded).
+ */
+class DataLink {
+  tls: DataObservation["dataTls"] | undefined;
+  ready: Promise<net.Socket | undefined> | undefined;
+  reader: Promise<{ body: Buffer; bytes: number; error?: NetError } | undefined> | undefined;
+
+  constructor(
+    private readonly ctx: ProbeContext,
+    private readonly socket: net.Socket,
+    private readonly prot: boolean,
+    private readonly session: Buffer | undefined,
+    private readonly direction: "read" | "write",
+  ) {}
+
+  /** Start the handshake (once) and the reader; the stream, or undefined when TLS failed. */
+  start(): Promise<net.Socket | undefined> {
+    if (this.ready) return this.ready;
+    const { ctx, socket } = this;
+    this.ready = this.prot
+      ? tlsHandshake({ socket, ...ctx.tlsNames(), ...(this.session ? { session: this.session } : {}) }, ctx.tlsTimeout()).then(
+          ({ socket: t }) => {
+            ctx.track(t);
+            this.tls = { status: "ok", reused: t.isSessionReused(), protocol: t.getProtocol() ?? "" };
+            return t as net.Socket;
+          },
+          (err) => {
+            this.tls = { status: "failed", error: failureOf(err) };
+            return undefined;
+          },
+        )
+      : Promise.resolve(socket);
+    if (this.direction === "read")
+      this.reader = this.ready.then((s) => (s ? readAll(s, LIMITS.maxListingBytes, ctx.replyTimeout()) : undefined));
+    return this.ready;
+  }
 }
 
 /**
