@@ -47,6 +47,20 @@ describe("TLS session reuse requirement: vsftpd", requirementsOptions(["vsftpd",
     assert.ok(!r.report.findings.some((f) => f.code === "TLS_REUSE_REQUIRED"));
   });
 
+  test("max_per_ip 1 and 2: the side sessions are refused, never the main one; HEALTHY, and they say why", async () => {
+    // A check opens up to 4 control connections; a server's per-IP limit must cost only side answers.
+    for (const limit of [1, 2]) {
+      const s = await startVsftpd({ localUsers: true, tls: tlsOf(certs.valid), extra: { max_per_ip: limit } });
+      running.push(s);
+      const r = await check(`127.0.0.1:${s.port}`, { tls: "explicit", ca, user: VSFTPD_USER.user }, VSFTPD_USER.password);
+      expectVerdict(`max_per_ip=${limit}, FTPS with a user`, "vsftpd", r, "HEALTHY");
+      assert.equal(r.observations.data?.status, "ok");
+      assert.notEqual(r.observations.tlsReuse?.status, "required");
+      if (limit === 1) assert.match(r.observations.tlsReuse?.detail ?? "", /421 There are too many connections/);
+      assert.ok(!r.report.findings.some((f) => f.code === "TLS_REUSE_REQUIRED" || f.code === "ANON_ENABLED"));
+    }
+  });
+
   test("require_ssl_reuse=NO → HEALTHY, no reuse finding", async () => {
     const r = await run(false);
     expectVerdict("require_ssl_reuse=NO", "vsftpd", r, "HEALTHY");
