@@ -11,7 +11,7 @@ import { Redis } from "ioredis";
 import { startVsftpd, type RunningServer } from "../harness/daemons.js";
 import { freePort, makeTempDir, repoRoot } from "../harness/env.js";
 import { startFakeFtp, type FakeFtpServer } from "../harness/scripted.js";
-import { deletePrefix, REDIS_URL, spawnWorker, stopWorker, uniquePrefix, type WorkerProc } from "../queue/lib.js";
+import { deletePrefix, REDIS_URL, startWorker, stopWorker, uniquePrefix, type WorkerProc } from "../queue/lib.js";
 import { actionBody, mentionBody, sendToBot, sign, slashBody, startFakeSlack, type ApiCall, type FakeSlack } from "./fakeSlack.js";
 
 const SECRET = "test-signing-secret-0123456789";
@@ -135,8 +135,7 @@ describe("Slack bot end to end", () => {
         `    - 127.0.0.1:${busy.port} from dmz`,
       ].join("\n"),
     );
-    worker = spawnWorker({ zone: "dmz", prefix, concurrency: 16 });
-    await worker.waitFor(/worker started/);
+    worker = await startWorker({ zone: "dmz", prefix, concurrency: 16 });
     bot = await startBot();
   });
   after(async () => {
