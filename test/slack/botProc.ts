@@ -1,4 +1,4 @@
-/** The real bot as a child process, for the Socket Mode and replica tests. */
+/** The real bot as a child process, for the Socket Mode and replica tests (and, started, botProcess.ts). */
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { repoRoot } from "../harness/env.js";
