@@ -46,7 +46,7 @@ import {
   type RunningServer,
 } from "../test/harness/index.js";
 import { startDelayProxy } from "../test/harness/delayProxy.js";
-import { deletePrefix, REDIS_URL, spawnWorker, stopWorker, uniquePrefix, type WorkerProc } from "../test/queue/lib.js";
+import { deletePrefix, REDIS_URL, spawnWorker, stopWorker, uniquePrefix, type WorkerProc, writeDmzConfig } from "../test/queue/lib.js";
 import { sendToBot, sign, slashBody, startFakeSlack, type ApiCall } from "../test/slack/fakeSlack.js";
 import { startBotProcess } from "../test/slack/botProcess.js";
 import { benchFleet } from "./benchFleet.js";
@@ -977,21 +977,12 @@ async function benchBot(): Promise<{ markdown: string; data: unknown }> {
   cleanups.push(() => vs.stop());
   const dir = makeTempDir();
   cleanups.push(async () => dir.remove());
-  const configFile = path.join(dir.path, "bot.yaml");
-  writeFileSync(
-    configFile,
-    [
-      "targets:",
-      "  allow: ['127.0.0.0/8']",
-      "zones:",
-      "  - name: dmz",
-      "    targets: ['127.0.0.0/8']",
-      "slack:",
-      "  allowedUsers: [U0OK]",
-      // The bench fires hundreds of checks from one user: lift the abuse limits.
-      "  limits: { perUser: 100000, perChannel: 100000, concurrentPerUser: 100000 }",
-    ].join("\n"),
-  );
+  const configFile = writeDmzConfig(path.join(dir.path, "bot.yaml"), [
+    "slack:",
+    "  allowedUsers: [U0OK]",
+    // The bench fires hundreds of checks from one user: lift the abuse limits.
+    "  limits: { perUser: 100000, perChannel: 100000, concurrentPerUser: 100000 }",
+  ]);
   const worker = spawnWorker({ zone: "dmz", prefix, concurrency: 16, env: { LOG_LEVEL: "warn" } });
   cleanups.push(() => stopWorker(worker));
   await waitForZone(prefix, "dmz");

@@ -1,34 +1,12 @@
 /** The `ftp-doctor check` front as a user runs it: a real process, real servers, exit codes, JSON. */
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import path from "node:path";
-import { repoRoot, requirementsOptions } from "../harness/env.js";
+import { requirementsOptions } from "../harness/env.js";
 import { startVsftpd, VSFTPD_USER, type RunningServer } from "../harness/daemons.js";
 import { certFixtures, tlsOf } from "../harness/certs.js";
 import { startScriptedServer, silentHandler, type ScriptedServer } from "../harness/scripted.js";
 import { pemFile } from "../scenarios/lib.js";
-
-const BIN = path.join(repoRoot, "bin", "ftp-doctor.js");
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const t0 = performance.now();
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? "", ...env } });
-    let stdout = "";
-    let stderr = "";
-    p.stdout.on("data", (d) => (stdout += d));
-    p.stderr.on("data", (d) => (stderr += d));
-    p.on("close", (code) => resolve({ code, stdout, stderr, ms: performance.now() - t0 }));
-  });
-}
+import { runCli } from "./run.js";
 
 const servers: { stop(): Promise<void> }[] = [];
 after(async () => {
@@ -52,7 +30,7 @@ describe("ftp-doctor check (process)", () => {
       [["frobnicate"], /unknown command "frobnicate"/],
     ];
     for (const [args, re] of cases) {
-      const r = await run(args);
+      const r = await runCli(args);
       assert.equal(r.code, 2, `${args.join(" ")}: exit ${r.code}\n${r.stderr}`);
       const text = r.stderr + r.stdout;
       assert.match(text, re, args.join(" "));
@@ -67,7 +45,7 @@ describe("ftp-doctor check (process)", () => {
     const s: RunningServer = await startVsftpd({ localUsers: true, tls: tlsOf(certs.valid) });
     servers.push(s);
     const ca = pemFile("cli-ca.pem", certs.ca.certPem);
-    const r = await run(["check", `127.0.0.1:${s.port}`, "--json", "--user", VSFTPD_USER.user, "--password-env", "FTP_PW", "--ca", ca], {
+    const r = await runCli(["check", `127.0.0.1:${s.port}`, "--json", "--user", VSFTPD_USER.user, "--password-env", "FTP_PW", "--ca", ca], {
       FTP_PW: VSFTPD_USER.password,
     });
     assert.equal(r.code, 0, r.stderr + r.stdout);
@@ -88,7 +66,7 @@ describe("ftp-doctor check (process)", () => {
   test("human output of a fault: exit 1, fits 80 columns, evidence and fix shown", async () => {
     const s: ScriptedServer = await startScriptedServer(silentHandler());
     servers.push(s);
-    const r = await run(["check", `127.0.0.1:${s.port}`, "--verbose", "--transcript"]);
+    const r = await runCli(["check", `127.0.0.1:${s.port}`, "--verbose", "--transcript"]);
     assert.equal(r.code, 1);
     assert.match(r.stdout, /BANNER_TIMEOUT/);
     assert.match(r.stdout, /Evidence/);
@@ -104,7 +82,7 @@ describe("ftp-doctor check (process)", () => {
   });
 
   test("refused port: verdict in well under a second", async () => {
-    const r = await run(["check", "127.0.0.1:1", "--json"]);
+    const r = await runCli(["check", "127.0.0.1:1", "--json"]);
     assert.equal(r.code, 1);
     assert.equal((JSON.parse(r.stdout) as { verdict: { code: string } }).verdict.code, "TCP_REFUSED");
   });

@@ -1,18 +1,17 @@
 /** `check --png/--svg` and `history --png` as a user runs them: a real process, a real server, real Redis. */
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { Redis } from "ioredis";
-import { makeTempDir, repoRoot } from "../harness/env.js";
+import { makeTempDir } from "../harness/env.js";
 import { type ScriptedServer, silentHandler, startScriptedServer } from "../harness/scripted.js";
 import { deletePrefix, REDIS_URL, uniquePrefix } from "../queue/lib.js";
 import { perZone } from "../../src/cli/pictures.js";
 import { decode } from "../render/golden.js";
 import { demoHistory, WEEK_END } from "../render/fixtures.js";
+import { runCli } from "./run.js";
 
-const BIN = path.join(repoRoot, "bin", "ftp-doctor.js");
 const dir = makeTempDir();
 const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
 const prefix = uniquePrefix();
@@ -23,24 +22,13 @@ after(async () => {
   redis.disconnect();
 });
 
-function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? "", ...env } });
-    let stdout = "";
-    let stderr = "";
-    p.stdout.on("data", (d) => (stdout += d));
-    p.stderr.on("data", (d) => (stderr += d));
-    p.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 describe("pictures from the CLI", () => {
   test("check --png --svg: the waterfall of a silent server, beside the normal output", async () => {
     const s = await startScriptedServer(silentHandler());
     servers.push(s);
     const png = path.join(dir.path, "silent.png");
     const svg = path.join(dir.path, "silent.svg");
-    const r = await run(["check", `127.0.0.1:${s.port}`, "--timeout", "3000", "--json", "--png", png, "--svg", svg]);
+    const r = await runCli(["check", `127.0.0.1:${s.port}`, "--timeout", "3000", "--json", "--png", png, "--svg", svg]);
     assert.equal(r.code, 1, r.stderr);
     assert.equal((JSON.parse(r.stdout) as { verdict: { code: string } }).verdict.code, "BANNER_TIMEOUT", "stdout stays the JSON report");
     assert.match(r.stderr, /waterfall: .*silent\.svg, .*silent\.png/);
@@ -67,7 +55,7 @@ describe("pictures from the CLI", () => {
       [["history", "127.0.0.1:21", "--png", "x.png", "--days", "90"], /--days: must be a whole number from 1 to 7/],
     ];
     for (const [args, re] of cases) {
-      const r = await run(args, { REDIS_URL });
+      const r = await runCli(args, { REDIS_URL });
       assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
       assert.match(r.stderr, re);
       assert.doesNotMatch(r.stdout, /TCP_REFUSED/, "the check ran");
@@ -79,7 +67,7 @@ describe("pictures from the CLI", () => {
     await demoHistory(redis, prefix, Date.now() - WEEK_END);
     const png = path.join(dir.path, "week.png");
     const svg = path.join(dir.path, "week.svg");
-    const r = await run(["history", "ftp.example.com", "--png", png, "--svg", svg], { REDIS_URL, FTP_DOCTOR_REDIS_PREFIX: prefix });
+    const r = await runCli(["history", "ftp.example.com", "--png", png, "--svg", svg], { REDIS_URL, FTP_DOCTOR_REDIS_PREFIX: prefix });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /zone office: now PASV_PORTS_BLOCKED/, "stdout stays the history text");
     assert.match(r.stderr, /timeline: .*week\.png, .*week\.svg/);
@@ -88,7 +76,7 @@ describe("pictures from the CLI", () => {
     assert.equal(decode(readFileSync(png)).width, 960);
 
     const none = path.join(dir.path, "none.png");
-    const e = await run(["history", "ftp.other.example", "--png", none], { REDIS_URL, FTP_DOCTOR_REDIS_PREFIX: prefix });
+    const e = await runCli(["history", "ftp.other.example", "--png", none], { REDIS_URL, FTP_DOCTOR_REDIS_PREFIX: prefix });
     assert.equal(e.code, 0, e.stderr);
     assert.match(e.stdout, /no history for ftp\.other\.example:21/);
     assert.ok(existsSync(none), "an empty timeline is still drawn");

@@ -7,7 +7,6 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { Redis } from "ioredis";
@@ -17,6 +16,7 @@ import { freePort, makeTempDir, repoRoot, requirementsOptions, requireTool } fro
 import { createNetns, type Netns } from "../harness/netns.js";
 import { spawnDaemon, type DaemonProcess } from "../harness/proc.js";
 import { deletePrefix, REDIS_URL, spawnWorker, stopWorker, uniquePrefix, type WorkerProc } from "../queue/lib.js";
+import { type BotProcess, startBotProcess } from "../slack/botProcess.js";
 import { messageBody, sendToBot, sign, startFakeSlack, type ApiCall, type FakeSlack } from "../slack/fakeSlack.js";
 
 const SECRET = "test-signing-secret-0123456789";
@@ -34,7 +34,7 @@ let ns: Netns | undefined;
 let nsFtp: RunningServer | undefined;
 let nsTarget = "";
 let workers: WorkerProc[] = [];
-let bot: { child: ChildProcess; out: () => string; exited: Promise<number | null> } | undefined;
+let bot: BotProcess | undefined;
 let botPort: number;
 let metricsPort: number;
 let prom: DaemonProcess | undefined;
@@ -93,40 +93,12 @@ const posts = (channel: string) => slack.ok("chat.postMessage").filter((c) => c.
 const inThread = (channel: string, ts: string) => posts(channel).filter((c) => c.args.thread_ts === ts);
 const textOf = (c: ApiCall) => `${String(c.args.text ?? "")} ${JSON.stringify(c.args.blocks ?? [])}`;
 
-function startBot(configFile: string): Promise<NonNullable<typeof bot>> {
-  const child = spawn(process.execPath, [path.join(repoRoot, "bin", "ftp-doctor.js"), "bot"], {
-    env: {
-      PATH: process.env.PATH ?? "",
-      REDIS_URL,
-      FTP_DOCTOR_REDIS_PREFIX: prefix,
-      FTP_DOCTOR_CONFIG: configFile,
-      SLACK_BOT_TOKEN: "xoxb-test-token",
-      SLACK_SIGNING_SECRET: SECRET,
-      SLACK_API_URL: slack.url,
-      PORT: String(botPort),
-      METRICS_PORT: String(metricsPort),
-      FTP_DOCTOR_ALERTMANAGER_TOKEN: TOKEN,
-      FTP_DOCTOR_POST_SPACING_MS: "0",
-      FTP_DOCTOR_RESULT_WAIT_MS: "20000",
-      LOG_LEVEL: "info",
-    },
-  });
-  let out = "";
-  child.stdout!.on("data", (d) => (out += d));
-  child.stderr!.on("data", (d) => (out += d));
-  const exited = new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
-  const b = { child, out: () => out, exited };
-  return until(
-    "the bot to start",
-    async () => {
-      if (child.exitCode !== null) throw new Error(`bot exited: ${out}`);
-      return /"bot started"/.test(out) ? b : undefined;
-    },
-    20_000,
-  );
+function startBot(configFile: string): Promise<BotProcess> {
+  const env = { METRICS_PORT: String(metricsPort), FTP_DOCTOR_ALERTMANAGER_TOKEN: TOKEN, FTP_DOCTOR_RESULT_WAIT_MS: "20000" };
+  return startBotProcess({ port: botPort, slackApiUrl: slack.url, signingSecret: SECRET, prefix, configFile, env, startTimeoutMs: 20_000 });
 }
 
-const event = (body: string) => sendToBot(`http://127.0.0.1:${botPort}/slack/events`, body, "application/json", sign(SECRET, body));
+const event = (body: string) => sendToBot(bot!.url, body, "application/json", sign(SECRET, body));
 
 describe(
   "Prometheus, Alertmanager, the webhook and auto-triage",
@@ -211,10 +183,7 @@ describe(
     after(async () => {
       await prom?.stop();
       await am?.stop();
-      if (bot && bot.child.exitCode === null) {
-        bot.child.kill("SIGTERM");
-        await bot.exited;
-      }
+      await bot?.stop();
       await Promise.all(workers.map((w) => stopWorker(w)));
       await vs?.stop();
       await nsFtp?.stop();

@@ -82,6 +82,30 @@ export function spawnWorker(opts: {
   };
 }
 
+/** A worker, spawned and started (it said so); stopped again if it did not start. */
+export async function startWorker(opts: Parameters<typeof spawnWorker>[0]): Promise<WorkerProc> {
+  const w = spawnWorker(opts);
+  try {
+    await w.waitFor(/worker started/);
+  } catch (e) {
+    await stopWorker(w);
+    throw e;
+  }
+  return w;
+}
+
+/**
+ * A bot configuration written to `file` (returned): loopback permitted, one zone `dmz` for it,
+ * then `more` lines (further zones, a `slack:` section).
+ */
+export function writeDmzConfig(file: string, more: string[] = []): string {
+  writeFileSync(
+    file,
+    ["targets:", "  allow: ['127.0.0.0/8']", "zones:", "  - name: dmz", "    targets: ['127.0.0.0/8']", ...more].join("\n"),
+  );
+  return file;
+}
+
 let lab: string | undefined;
 /** A worker configuration for tests: every IPv4 and IPv6 address, and `localhost`, permitted. */
 export function labConfig(): string {

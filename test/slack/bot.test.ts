@@ -4,14 +4,14 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { Redis } from "ioredis";
 import { startVsftpd, type RunningServer } from "../harness/daemons.js";
-import { freePort, makeTempDir, repoRoot } from "../harness/env.js";
+import { freePort, makeTempDir } from "../harness/env.js";
 import { startFakeFtp, type FakeFtpServer } from "../harness/scripted.js";
-import { deletePrefix, REDIS_URL, spawnWorker, stopWorker, uniquePrefix, type WorkerProc } from "../queue/lib.js";
+import { deletePrefix, REDIS_URL, startWorker, stopWorker, uniquePrefix, type WorkerProc } from "../queue/lib.js";
+import { type BotProcess, startBotProcess } from "./botProcess.js";
 import { actionBody, mentionBody, sendToBot, sign, slashBody, startFakeSlack, type ApiCall, type FakeSlack } from "./fakeSlack.js";
 
 const SECRET = "test-signing-secret-0123456789";
@@ -20,50 +20,14 @@ const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
 let slack: FakeSlack;
 let vs: RunningServer;
 let worker: WorkerProc;
-let bot: { child: ChildProcess; out: () => string; url: string; exited: Promise<number | null> } | undefined;
+let bot: BotProcess | undefined;
 let configFile: string;
 let botPort: number;
 const dir = makeTempDir();
 
-function startBot(): Promise<NonNullable<typeof bot>> {
-  const child = spawn(process.execPath, [path.join(repoRoot, "bin", "ftp-doctor.js"), "bot"], {
-    env: {
-      PATH: process.env.PATH ?? "",
-      REDIS_URL,
-      FTP_DOCTOR_REDIS_PREFIX: prefix,
-      FTP_DOCTOR_CONFIG: configFile,
-      SLACK_BOT_TOKEN: "xoxb-test-token",
-      SLACK_SIGNING_SECRET: SECRET,
-      SLACK_API_URL: slack.url,
-      PORT: String(botPort),
-      FTP_DOCTOR_POST_SPACING_MS: "0",
-      FTP_DOCTOR_WATCH_INTERVAL_MS: "1500",
-      FTP_DOCTOR_WATCH_DURATION_MS: "60000",
-      FTP_DOCTOR_RESULT_WAIT_MS: "30000",
-      LOG_LEVEL: "info",
-    },
-  });
-  let out = "";
-  child.stdout!.on("data", (d) => (out += d));
-  child.stderr!.on("data", (d) => (out += d));
-  const exited = new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
-  const b = { child, out: () => out, url: `http://127.0.0.1:${botPort}/slack/events`, exited };
-  return new Promise((resolve, reject) => {
-    const t0 = Date.now();
-    const tick = () => {
-      if (/"bot started"/.test(out)) return resolve(b);
-      if (child.exitCode !== null) return reject(new Error(`bot exited: ${out}`));
-      if (Date.now() - t0 > 15_000) return reject(new Error(`bot did not start: ${out}`));
-      setTimeout(tick, 25);
-    };
-    tick();
-  });
-}
-
-async function stopBot(signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
-  if (!bot || bot.child.exitCode !== null) return;
-  bot.child.kill(signal);
-  await bot.exited;
+function startBot(): Promise<BotProcess> {
+  const env = { FTP_DOCTOR_WATCH_INTERVAL_MS: "1500", FTP_DOCTOR_WATCH_DURATION_MS: "60000" };
+  return startBotProcess({ port: botPort, slackApiUrl: slack.url, signingSecret: SECRET, prefix, configFile, env });
 }
 
 const slash = (text: string, extra: Partial<Parameters<typeof slashBody>[0]> = {}) => {
@@ -135,12 +99,11 @@ describe("Slack bot end to end", () => {
         `    - 127.0.0.1:${busy.port} from dmz`,
       ].join("\n"),
     );
-    worker = spawnWorker({ zone: "dmz", prefix, concurrency: 16 });
-    await worker.waitFor(/worker started/);
+    worker = await startWorker({ zone: "dmz", prefix, concurrency: 16 });
     bot = await startBot();
   });
   after(async () => {
-    await stopBot();
+    await bot?.stop();
     await stopWorker(worker);
     await Promise.allSettled([vs.stop(), busy.stop(), slack.close()]);
     await deletePrefix(redis, prefix);
@@ -341,7 +304,7 @@ describe("Slack bot end to end", () => {
       const t0 = Date.now();
       await slash(`127.0.0.1:${slow.port}`);
       const parent = await parentFor(`127.0.0.1:${slow.port}`, t0);
-      await stopBot("SIGKILL");
+      await bot?.stop("SIGKILL");
       bot = await startBot();
       await verdictFor(tsOf(parent), "BANNER_TIMEOUT");
       await new Promise((r) => setTimeout(r, 500));
@@ -358,7 +321,7 @@ describe("Slack bot end to end", () => {
       slack.stall("chat.postMessage", 1, "C0OPS");
       await slash(`127.0.0.1:${slow.port}`);
       const parent = await parentFor(`127.0.0.1:${slow.port}`, t0); // stored by Slack, never answered
-      await stopBot("SIGKILL");
+      await bot?.stop("SIGKILL");
       bot = await startBot();
       await verdictFor(tsOf(parent), "BANNER_TIMEOUT");
       await new Promise((r) => setTimeout(r, 500));

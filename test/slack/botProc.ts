@@ -1,8 +1,9 @@
-/** The real bot as a child process, for the Socket Mode and replica tests. */
+/** The real bot as a child process, for the Socket Mode and replica tests (and, started, botProcess.ts). */
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { repoRoot } from "../harness/env.js";
 import { REDIS_URL } from "../queue/lib.js";
+import { blockActions, mentionEvent, slashFields } from "./fakeSlack.js";
 
 export interface BotProc {
   child: ChildProcess;
@@ -49,66 +50,16 @@ export function spawnBot(env: Record<string, string>): BotProc {
 let trigger = 0;
 /** A slash command as Socket Mode delivers it (the form fields of HTTP mode, as a JSON object). */
 export function slashPayload(fields: { text: string; user?: string; channel?: string; responseUrl?: string }): Record<string, unknown> {
-  return {
-    token: "legacy-unused",
-    team_id: "T0TEST",
-    team_domain: "test",
-    channel_id: fields.channel ?? "C0OPS",
-    channel_name: "ops",
-    user_id: fields.user ?? "U0OK",
-    user_name: "oncall",
-    command: "/ftp-check",
-    text: fields.text,
-    api_app_id: "A0APP",
-    is_enterprise_install: "false",
-    response_url: fields.responseUrl ?? "http://127.0.0.1:9/unused",
-    trigger_id: `trig-sm-${process.pid}-${Date.now()}-${trigger++}`,
-  };
+  const triggerId = `trig-sm-${process.pid}-${Date.now()}-${trigger++}`;
+  return { ...slashFields({ ...fields, triggerId }), is_enterprise_install: "false" };
 }
 
 /** An app_mention as an Events API envelope's payload. */
 export function mentionPayload(fields: { text: string; ts: string; channel?: string; threadTs?: string }): Record<string, unknown> {
-  return {
-    token: "legacy-unused",
-    team_id: "T0TEST",
-    api_app_id: "A0APP",
-    type: "event_callback",
-    event_id: `EvSM${Date.now()}${trigger++}`,
-    event_time: Math.floor(Date.now() / 1000),
-    event: {
-      type: "app_mention",
-      user: "U0OK",
-      text: `<@U0BOT> ${fields.text}`,
-      ts: fields.ts,
-      channel: fields.channel ?? "C0OPS",
-      event_ts: fields.ts,
-      ...(fields.threadTs ? { thread_ts: fields.threadTs } : {}),
-    },
-    authorizations: [{ team_id: "T0TEST", user_id: "U0BOT", is_bot: true }],
-  };
+  return mentionEvent({ ...fields, eventId: `EvSM${Date.now()}${trigger++}` });
 }
 
 /** A button click (block_actions) as an interactive envelope's payload. */
 export function actionPayload(fields: { actionId: string; value: string; messageTs: string; threadTs?: string; channel?: string }) {
-  return {
-    type: "block_actions",
-    team: { id: "T0TEST", domain: "test" },
-    user: { id: "U0OK", username: "oncall", team_id: "T0TEST" },
-    api_app_id: "A0APP",
-    token: "legacy-unused",
-    container: { type: "message", message_ts: fields.messageTs, channel_id: fields.channel ?? "C0OPS", is_ephemeral: false },
-    trigger_id: `trig-sm-act-${Date.now()}-${trigger++}`,
-    channel: { id: fields.channel ?? "C0OPS", name: "ops" },
-    message: { type: "message", ts: fields.messageTs, ...(fields.threadTs ? { thread_ts: fields.threadTs } : {}), text: "verdict" },
-    response_url: "http://127.0.0.1:9/unused",
-    actions: [
-      {
-        action_id: fields.actionId,
-        block_id: "verdict_actions",
-        value: fields.value,
-        type: "button",
-        action_ts: `${Date.now() / 1000}${trigger++}`,
-      },
-    ],
-  };
+  return blockActions({ ...fields, triggerId: `trig-sm-act-${Date.now()}-${trigger++}` });
 }

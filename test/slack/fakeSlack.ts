@@ -347,8 +347,15 @@ export async function sendToBot(
 }
 
 let trigger = 0;
-export function slashBody(fields: { text: string; user?: string; channel?: string; triggerId?: string }): string {
-  return new URLSearchParams({
+/** A slash command's fields: the form HTTP mode posts (slashBody), the JSON object Socket Mode delivers (botProc.ts). */
+export function slashFields(fields: {
+  text: string;
+  user?: string;
+  channel?: string;
+  triggerId?: string;
+  responseUrl?: string;
+}): Record<string, string> {
+  return {
     token: "legacy-unused",
     team_id: "T0TEST",
     team_domain: "test",
@@ -359,21 +366,26 @@ export function slashBody(fields: { text: string; user?: string; channel?: strin
     command: "/ftp-check",
     text: fields.text,
     api_app_id: "A0APP",
-    response_url: "http://127.0.0.1:9/unused",
+    response_url: fields.responseUrl ?? "http://127.0.0.1:9/unused",
     trigger_id: fields.triggerId ?? `trig-${Date.now()}-${trigger++}`,
-  }).toString();
+  };
+}
+
+export function slashBody(fields: { text: string; user?: string; channel?: string; triggerId?: string }): string {
+  return new URLSearchParams(slashFields(fields)).toString();
 }
 
 let evt = 0;
-export function mentionBody(fields: {
+/** An app_mention as an Events API envelope: HTTP mode's JSON body (mentionBody), Socket Mode's payload (botProc.ts). */
+export function mentionEvent(fields: {
   text: string;
   channel?: string;
   ts: string;
   threadTs?: string;
   user?: string;
   eventId?: string;
-}): string {
-  return JSON.stringify({
+}): Record<string, unknown> {
+  return {
     token: "legacy-unused",
     team_id: "T0TEST",
     api_app_id: "A0APP",
@@ -390,25 +402,31 @@ export function mentionBody(fields: {
       ...(fields.threadTs ? { thread_ts: fields.threadTs } : {}),
     },
     authorizations: [{ team_id: "T0TEST", user_id: "U0BOT", is_bot: true }],
-  });
+  };
 }
 
-export function actionBody(fields: {
+export function mentionBody(fields: Parameters<typeof mentionEvent>[0]): string {
+  return JSON.stringify(mentionEvent(fields));
+}
+
+/** A button click (block_actions): the payload HTTP mode posts as a form field (actionBody), Socket Mode's payload (botProc.ts). */
+export function blockActions(fields: {
   actionId: string;
   value: string;
   channel?: string;
   messageTs: string;
   threadTs?: string;
   user?: string;
-}): string {
-  const payload = {
+  triggerId?: string;
+}): Record<string, unknown> {
+  return {
     type: "block_actions",
     team: { id: "T0TEST", domain: "test" },
     user: { id: fields.user ?? "U0OK", username: "oncall", team_id: "T0TEST" },
     api_app_id: "A0APP",
     token: "legacy-unused",
     container: { type: "message", message_ts: fields.messageTs, channel_id: fields.channel ?? "C0OPS", is_ephemeral: false },
-    trigger_id: `trig-act-${Date.now()}-${trigger++}`,
+    trigger_id: fields.triggerId ?? `trig-act-${Date.now()}-${trigger++}`,
     channel: { id: fields.channel ?? "C0OPS", name: "ops" },
     message: { type: "message", ts: fields.messageTs, ...(fields.threadTs ? { thread_ts: fields.threadTs } : {}), text: "verdict" },
     response_url: "http://127.0.0.1:9/unused",
@@ -422,7 +440,10 @@ export function actionBody(fields: {
       },
     ],
   };
-  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+}
+
+export function actionBody(fields: Parameters<typeof blockActions>[0]): string {
+  return new URLSearchParams({ payload: JSON.stringify(blockActions(fields)) }).toString();
 }
 
 /**

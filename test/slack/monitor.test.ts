@@ -5,15 +5,15 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { Redis } from "ioredis";
 import { startVsftpd, type RunningServer } from "../harness/daemons.js";
-import { freePort, makeTempDir, repoRoot, requirementsOptions, sleep } from "../harness/env.js";
+import { freePort, makeTempDir, requirementsOptions, sleep } from "../harness/env.js";
 import { createNetns, type Netns } from "../harness/netns.js";
 import { deletePrefix, REDIS_URL, redisRelay, spawnWorker, stopWorker, uniquePrefix, type WorkerProc } from "../queue/lib.js";
+import { type BotProcess, startBotProcess } from "./botProcess.js";
 import { actionBody, sendToBot, sign, slashBody, startFakeSlack, type ApiCall, type FakeSlack } from "./fakeSlack.js";
 
 const SECRET = "test-signing-secret-monitor-0123";
@@ -24,52 +24,9 @@ const dir = makeTempDir();
 let slack: FakeSlack;
 let configFile: string;
 
-interface Bot {
-  child: ChildProcess;
-  out: () => string;
-  url: string;
-  exited: Promise<number | null>;
-}
-
-function startBot(port: number): Promise<Bot> {
-  const child = spawn(process.execPath, [path.join(repoRoot, "bin", "ftp-doctor.js"), "bot"], {
-    env: {
-      PATH: process.env.PATH ?? "",
-      REDIS_URL,
-      FTP_DOCTOR_REDIS_PREFIX: prefix,
-      FTP_DOCTOR_CONFIG: configFile,
-      SLACK_BOT_TOKEN: "xoxb-test-token",
-      SLACK_SIGNING_SECRET: SECRET,
-      SLACK_API_URL: slack.url,
-      PORT: String(port),
-      FTP_DOCTOR_POST_SPACING_MS: "0",
-      FTP_DOCTOR_RESULT_WAIT_MS: "20000",
-      FTP_DOCTOR_STALLED_INTERVAL_MS: "1000",
-      FTP_DOCTOR_LOCK_MS: "2000",
-      LOG_LEVEL: "info",
-    },
-  });
-  let out = "";
-  child.stdout!.on("data", (d) => (out += d));
-  child.stderr!.on("data", (d) => (out += d));
-  const exited = new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
-  const b = { child, out: () => out, url: `http://127.0.0.1:${port}/slack/events`, exited };
-  return new Promise((resolve, reject) => {
-    const t0 = Date.now();
-    const tick = () => {
-      if (/"bot started"/.test(out)) return resolve(b);
-      if (child.exitCode !== null) return reject(new Error(`bot exited: ${out}`));
-      if (Date.now() - t0 > 20_000) return reject(new Error(`bot did not start: ${out}`));
-      setTimeout(tick, 25);
-    };
-    tick();
-  });
-}
-
-async function stopBot(b: Bot | undefined, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
-  if (!b || b.child.exitCode !== null || b.child.signalCode !== null) return;
-  b.child.kill(signal);
-  await b.exited;
+function startBot(port: number): Promise<BotProcess> {
+  const env = { FTP_DOCTOR_RESULT_WAIT_MS: "20000", FTP_DOCTOR_STALLED_INTERVAL_MS: "1000", FTP_DOCTOR_LOCK_MS: "2000" };
+  return startBotProcess({ port, slackApiUrl: slack.url, signingSecret: SECRET, prefix, configFile, env, startTimeoutMs: 20_000 });
 }
 
 /** A TCP front we switch: "up" relays to a real vsftpd, "busy" answers 421, "close" hangs up at once. */
@@ -122,8 +79,8 @@ describe("monitoring and incidents end to end", { timeout: 300_000 }, () => {
   let c: Awaited<ReturnType<typeof switchable>>;
   let portA: number;
   const workers: WorkerProc[] = [];
-  let bot1: Bot | undefined;
-  let bot2: Bot | undefined;
+  let bot1: BotProcess | undefined;
+  let bot2: BotProcess | undefined;
   let port1: number;
   let port2: number;
   let serverNs: Netns | undefined;
@@ -177,7 +134,7 @@ describe("monitoring and incidents end to end", { timeout: 300_000 }, () => {
   });
 
   after(async () => {
-    await Promise.allSettled([stopBot(bot1), stopBot(bot2)]);
+    await Promise.allSettled([bot1?.stop(), bot2?.stop()]);
     await Promise.allSettled(workers.map((w) => stopWorker(w)));
     await Promise.allSettled([vsA.stop(), vsB.stop(), b.close(), c.close(), nsServer?.stop(), relay?.close(), slack.close()]);
     await Promise.allSettled([serverNs?.destroy(), branchNs?.destroy()]);
@@ -186,11 +143,11 @@ describe("monitoring and incidents end to end", { timeout: 300_000 }, () => {
     dir.remove();
   });
 
-  const click = (bot: Bot, f: Parameters<typeof actionBody>[0]) => {
+  const click = (bot: BotProcess, f: Parameters<typeof actionBody>[0]) => {
     const body = actionBody(f);
     return sendToBot(bot.url, body, "application/x-www-form-urlencoded", sign(SECRET, body));
   };
-  const slash = (bot: Bot, text: string) => {
+  const slash = (bot: BotProcess, text: string) => {
     const body = slashBody({ text });
     return sendToBot(bot.url, body, "application/x-www-form-urlencoded", sign(SECRET, body));
   };
@@ -232,7 +189,7 @@ describe("monitoring and incidents end to end", { timeout: 300_000 }, () => {
       assert.ok(opensAfter >= 1_000, `opened after ${opensAfter} ms: failAfter 2 needs a second failing check`);
 
       // Mid-incident: one replica killed -9 and restarted; the other keeps running.
-      await stopBot(bot1, "SIGKILL");
+      await bot1?.stop("SIGKILL");
       bot1 = await startBot(port1);
 
       // Acknowledge: shown on the parent; a forged incident id and an unknown user are refused.

@@ -5,13 +5,12 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { Redis } from "ioredis";
 import { startVsftpd, type RunningServer } from "../harness/daemons.js";
 import { freePort, makeTempDir, requirementsOptions } from "../harness/env.js";
 import { startFakeFtp, type FakeFtpServer } from "../harness/scripted.js";
-import { deletePrefix, REDIS_URL, spawnWorker, stopWorker, uniquePrefix, type WorkerProc } from "../queue/lib.js";
+import { deletePrefix, REDIS_URL, startWorker, stopWorker, uniquePrefix, type WorkerProc, writeDmzConfig } from "../queue/lib.js";
 import { decode } from "../render/golden.js";
 import { type BotProcess, startBotProcess } from "./botProcess.js";
 import { actionBody, type ApiCall, type FakeSlack, sendToBot, sign, slashBody, startFakeSlack } from "./fakeSlack.js";
@@ -75,21 +74,8 @@ describe("pictures in Slack", { ...requirementsOptions(["vsftpd", "root"]) }, ()
     slack = await startFakeSlack();
     vs = await startVsftpd({});
     busy = await startFakeFtp({ greeting: "421 There are too many connected users, please try later." });
-    const configFile = path.join(dir.path, "bot.yaml");
-    writeFileSync(
-      configFile,
-      [
-        "targets:",
-        "  allow: ['127.0.0.0/8']",
-        "zones:",
-        "  - name: dmz",
-        "    targets: ['127.0.0.0/8']",
-        "slack:",
-        "  allowedUsers: [U0OK]",
-      ].join("\n"),
-    );
-    worker = spawnWorker({ zone: "dmz", prefix, concurrency: 4 });
-    await worker.waitFor(/worker started/);
+    const configFile = writeDmzConfig(path.join(dir.path, "bot.yaml"), ["slack:", "  allowedUsers: [U0OK]"]);
+    worker = await startWorker({ zone: "dmz", prefix, concurrency: 4 });
     bot = await startBotProcess({
       port: await freePort(),
       slackApiUrl: slack.url,

@@ -6,19 +6,28 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { freePort, makeTempDir } from "../harness/env.js";
 import { startFakeFtp, type FakeFtpServer } from "../harness/scripted.js";
-import { deletePrefix, REDIS_URL, spawnWorker, stopWorker, uniquePrefix, type WorkerProc } from "../queue/lib.js";
+import {
+  deletePrefix,
+  REDIS_URL,
+  spawnWorker,
+  startWorker,
+  stopWorker,
+  uniquePrefix,
+  type WorkerProc,
+  writeDmzConfig,
+} from "../queue/lib.js";
 import { actionPayload, type BotProc, slashPayload, spawnBot } from "./botProc.js";
 import { startFakeSlack, type ApiCall, type FakeSlack } from "./fakeSlack.js";
 import { startFakeSocketMode, type FakeSocketMode } from "./fakeSocketMode.js";
 
 const BOT_TOKEN = "xoxb-1-replica-test";
 const APP_TOKEN = "xapp-1-A0APP-1-replicatest";
+const LIMITS = "  limits: { perUser: 1000, perChannel: 1000, concurrentPerUser: 1000 }";
 const prefix = uniquePrefix();
 const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
 const dir = makeTempDir();
@@ -90,22 +99,9 @@ describe("bot replicas in Socket Mode", () => {
     sm = await startFakeSocketMode({ pingMs: 1_000 });
     slack = await startFakeSlack({ socketMode: sm, tokens: { bot: [BOT_TOKEN], app: [APP_TOKEN] }, notInChannel: ["C0NOTIN"] });
     busy = await startFakeFtp({ greeting: "421 There are too many connected users, please try later." });
-    configFile = path.join(dir.path, "bot.yaml");
-    writeFileSync(
-      configFile,
-      [
-        "targets:",
-        "  allow: ['127.0.0.0/8']",
-        "zones:",
-        "  - name: dmz",
-        "    targets: ['127.0.0.0/8']",
-        // Bursts of commands from one user are the point here; the limits have their own tests.
-        "slack:",
-        "  limits: { perUser: 1000, perChannel: 1000, concurrentPerUser: 1000 }",
-      ].join("\n"),
-    );
-    worker = spawnWorker({ zone: "dmz", prefix, concurrency: 8 });
-    await worker.waitFor(/worker started/);
+    // Bursts of commands from one user are the point here; the limits have their own tests.
+    configFile = writeDmzConfig(path.join(dir.path, "bot.yaml"), ["slack:", LIMITS]);
+    worker = await startWorker({ zone: "dmz", prefix, concurrency: 8 });
   });
   after(async () => {
     for (const b of bots) await b.stop();
@@ -262,20 +258,7 @@ describe("bot replicas in Socket Mode", () => {
       concurrency: 2,
       env: { FTP_DOCTOR_STALLED_INTERVAL_MS: "", FTP_DOCTOR_LOCK_MS: "" },
     });
-    writeFileSync(
-      configFile,
-      [
-        "targets:",
-        "  allow: ['127.0.0.0/8']",
-        "zones:",
-        "  - name: dmz",
-        "    targets: ['127.0.0.0/8']",
-        "  - name: slow",
-        "    targets: []",
-        "slack:",
-        "  limits: { perUser: 1000, perChannel: 1000, concurrentPerUser: 1000 }",
-      ].join("\n"),
-    );
+    writeDmzConfig(configFile, ["  - name: slow", "    targets: []", "slack:", LIMITS]);
     const bot = await startBot();
     const silent = await startFakeFtp({ greeting: null });
     let next: ReturnType<typeof spawnWorker> | undefined;

@@ -4,12 +4,11 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { Redis } from "ioredis";
 import { freePort, makeTempDir } from "../harness/env.js";
 import { startFakeFtp, type FakeFtpServer } from "../harness/scripted.js";
-import { deletePrefix, REDIS_URL, spawnWorker, stopWorker, uniquePrefix, type WorkerProc } from "../queue/lib.js";
+import { deletePrefix, REDIS_URL, startWorker, stopWorker, uniquePrefix, type WorkerProc, writeDmzConfig } from "../queue/lib.js";
 import { actionPayload, type BotProc, mentionPayload, slashPayload, spawnBot } from "./botProc.js";
 import { startFakeSlack, type ApiCall, type FakeSlack } from "./fakeSlack.js";
 import { startFakeSocketMode, type FakeSocketMode } from "./fakeSocketMode.js";
@@ -65,13 +64,8 @@ describe("Socket Mode: the real bot against a local Socket Mode server", () => {
     sm = await startFakeSocketMode({ pingMs: 1_000 });
     slack = await startFakeSlack({ socketMode: sm, tokens: { bot: [BOT_TOKEN], app: [APP_TOKEN], revoked: ["xoxb-1-revoked"] } });
     busy = await startFakeFtp({ greeting: "421 There are too many connected users, please try later." });
-    configFile = path.join(dir.path, "bot.yaml");
-    writeFileSync(
-      configFile,
-      ["targets:", "  allow: ['127.0.0.0/8']", "zones:", "  - name: dmz", "    targets: ['127.0.0.0/8']"].join("\n"),
-    );
-    worker = spawnWorker({ zone: "dmz", prefix, concurrency: 8 });
-    await worker.waitFor(/worker started/);
+    configFile = writeDmzConfig(path.join(dir.path, "bot.yaml"));
+    worker = await startWorker({ zone: "dmz", prefix, concurrency: 8 });
   });
   after(async () => {
     for (const b of bots) await b.stop();
