@@ -981,7 +981,7 @@ async function benchBot(): Promise<{ markdown: string; data: unknown }> {
     "slack:",
     "  allowedUsers: [U0OK]",
     // The bench fires hundreds of checks from one user: lift the abuse limits.
-    "  limits: { perUser: 100000, perChannel: 100000, concurrentPerUser: 100000 }",
+    "  limits: { perUser: 10000, perChannel: 10000, concurrentPerUser: 1000 }",
   ]);
   const worker = spawnWorker({ zone: "dmz", prefix, concurrency: 16, env: { LOG_LEVEL: "warn" } });
   cleanups.push(() => stopWorker(worker));

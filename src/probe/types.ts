@@ -299,7 +299,13 @@ export interface Observations {
   /** Anonymous login tried on a side connection while the main login was not anonymous. */
   anonymousSide?: { status: "accepted" | "refused" | "error" | "not-run"; reply?: Reply; canWrite?: boolean; detail?: string };
   /** A data connection with a fresh (not resumed) TLS session: does the server demand session reuse? */
-  tlsReuse?: { status: "required" | "not-required" | "not-run"; reply?: Reply; detail?: string };
+  tlsReuse?: {
+    status: "required" | "not-required" | "not-run";
+    reply?: Reply;
+    detail?: string;
+    /** Remembered from an earlier check of the same server in this process (ISO time it was asked); not asked again. */
+    askedAt?: string;
+  };
   /** The directory from the URL: what CWD to it answered. */
   path?: { requested: string; status: "ok" | "missing" | "denied" | "error"; reply?: Reply };
   /** The target policy refused a resolved address: nothing was connected to. */

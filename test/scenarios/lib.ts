@@ -10,6 +10,7 @@ import { runCheck, type CheckReport } from "../../src/check/run.js";
 import { CheckOptionsInput, toCheckOptions } from "../../src/check/options.js";
 import type { RootCauseCode, FindingCode } from "../../src/diagnosis/codes.js";
 import type { Observations } from "../../src/probe/types.js";
+import { forgetReuseAnswers } from "../../src/probe/reuseMemory.js";
 import { parseTarget } from "../../src/target/parse.js";
 import { repoRoot } from "../harness/env.js";
 
@@ -29,6 +30,8 @@ export function pemFile(name: string, pem: string): string {
 }
 
 export async function check(target: string, opts: Record<string, unknown> = {}, password?: string): Promise<ScenarioResult> {
+  // Every scenario asks afresh: a server started on a port an earlier one used must not inherit its answer.
+  forgetReuseAnswers();
   const options = toCheckOptions(CheckOptionsInput.parse(opts));
   const t0 = performance.now();
   const { report, observations } = await runCheck(parseTarget(target), options, password !== undefined ? { password } : {});

@@ -8,6 +8,9 @@ import { after, describe, test } from "node:test";
 import { certFixtures, tlsOf } from "../harness/certs.js";
 import { type RunningServer, startVsftpd, VSFTPD_USER } from "../harness/daemons.js";
 import { requirementsOptions } from "../harness/env.js";
+import { CheckOptionsInput, toCheckOptions } from "../../src/check/options.js";
+import { runCheck } from "../../src/check/run.js";
+import { parseTarget } from "../../src/target/parse.js";
 import { check, expectVerdict, pemFile } from "./lib.js";
 
 const running: RunningServer[] = [];
@@ -59,6 +62,25 @@ describe("TLS session reuse requirement: vsftpd", requirementsOptions(["vsftpd",
       if (limit === 1) assert.match(r.observations.tlsReuse?.detail ?? "", /421 There are too many connections/);
       assert.ok(!r.report.findings.some((f) => f.code === "TLS_REUSE_REQUIRED" || f.code === "ANON_ENABLED"));
     }
+  });
+
+  test("a second check of the same server within the hour remembers the answer: no second login, same finding", async () => {
+    const s = await startVsftpd({ localUsers: true, tls: tlsOf(certs.valid), extra: { require_ssl_reuse: true } });
+    running.push(s);
+    const first = await check(`127.0.0.1:${s.port}`, { tls: "explicit", ca, user: VSFTPD_USER.user }, VSFTPD_USER.password);
+    assert.equal(first.observations.tlsReuse?.status, "required");
+    // check() forgets between scenarios; a worker does not: the engine's own entry point, twice.
+    const options = toCheckOptions(CheckOptionsInput.parse({ tls: "explicit", ca, user: VSFTPD_USER.user }));
+    const again = await runCheck(parseTarget(`127.0.0.1:${s.port}`), options, { password: VSFTPD_USER.password });
+    assert.equal(again.observations.tlsReuse?.status, "required");
+    assert.ok(again.observations.tlsReuse?.askedAt, "marked as remembered");
+    assert.ok(again.report.findings.some((f) => f.code === "TLS_REUSE_REQUIRED"));
+    assert.deepEqual(
+      again.observations.transcript.filter((l) => l.conn === "reuse" && l.dir !== "*"),
+      [],
+      "no reuse session this time",
+    );
+    assert.equal(again.observations.controlConnections, first.observations.controlConnections - 1);
   });
 
   test("require_ssl_reuse=NO → HEALTHY, no reuse finding", async () => {

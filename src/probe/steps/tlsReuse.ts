@@ -3,6 +3,7 @@ import { parseEpsv } from "../address.js";
 import { describe, failureOf, type ProbeContext } from "../context.js";
 import { ControlChannel } from "../control.js";
 import { connectTcp, tlsHandshake } from "../net.js";
+import { recallReuse, rememberReuse, reuseKey } from "../reuseMemory.js";
 import type { Observations, Reply } from "../types.js";
 import { credentials } from "./login.js";
 import { openForTls } from "./tlsSide.js";
@@ -32,6 +33,14 @@ export function startTlsReuseSide(ctx: ProbeContext): void {
   const tlsObs = ctx.obs.tls;
   const creds = credentials(ctx);
   if (tlsObs?.status !== "ok" || ctx.obs.tlsReuse || creds.password === undefined) return;
+  const key = reuseKey(ctx.obs.peer!.address, ctx.target.port, creds.user, tlsObs.chain[0]?.fingerprint256 ?? "");
+  const known = recallReuse(key);
+  if (known) {
+    ctx.obs.tlsReuse = { ...known.answer, askedAt: new Date(known.at).toISOString() };
+    const minutes = Math.round((Date.now() - known.at) / 60_000);
+    ctx.rec.line("*", "reuse", `session reuse ${known.answer.status}: asked ${minutes} min ago, not asked again for an hour`);
+    return;
+  }
   if (!ctx.canOpenConnection()) {
     ctx.obs.tlsReuse = { status: "not-run", detail: "not tried: control connections in use" };
     return;
@@ -52,6 +61,7 @@ export function startTlsReuseSide(ctx: ProbeContext): void {
     })
     .finally(() => {
       for (const s of sockets) s.destroy();
+      if (!abandoned) rememberReuse(key, reuse);
       step.end(
         reuse.status === "required" ? "warn" : "ok",
         `data TLS without session resumption: ${reuse.detail ?? reuse.status}`,
