@@ -74,6 +74,10 @@ describe("TLS session reuse requirement: vsftpd", requirementsOptions(["vsftpd",
     const again = await runCheck(parseTarget(`127.0.0.1:${s.port}`), options, { password: VSFTPD_USER.password });
     assert.equal(again.observations.tlsReuse?.status, "required");
     assert.ok(again.observations.tlsReuse?.askedAt, "marked as remembered");
+    assert.ok(
+      again.report.steps.some((st) => st.id === "side" && /session resumption: .*asked 0 min ago/.test(st.detail)),
+      "the steps say so",
+    );
     assert.ok(again.report.findings.some((f) => f.code === "TLS_REUSE_REQUIRED"));
     assert.deepEqual(
       again.observations.transcript.filter((l) => l.conn === "reuse" && l.dir !== "*"),

@@ -38,7 +38,12 @@ export function startTlsReuseSide(ctx: ProbeContext): void {
   if (known) {
     ctx.obs.tlsReuse = { ...known.answer, askedAt: new Date(known.at).toISOString() };
     const minutes = Math.round((Date.now() - known.at) / 60_000);
-    ctx.rec.line("*", "reuse", `session reuse ${known.answer.status}: asked ${minutes} min ago, not asked again for an hour`);
+    ctx.rec
+      .begin("side")
+      .end(
+        known.answer.status === "required" ? "warn" : "ok",
+        `data TLS without session resumption: ${known.answer.detail ?? known.answer.status} (asked ${minutes} min ago; asked again after an hour)`,
+      );
     return;
   }
   if (!ctx.canOpenConnection()) {
