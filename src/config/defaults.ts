@@ -52,6 +52,8 @@ export const LIMITS = {
    * delayed on purpose (vsftpd/PAM ~3 s, Pure-FTPd 3-6 s); an accepted one answers at once.
    */
   lateSideGraceMs: 100,
+  /** How long a finished check still waits for the session-reuse check's own session (at least 4 round trips). */
+  reuseSideGraceMs: 300,
   /** After a data TLS reset that followed the 1xx: how long a final reply may take before the control connection counts as stuck. */
   dataTlsResetGraceMs: 500,
   /** Certificates within this many days of expiry raise TLS_CERT_EXPIRING. */

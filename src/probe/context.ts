@@ -76,6 +76,8 @@ export class ProbeContext {
     abandon: () => void;
     /** When its answer is due (ctx.rec.now() time), if it is waiting for one; the grace ends no later. */
     answerDueAt?: () => number | undefined;
+    /** A longer grace than lateGraceMs(), for a check with several round trips still to go. */
+    graceMs?: number;
   }[] = [];
   /** The session-reuse check's own session (steps/tlsReuse.ts), to end early when its answer cannot matter. */
   reuseSide: { done: Promise<void>; abandon: (why: string) => void } | undefined;

@@ -167,8 +167,8 @@ async function quit(ctx: ProbeContext): Promise<void> {
 async function settleLate(ctx: ProbeContext): Promise<void> {
   if (ctx.lateTasks.length === 0) return;
   const now = ctx.rec.now();
-  const graceEnd = now + ctx.lateGraceMs();
   for (const t of ctx.lateTasks) {
+    const graceEnd = now + (t.graceMs ?? ctx.lateGraceMs());
     const until = Math.min(graceEnd, t.answerDueAt?.() ?? graceEnd, now + ctx.budget.remaining());
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<"expired">((r) => (timer = setTimeout(() => r("expired"), Math.max(0, until - ctx.rec.now()))));

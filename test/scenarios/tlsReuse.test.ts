@@ -87,6 +87,18 @@ describe("TLS session reuse requirement: vsftpd", requirementsOptions(["vsftpd",
     assert.equal(again.observations.controlConnections, first.observations.controlConnections - 1);
   });
 
+  test("logins delayed 2 s (delay_successful_login): the verdict does not wait for the second login", async () => {
+    const s = await startVsftpd({ localUsers: true, tls: tlsOf(certs.valid), extra: { delay_successful_login: 2 } });
+    running.push(s);
+    const r = await check(`127.0.0.1:${s.port}`, { tls: "explicit", ca, user: VSFTPD_USER.user }, VSFTPD_USER.password);
+    expectVerdict("delay_successful_login=2", "vsftpd", r, "HEALTHY");
+    assert.equal(r.observations.tlsReuse?.status, "not-run");
+    assert.match(r.observations.tlsReuse?.detail ?? "", /not answered before the check ended/);
+    // The main login's own 2 s, not a second one on top: the check ends a grace after the main session.
+    const quit = r.observations.steps.find((st) => st.id === "quit")!;
+    assert.ok(r.observations.durationMs - (quit.startMs + quit.durationMs) < 1500, JSON.stringify(r.observations.steps));
+  });
+
   test("require_ssl_reuse=NO → HEALTHY, no reuse finding", async () => {
     const r = await run(false);
     expectVerdict("require_ssl_reuse=NO", "vsftpd", r, "HEALTHY");

@@ -1,4 +1,5 @@
 import type net from "node:net";
+import { LIMITS } from "../../config/defaults.js";
 import { parseEpsv } from "../address.js";
 import { describe, failureOf, type ProbeContext } from "../context.js";
 import { ControlChannel } from "../control.js";
@@ -83,6 +84,13 @@ export function startTlsReuseSide(ctx: ProbeContext): void {
     },
   };
   ctx.sideTasks.push(done);
+  // The verdict does not wait for it long: a server delaying logins (ProFTPD mod_delay, vsftpd
+  // delay_successful_login) would delay every check by that much again.
+  ctx.lateTasks.push({
+    done,
+    abandon: () => ctx.reuseSide?.abandon("not answered before the check ended (a slow second login?)"),
+    graceMs: Math.max(LIMITS.reuseSideGraceMs, ctx.rtt * 4),
+  });
 }
 
 async function ask(
