@@ -54,6 +54,13 @@ describe("ftp-srv", requirementsOptions(["root"]), () => {
     assert.deepEqual(r.report.findings, []);
   });
 
+  test("--active over FTPS: PORT/EPRT to the probe → HEALTHY, active mode shown to work", async () => {
+    const s = await ftpsrv({ tls });
+    const r = await check(target(s), { tls: "explicit", ca, active: true, user: FTPSRV_USER.user }, FTPSRV_USER.password);
+    expectVerdict("active mode works (FTPS)", "ftp-srv", r, "HEALTHY");
+    assert.equal(r.observations.active?.status, "ok");
+  });
+
   test("--write over FTPS: upload, read back, delete → HEALTHY", async () => {
     const s = await ftpsrv({ tls });
     const r = await check(target(s), { tls: "explicit", ca, write: true, ...carol() }, FTPSRV_USER.password);

@@ -31,6 +31,13 @@ describe("inetutils ftpd", requirementsOptions(["inetutils-ftpd", "unshare", "ro
     assert.equal(r.report.server.software, "inetutils");
   });
 
+  test("--active: PORT/EPRT to the probe → HEALTHY, active mode shown to work", async () => {
+    const s = await inetutils({ anonymous: true });
+    const r = await check(target(s), { tls: "off", anonymous: true, active: true });
+    expectVerdict("active mode works", "inetutils", r, "HEALTHY", { findings: ["ANON_ENABLED"] });
+    assert.equal(r.observations.active?.status, "ok");
+  });
+
   test("--write with a local user → HEALTHY (+CLEARTEXT_AUTH_ALLOWED)", async () => {
     const s = await inetutils({});
     const r = await check(target(s), { tls: "off", write: true, ...local() }, VSFTPD_USER.password);

@@ -33,6 +33,13 @@ describe("netkit ftpd", requirementsOptions(["in.ftpd", "unshare", "root"]), () 
     assert.equal(r.report.server.software, "netkit");
   });
 
+  test("--active: PORT/EPRT to the probe → HEALTHY, active mode shown to work", async () => {
+    const s = await netkit({ anonymous: true });
+    const r = await check(target(s), { tls: "off", anonymous: true, active: true });
+    expectVerdict("active mode works", "netkit", r, "HEALTHY", { findings: ["ANON_ENABLED"] });
+    assert.equal(r.observations.active?.status, "ok");
+  });
+
   test("--write with a local user → HEALTHY (+CLEARTEXT_AUTH_ALLOWED)", async () => {
     const s = await netkit({});
     const r = await check(target(s), { tls: "off", write: true, ...local() }, VSFTPD_USER.password);

@@ -35,6 +35,13 @@ describe("pyftpdlib", requirementsOptions(["python3", "root"]), () => {
     assert.ok((r.observations.data?.listEntries ?? 0) > 0, "listing parsed");
   });
 
+  test("--active over FTPS: PORT/EPRT to the probe → HEALTHY, active mode shown to work", async () => {
+    const s = await pyftpdlib({ tls });
+    const r = await check(target(s), { tls: "explicit", ca, active: true, ...dave() }, PYFTPDLIB_USER.password);
+    expectVerdict("active mode works (FTPS)", "pyftpdlib", r, "HEALTHY");
+    assert.equal(r.observations.active?.status, "ok");
+  });
+
   test("healthy explicit FTPS, user → HEALTHY (data TLS after the 150: pyftpdlib resets an early handshake)", async () => {
     // pyftpdlib resets a PROT P data connection whose ClientHello arrives before it took LIST,
     // and its control connection never answers again. Its default banner names it, so the engine

@@ -37,6 +37,13 @@ describe("twisted ftp", requirementsOptions(["python3", "root"]), () => {
     assert.ok((r.observations.data?.listEntries ?? 0) > 0, "listing parsed");
   });
 
+  test("--active: PORT to the probe → HEALTHY, active mode shown to work", async () => {
+    const s = await twisted({ anonymous: true });
+    const r = await check(target(s), { tls: "off", anonymous: true, active: true });
+    expectVerdict("active mode works", "twisted", r, "HEALTHY", { findings: ["ANON_ENABLED", "EPSV_UNSUPPORTED"] });
+    assert.equal(r.observations.active?.status, "ok");
+  });
+
   test("--write with a user → HEALTHY (+CLEARTEXT_AUTH_ALLOWED)", async () => {
     const s = await twisted({});
     const r = await check(target(s), { tls: "off", write: true, ...erin() }, TWISTED_USER.password);
