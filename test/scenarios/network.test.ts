@@ -7,12 +7,15 @@ import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { startVsftpd, type RunningServer, type VsftpdOptions } from "../harness/daemons.js";
-import { certFixtures, tlsOf } from "../harness/certs.js";
+import { certFixtures, makeLeaf, tlsOf } from "../harness/certs.js";
 import { createNetns, type Netns } from "../harness/netns.js";
 import { startDnsServer } from "../harness/dns.js";
 import { freePort, requirementsOptions, runCommand } from "../harness/env.js";
 import { LIMITS } from "../../src/config/defaults.js";
-import { check, expectVerdict } from "./lib.js";
+import { FTPSRV_USER, startFtpSrv } from "../harness/ftpsrv.js";
+import { PYFTPDLIB_USER, startPyftpdlib } from "../harness/pyftpdlib.js";
+import { startTwistedFtpd } from "../harness/twisted.js";
+import { check, expectVerdict, pemFile } from "./lib.js";
 
 const namespaces: Netns[] = [];
 const running: RunningServer[] = [];
@@ -22,12 +25,17 @@ after(async () => {
 });
 
 /** A fresh namespace with vsftpd on its address; both torn down by `done()` (and by `after`). */
-async function vsftpdInNetns(
-  opts: VsftpdOptions = {},
+function vsftpdInNetns(opts: VsftpdOptions = {}): Promise<{ ns: Netns; s: RunningServer; target: string; done: () => Promise<void> }> {
+  return serverInNetns((where) => startVsftpd({ ...opts, ...where }));
+}
+
+/** A fresh namespace with the server `start` starts on its address; both torn down by `done()` (and by `after`). */
+async function serverInNetns(
+  start: (where: { netns: string; listenAddress: string }) => Promise<RunningServer>,
 ): Promise<{ ns: Netns; s: RunningServer; target: string; done: () => Promise<void> }> {
   const ns = await createNetns();
   namespaces.push(ns);
-  const s = await startVsftpd({ ...opts, netns: ns.name, listenAddress: ns.nsAddress });
+  const s = await start({ netns: ns.name, listenAddress: ns.nsAddress });
   running.push(s);
   const done = async (): Promise<void> => {
     running.splice(running.indexOf(s), 1);
@@ -277,4 +285,48 @@ describe("network (namespaces)", requirementsOptions(["vsftpd", "ip", "iptables"
       await done();
     }
   });
+});
+
+describe("network (namespaces): the other server software", requirementsOptions(["python3", "ip", "iptables", "root"]), () => {
+  const certs = certFixtures();
+  const ca = pemFile("root-ca.pem", certs.ca.certPem);
+  // A certificate for the namespace's address, so that TLS is not what the check finds.
+  const tls = (address: string) => tlsOf(makeLeaf(certs.intermediate, { cn: "localhost", sans: [address] }));
+  // Their quirks differ (ftp-srv answers concurrently, pyftpdlib and Twisted are single-process
+  // Python, Twisted has no EPSV); a passive range that drops packets must read the same.
+  const servers = [
+    {
+      daemon: "ftp-srv",
+      start: (w: { netns: string; listenAddress: string }) => startFtpSrv({ ...w, tls: tls(w.listenAddress) }),
+      options: { tls: "explicit", ca, user: FTPSRV_USER.user },
+      password: FTPSRV_USER.password,
+    },
+    {
+      daemon: "pyftpdlib",
+      start: (w: { netns: string; listenAddress: string }) => startPyftpdlib({ ...w, tls: tls(w.listenAddress) }),
+      options: { tls: "explicit", ca, user: PYFTPDLIB_USER.user },
+      password: PYFTPDLIB_USER.password,
+    },
+    {
+      daemon: "twisted",
+      start: (w: { netns: string; listenAddress: string }) => startTwistedFtpd({ ...w, anonymous: true }),
+      options: { tls: "off", anonymous: true },
+      password: undefined,
+    },
+  ];
+  for (const srv of servers)
+    test(`${srv.daemon}: passive range blocked (DROP) → PASV_PORTS_BLOCKED, decided at the data deadline`, async () => {
+      const { ns, s, target, done } = await serverInNetns(srv.start);
+      try {
+        await ns.iptables(["-A", "INPUT", "-p", "tcp", "--dport", range(s), "-j", "DROP"]);
+        const r = await check(target, srv.options, srv.password);
+        expectVerdict("passive ports blocked (DROP)", srv.daemon, r, "PASV_PORTS_BLOCKED");
+        // Twisted has no EPSV (502): only the commands that gave a port were connected to.
+        const tried = r.observations.data!.passive.filter((p) => p.connect);
+        assert.ok(tried.length >= 1 && tried.every((p) => p.connect?.status === "timeout"), JSON.stringify(tried));
+        assert.ok(r.wallMs < tried.length * (LIMITS.dataConnectMinMs + 300) + 3000, `took ${Math.round(r.wallMs)} ms`);
+      } finally {
+        await done();
+      }
+    });
 });
