@@ -262,8 +262,10 @@ export async function startMonitor(deps: MonitorDeps): Promise<RunningMonitor> {
 
   // ------------------------------------------------------------------ per-target lock
   let closed = false;
-  // Short lease, renewed while held: a bot killed with -9 holds a target for at most LOCK_MS.
-  const LOCK_MS = 15_000;
+  // Short lease, renewed every LOCK_MS / 3 while held: a bot killed with -9 holds a target for at
+  // most LOCK_MS (an Acknowledge or the next evaluation waits that long at worst). 6 s leaves the
+  // renewal two chances before the lease lapses; the event loop never stalls near that long.
+  const LOCK_MS = 6_000;
   const withLock = async <T>(key: string, fn: () => Promise<T>): Promise<T> => {
     const lock = keys.monitor.lock(prefix, key);
     const token = randomUUID();
