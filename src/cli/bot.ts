@@ -12,6 +12,7 @@ import { pingWithin, redisFor, ready } from "../queue/redis.js";
 import { BotEnv, createBot } from "../slack/app.js";
 import { startDigests } from "../slack/digest.js";
 import { startMonitor } from "../monitor/runner.js";
+import { safeText } from "../render/slackText.js";
 import { Poster } from "../slack/poster.js";
 import { SlackService } from "../slack/service.js";
 import { WatchRunner } from "../slack/watches.js";
@@ -148,6 +149,11 @@ export async function botCommand(args: string[], io: CliIo): Promise<number> {
         findParent: async (channel, target, openedAt) => {
           const r = await client.conversations.history({ channel, oldest: String(openedAt / 1000 - 60), limit: 200 });
           return r.messages?.find((m) => m.text?.includes(` ${target}: `))?.ts;
+        },
+        findReply: async (channel, threadTs, text) => {
+          const r = await client.conversations.replies({ channel, ts: threadTs, limit: 200 });
+          const sent = safeText(text);
+          return !!r.messages?.some((m) => m.ts !== threadTs && m.text === sent);
         },
       })
     : undefined;

@@ -66,6 +66,8 @@ export interface MonitorDeps {
   concurrency?: number;
   /** The ts of an incident's parent message in the channel (posted by a process that died before recording it). */
   findParent?: (channel: string, target: string, openedAt: number) => Promise<string | undefined>;
+  /** Whether the thread already holds a reply with this text (posted by a process that died before recording it). */
+  findReply?: (channel: string, threadTs: string, text: string) => Promise<boolean>;
   /** Called after each evaluation (metrics, the bench's drift figures). */
   onEvaluated?: (e: { unit: string; zone: string; due: number; startedAt: number; code: string }) => void;
 }
@@ -304,7 +306,10 @@ export async function startMonitor(deps: MonitorDeps): Promise<RunningMonitor> {
     await m.exec();
   };
 
-  // ------------------------------------------------------------------ delivery (at most once per event)
+  // ------------------------------------------------------------------ delivery (once per event)
+  // The marker is taken before posting. Found taken while the event is still in the outbox (the
+  // target's lock is held, so no one else is delivering it), it means a process died mid-delivery:
+  // the parent or reply is looked up in Slack and posted only if it is not there.
   const remember = (s: TargetState & { threads?: Record<string, string> }, id: string, ts: string) => {
     s.threads = Object.fromEntries([...Object.entries(s.threads ?? {}).slice(-4), [id, ts]]);
     if (s.incident?.id === id) s.incident.ts = ts;
@@ -327,12 +332,26 @@ export async function startMonitor(deps: MonitorDeps): Promise<RunningMonitor> {
         const ts = await deps.findParent(e.incident.channel, e.incident.target, e.incident.openedAt).catch(() => undefined);
         if (ts) remember(s, e.incident.id, ts);
         logger.warn({ incident: e.incident.id, found: !!ts }, "incident parent posted by a process that died; looked it up");
+      } else if (e.kind !== "open") {
+        try {
+          await post(s, e, { unlessPosted: true });
+        } catch (err) {
+          logger.error(
+            { event: e.id, kind: e.kind, err: (err as Error).message },
+            "interrupted incident event not finished; kept for retry",
+          );
+          return;
+        }
       }
       s.outbox.shift();
       await save(s);
     }
   };
-  const post = async (s: TargetState & { threads?: Record<string, string> }, e: IncidentEvent): Promise<void> => {
+  const post = async (
+    s: TargetState & { threads?: Record<string, string> },
+    e: IncidentEvent,
+    opts: { unlessPosted?: boolean } = {},
+  ): Promise<void> => {
     const inc = e.incident;
     if (e.kind === "open") {
       const msg = incidentParent(inc);
@@ -350,7 +369,11 @@ export async function startMonitor(deps: MonitorDeps): Promise<RunningMonitor> {
       return;
     }
     const reply = incidentReply(e);
-    if (reply) await deps.poster.post({ channel: inc.channel, thread_ts: ts, text: reply });
+    // After an interrupted delivery: a reply Slack already holds is not posted twice (without a way to look, it is).
+    const posted = opts.unlessPosted && reply && deps.findReply ? await deps.findReply(inc.channel, ts, reply) : false;
+    if (opts.unlessPosted)
+      logger.warn({ incident: inc.id, kind: e.kind, found: posted }, "incident event interrupted by a process that died; finished");
+    if (reply && !posted) await deps.poster.post({ channel: inc.channel, thread_ts: ts, text: reply });
     const parent = incidentParent({ ...inc, ts });
     await deps.poster.update({ channel: inc.channel, ts, text: parent.text, blocks: parent.blocks });
     if (e.kind === "recovered") {
