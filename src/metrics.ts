@@ -64,8 +64,28 @@ export function createMetrics() {
     labelNames: ["outcome"] as const,
     registers: [registry],
   });
+  const monitorEvaluations = new client.Counter({
+    name: "ftp_doctor_monitor_evaluations_total",
+    help: "Monitored checks evaluated, by zone and verdict code",
+    labelNames: ["zone", "code"] as const,
+    registers: [registry],
+  });
+  const monitorStartLag = new client.Histogram({
+    name: "ftp_doctor_monitor_start_lag_seconds",
+    help: "How long after it was due a monitored check started",
+    labelNames: ["zone"] as const,
+    buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
+    registers: [registry],
+  });
+  const incidentsOpen = new client.Gauge({
+    name: "ftp_doctor_monitor_incidents_open",
+    help: "Open incidents by severity (read from Redis at scrape time)",
+    labelNames: ["severity"] as const,
+    registers: [registry],
+  });
   return {
     registry,
+    incidentsOpen,
     checks,
     checkDuration,
     stepDuration,
@@ -75,6 +95,11 @@ export function createMetrics() {
     slackErrors,
     slackRetries,
     summaries,
+    /** Record one monitored check's evaluation (monitor/runner.ts onEvaluated). */
+    observeEvaluation(e: { zone: string; code: string; due: number; startedAt: number }) {
+      monitorEvaluations.inc({ zone: e.zone, code: e.code });
+      monitorStartLag.observe({ zone: e.zone }, Math.max(0, e.startedAt - e.due) / 1000);
+    },
     /** Record one finished check. */
     observeReport(report: CheckReport, zone: string) {
       checks.inc({ code: report.verdict.code, zone });

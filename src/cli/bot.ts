@@ -146,6 +146,7 @@ export async function botCommand(args: string[], io: CliIo): Promise<number> {
         poster,
         logger,
         pictureWaitMs: Math.min(botEnv.FTP_DOCTOR_RESULT_WAIT_MS, 45_000),
+        onEvaluated: (e) => metrics.observeEvaluation(e),
         findParent: async (channel, target, openedAt) => {
           const r = await client.conversations.history({ channel, oldest: String(openedAt / 1000 - 60), limit: 200 });
           return r.messages?.find((m) => m.text?.includes(` ${target}: `))?.ts;
@@ -227,6 +228,10 @@ export async function botCommand(args: string[], io: CliIo): Promise<number> {
           }),
         },
         beforeScrape: async () => {
+          if (monitor) {
+            const open = await monitor.openIncidents();
+            for (const severity of ["P1", "P2", "P3"]) metrics.incidentsOpen.set({ severity }, open[severity] ?? 0);
+          }
           for (const { zone, q } of depthQueues) {
             metrics.queueDepth.set({ zone }, await q.getWaitingCount());
             const [oldest] = await q.getJobs(["wait"], -1, -1, false);

@@ -172,6 +172,8 @@ export interface RunningMonitor {
   ): Promise<{ key: string; target: string; host: string; port: number; zones: string[]; channel: string; ts?: string } | undefined>;
   acknowledge(id: string, user: string): Promise<{ ok: boolean; message?: string }>;
   mute(id: string, user: string, untilResolved: boolean): Promise<{ ok: boolean; message?: string }>;
+  /** Open incidents by severity, as Redis holds them now (metrics). */
+  openIncidents(): Promise<Record<string, number>>;
   close(): Promise<void>;
 }
 
@@ -517,6 +519,16 @@ export async function startMonitor(deps: MonitorDeps): Promise<RunningMonitor> {
 
   return {
     tick,
+    async openIncidents() {
+      const counts: Record<string, number> = {};
+      const targets = [...new Set(Object.values(await redis.hgetall(keys.monitor.incidents(prefix))))];
+      const states = targets.length ? await redis.mget(targets.map((t) => keys.monitor.state(prefix, t))) : [];
+      for (const raw of states) {
+        const severity = raw ? (JSON.parse(raw) as TargetState).incident?.severity : undefined;
+        if (severity) counts[severity] = (counts[severity] ?? 0) + 1;
+      }
+      return counts;
+    },
     async incident(id) {
       const key = await redis.hget(keys.monitor.incidents(prefix), id);
       if (!key) return undefined;

@@ -24,8 +24,17 @@ const dir = makeTempDir();
 let slack: FakeSlack;
 let configFile: string;
 
-function startBot(port: number): Promise<BotProcess> {
-  const env = { FTP_DOCTOR_RESULT_WAIT_MS: "20000", FTP_DOCTOR_STALLED_INTERVAL_MS: "1000", FTP_DOCTOR_LOCK_MS: "2000" };
+/** Each replica's metrics port, by its HTTP port. */
+const metricsPorts = new Map<number, number>();
+
+async function startBot(port: number): Promise<BotProcess> {
+  if (!metricsPorts.has(port)) metricsPorts.set(port, await freePort());
+  const env = {
+    FTP_DOCTOR_RESULT_WAIT_MS: "20000",
+    FTP_DOCTOR_STALLED_INTERVAL_MS: "1000",
+    FTP_DOCTOR_LOCK_MS: "2000",
+    METRICS_PORT: String(metricsPorts.get(port)),
+  };
   return startBotProcess({ port, slackApiUrl: slack.url, signingSecret: SECRET, prefix, configFile, env, startTimeoutMs: 20_000 });
 }
 
@@ -187,6 +196,18 @@ describe("monitoring and incidents end to end", { timeout: 300_000 }, () => {
       // failAfter 2: the first failing check cannot open it. Checks run every 2 s, claimed by a 1 s
       // tick, so the second failure comes at least ~1 s after the first (which may come right after the stop).
       assert.ok(opensAfter >= 1_000, `opened after ${opensAfter} ms: failAfter 2 needs a second failing check`);
+
+      // Metrics: each replica reads the open incidents from Redis at scrape time; evaluations are
+      // counted by whichever replica ran them (together at least the two failing ones).
+      const scrapes = await Promise.all(
+        [port1, port2].map(async (p) => (await fetch(`http://127.0.0.1:${metricsPorts.get(p)}/metrics`)).text()),
+      );
+      for (const m of scrapes) assert.match(m, /^ftp_doctor_monitor_incidents_open\{severity="P1"\} 1$/m);
+      const failing = scrapes
+        .flatMap((m) => [...m.matchAll(/^ftp_doctor_monitor_evaluations_total\{zone="(?:dmz|office)",code="TCP_REFUSED"\} (\d+)$/gm)])
+        .reduce((n, x) => n + Number(x[1]), 0);
+      assert.ok(failing >= 2, `${failing} failing evaluations counted`);
+      assert.ok(scrapes.some((m) => /^ftp_doctor_monitor_start_lag_seconds_count\{zone="dmz"\} [1-9]/m.test(m)));
 
       // Mid-incident: one replica killed -9 and restarted; the other keeps running.
       await bot1?.stop("SIGKILL");
