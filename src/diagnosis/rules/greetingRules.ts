@@ -40,7 +40,7 @@ export function greetingRule({ obs, where, rtt }: RuleContext): Outcome {
         `text sent (FEAT): ${g.nudge?.answer ? `answered "${g.nudge.answer}"` : "no answer"}`,
         ...(g.unfinished
           ? [
-              `${g.unfinished.bytes} bytes arrived without completing a line ("${g.unfinished.text}"): ` +
+              `${g.unfinished.bytes} byte${g.unfinished.bytes === 1 ? "" : "s"} arrived without completing a line ("${g.unfinished.text}"): ` +
                 "the server trickles its greeting (slowloris) or stalled mid-line",
             ]
           : []),

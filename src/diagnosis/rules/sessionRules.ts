@@ -31,7 +31,7 @@ export function sessionRule({ obs, where, rtt }: RuleContext): Outcome {
       `no reply during ${rt.during}`,
       ...(rt.unfinished
         ? [
-            `${rt.unfinished.bytes} bytes of a reply arrived without completing it ("${rt.unfinished.text}"): ` +
+            `${rt.unfinished.bytes} byte${rt.unfinished.bytes === 1 ? "" : "s"} of a reply arrived without completing it ("${rt.unfinished.text}"): ` +
               "the server trickles (slowloris) or stalled mid-reply",
           ]
         : []),
