@@ -258,6 +258,33 @@ export function buildDashboard(): Dashboard {
       options: { showHeader: true },
       transformations: [{ id: "organize", options: { excludeByName: { Time: true, Value: true } } }],
     },
+    { type: "row", title: "Monitoring (the bot's own schedule and incidents)", w: 24, h: 1 },
+    {
+      type: "timeseries",
+      title: "Open incidents by severity",
+      description: "ftp_doctor_monitor_incidents_open, read from Redis at scrape time: every bot replica reports the same.",
+      w: 12,
+      h: 6,
+      queries: [{ expr: "max by (severity) (ftp_doctor_monitor_incidents_open)", legendFormat: "{{severity}}" }],
+      fieldConfig: { defaults: { unit: "none", min: 0, decimals: 0 }, overrides: [] },
+      options: { legend: { displayMode: "list", placement: "bottom" }, tooltip: { mode: "multi" } },
+    },
+    {
+      type: "timeseries",
+      title: "Monitored checks: per minute, and how late they start (p99)",
+      description: "Evaluations summed over the bot replicas; start lag = start time minus due time.",
+      w: 12,
+      h: 6,
+      queries: [
+        { expr: "sum by (zone) (rate(ftp_doctor_monitor_evaluations_total[5m])) * 60", legendFormat: "checks/min {{zone}}" },
+        {
+          expr: "histogram_quantile(0.99, sum by (le, zone) (rate(ftp_doctor_monitor_start_lag_seconds_bucket[5m])))",
+          legendFormat: "start lag p99 (s) {{zone}}",
+        },
+      ],
+      fieldConfig: { defaults: { unit: "none", min: 0 }, overrides: [] },
+      options: { legend: { displayMode: "list", placement: "bottom" }, tooltip: { mode: "multi" } },
+    },
     { type: "row", title: "ftp-doctor itself", w: 24, h: 1 },
     {
       type: "timeseries",

@@ -37,7 +37,7 @@ describe("deploy/grafana dashboard", () => {
     const vars = dashboard.templating.list.map((v) => v.name);
     assert.deepEqual(vars, ["datasource", "zone", "instance"]);
     assert.equal(dashboard.templating.list[0]!.type, "datasource");
-    for (const re of [/verdict code/i, /step timings/i, /certificate expiry/i, /incidents over time/i])
+    for (const re of [/verdict code/i, /step timings/i, /certificate expiry/i, /incidents over time/i, /open incidents by severity/i])
       assert.ok(
         panels.some((p) => re.test(p.title)),
         `no panel matches ${re}`,
@@ -83,7 +83,11 @@ describe("deploy/grafana dashboard", () => {
     const names = new Set<string>(["up", "ALERTS", "ftp_doctor_passive_ok", "ftp_doctor_login_ok", "ftp_doctor_finding"]);
     for (const m of await probeRegistry(buildReport(observations), { durationSeconds: 1, timeoutSeconds: 1 }).getMetricsAsJSON())
       names.add(m.name);
-    for (const m of createMetrics().registry.getMetricsAsArray()) names.add(m.name);
+    for (const m of createMetrics().registry.getMetricsAsArray()) {
+      names.add(m.name);
+      // A histogram's series: name_bucket, name_sum, name_count.
+      if (String((m as { type?: unknown }).type) === "histogram") for (const x of ["_bucket", "_sum", "_count"]) names.add(`${m.name}${x}`);
+    }
     for (const q of queries)
       for (const n of q.expr
         .replace(/"[^"]*"/g, '""')
