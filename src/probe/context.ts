@@ -62,7 +62,7 @@ export class ProbeContext {
    */
   dataTlsAfterReply = false;
   /** The data TLS handshake was reset before the server took the transfer command, and no final reply came. */
-  dataTlsReset: { command: string; error: NetError; reply?: Reply } | undefined;
+  dataTlsReset: { command: string; error: NetError } | undefined;
   /** The EPSV reply read with the pipelined session setup, consumed by the data step. */
   pipelinedEpsv: Reply | undefined;
   /** Checks running off the critical path; the end of the check waits for them within the budget. */
@@ -79,8 +79,6 @@ export class ProbeContext {
     /** A longer grace than lateGraceMs(), for a check with several round trips still to go. */
     graceMs?: number;
   }[] = [];
-  /** The session-reuse check's own session (steps/tlsReuse.ts), to end early when its answer cannot matter. */
-  reuseSide: { done: Promise<void>; abandon: (why: string) => void } | undefined;
   /** The main login succeeded (side sessions log in only after it did, with the same credentials). */
   readonly loggedIn = new Milestone();
   /** The main listing's data connection is up (a side session's passive port never competes with it). */

@@ -98,11 +98,10 @@ async function retryInLockstep(ctx: ProbeContext): Promise<boolean> {
   ctx.retryFresh = false;
   // The out-of-step connection is being closed (ctx.lost): this one replaces it.
   ctx.replaceMain();
-  const ctl = await freshConnection(ctx, "lock-step retry", (why) => {
+  const ctl = await freshConnection(ctx, "lock-step retry", () => {
     ctx.obs.pipelining!.retry = "not-run";
     // Nothing can tell our pipelining from a server that stopped answering: report what was seen.
     ctx.obs.replyTimeout ??= ctx.unprovenTimeout;
-    return why;
   });
   if (!ctl) return false;
   ctx.obs.pipelining!.retry = "run";
@@ -122,19 +121,20 @@ async function retryWithLateDataTls(ctx: ProbeContext): Promise<boolean> {
   ctx.ctl = undefined;
   ctx.replaceMain();
   ctx.obs.dataTlsRetry = { command: reset.command, error: reset.error, status: "not-run" };
-  const ctl = await freshConnection(ctx, "again with the data TLS handshake after the 1xx", (why) => why);
+  const ctl = await freshConnection(ctx, "again with the data TLS handshake after the 1xx");
   if (!ctl) return false;
   ctx.dataTlsAfterReply = true;
   ctx.obs.dataTlsRetry.status = "run";
   return (await controlSession(ctx, ctl)) && (await changeDirectory(ctx)) && (await dataChannel(ctx));
 }
 
-/** One more control connection for a retry, within the cap and the budget; `refused` says why not. */
-async function freshConnection(ctx: ProbeContext, what: string, refused: (why: string) => string): Promise<ControlChannel | undefined> {
+/** One more control connection for a retry, within the cap and the budget; `onRefused` when there is none. */
+async function freshConnection(ctx: ProbeContext, what: string, onRefused = () => {}): Promise<ControlChannel | undefined> {
   const step = ctx.rec.begin("connect");
   if (!ctx.canOpenConnection() || ctx.budget.remaining() < LIMITS.lockstepRetryMinMs) {
+    onRefused();
     const why = ctx.canOpenConnection() ? "too little time left" : `${LIMITS.maxControlConnections} control connections used`;
-    step.end("skip", `no ${what}: ${refused(why)}`);
+    step.end("skip", `no ${what}: ${why}`);
     return undefined;
   }
   ctx.obs.controlConnections++;
@@ -147,7 +147,7 @@ async function freshConnection(ctx: ProbeContext, what: string, refused: (why: s
     ctx.pipelinedEpsv = undefined;
     return new ControlChannel(socket, ctx.rec, "ctl");
   } catch (err) {
-    refused(failureOf(err).message);
+    onRefused();
     step.end("fail", `${what}: ${failureOf(err).message}`, { error: failureOf(err) });
     return undefined;
   }
@@ -181,8 +181,6 @@ async function settleLate(ctx: ProbeContext): Promise<void> {
 async function finish(ctx: ProbeContext): Promise<void> {
   ctx.loggedIn.settle(false);
   ctx.dataConnected.settle(false);
-  // Without a working listing, whether a fresh data TLS session is refused cannot matter.
-  if (ctx.obs.data?.status !== "ok") ctx.reuseSide?.abandon("not asked: the main listing did not work");
   // The late side checks' grace runs while QUIT is answered, not after it.
   await Promise.all([quit(ctx), settleLate(ctx)]);
   // A cleared timer, not sleep(): a pending budget-long timer kept the process (CLI) alive after the verdict.

@@ -1,5 +1,6 @@
 import type net from "node:net";
 import { adaptive, LIMITS } from "../../config/defaults.js";
+import { identifyServer } from "../../diagnosis/software.js";
 import { describe, failureOf, type ProbeContext } from "../context.js";
 import { ControlChannel } from "../control.js";
 import { connectTcp, netError, tlsHandshake } from "../net.js";
@@ -10,17 +11,17 @@ import { handshake } from "./tls.js";
 
 // ---------------------------------------------------------------- greeting
 /**
- * Default banners of servers that reset a data connection's ClientHello arriving before the
- * transfer command (transfer.ts): pyftpdlib ("220 pyftpdlib 1.5.7 ready."). With any other banner
- * the engine still finds out, one fresh session later (engine.ts retryWithLateDataTls).
+ * Quirks a banner gives away before they cost a detour (identifyServer: the same banner patterns
+ * the remediation uses). pyftpdlib resets a data ClientHello that arrives before it took the
+ * transfer command (transfer.ts); Twisted reads no command after a PASV until its data connection
+ * arrives, which pipelining finds out only after a reply timeout and a fresh connection. With a
+ * banner that hides them the engine still finds out, one detour later (engine.ts, pipeline.ts).
  */
-const LATE_DATA_TLS = /\bpyftpdlib\b/i;
-/**
- * Twisted's default banner ("220 Twisted 22.4.0 FTP Server"): it reads no command after a PASV
- * until the data connection arrives, which pipelining finds out only after a reply timeout (about
- * 2.5 s) and a fresh connection. With any other banner that detour still works (pipeline.ts).
- */
-const LOCKSTEP_BANNER = /\bTwisted [\d.]+ FTP Server\b/i;
+function bannerQuirks(ctx: ProbeContext, banner: string): void {
+  const { software } = identifyServer(banner, undefined);
+  if (software === "pyftpdlib") ctx.dataTlsAfterReply = true;
+  if (software === "twisted") lockstepForBanner(ctx, "Twisted");
+}
 
 export async function greeting(ctx: ProbeContext, ctl: ControlChannel): Promise<boolean> {
   if (ctx.tlsMode === "implicit") {
@@ -68,9 +69,7 @@ export async function greeting(ctx: ProbeContext, ctl: ControlChannel): Promise<
   const late = elapsed() > nudgeAt;
   if (reply.code >= 200 && reply.code < 300) {
     ctx.obs.greeting = { ...ctx.obs.greeting, status: "ok", reply, durationMs: elapsed(), ...(late ? { late: true } : {}) };
-    // A server that names itself as one that resets an early data ClientHello: skip the fallback's detour.
-    if (LATE_DATA_TLS.test(reply.text)) ctx.dataTlsAfterReply = true;
-    if (LOCKSTEP_BANNER.test(reply.text)) lockstepForBanner(ctx, "Twisted");
+    bannerQuirks(ctx, reply.text);
     step.end(late ? "warn" : "ok", `${describe(reply)}${late ? ` (after ${elapsed()} ms)` : ""}`, { reply });
     return true;
   }

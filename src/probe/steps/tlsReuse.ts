@@ -74,21 +74,20 @@ export function startTlsReuseSide(ctx: ProbeContext): void {
         reuse.reply ? { reply: reuse.reply } : {},
       );
     });
-  ctx.reuseSide = {
-    done,
-    abandon: (why) => {
-      if (reuse.status !== "not-run" || abandoned) return;
-      abandoned = true;
-      reuse.detail = why;
-      for (const s of sockets) s.destroy();
-    },
-  };
   ctx.sideTasks.push(done);
   // The verdict does not wait for it long: a server delaying logins (ProFTPD mod_delay, vsftpd
-  // delay_successful_login) would delay every check by that much again.
+  // delay_successful_login) would delay every check by that much again; and not at all once the
+  // main listing failed, when no answer could matter.
+  const listed = () => ctx.obs.data?.status === "ok";
   ctx.lateTasks.push({
     done,
-    abandon: () => ctx.reuseSide?.abandon("not answered before the check ended (a slow second login?)"),
+    answerDueAt: () => (listed() ? undefined : ctx.rec.now()),
+    abandon: () => {
+      if (reuse.status !== "not-run" || abandoned) return;
+      abandoned = true;
+      reuse.detail = listed() ? "not answered before the check ended (a slow second login?)" : "not asked: the main listing did not work";
+      for (const s of sockets) s.destroy();
+    },
     graceMs: Math.max(LIMITS.reuseSideGraceMs, ctx.rtt * 4),
   });
 }

@@ -50,7 +50,7 @@ export async function transfer(
   if (!s) {
     socket.destroy();
     error = link.tls?.error;
-    if (!late && error?.kind === "reset") return resetEarly(ctx, ctl, command, first, link.tls!, error, !opts.via);
+    if (!late && error?.kind === "reset") return resetEarly(ctx, ctl, command, first, { ...link.tls!, error }, !opts.via);
   } else if (direction === "read") {
     const r = await link.reader!;
     if (r) {
@@ -134,21 +134,21 @@ async function resetEarly(
   ctl: ControlChannel,
   command: string,
   first: Reply,
-  tls: NonNullable<DataObservation["dataTls"]>,
-  error: NetError,
+  /** The failed handshake, with the reset it ended in. */
+  tls: NonNullable<DataObservation["dataTls"]> & { error: NetError },
   /** The main session's own transfer (not a side session's): its state records what happened. */
   main: boolean,
 ): Promise<{ first: Reply; final?: Reply; bytes: number; tls: NonNullable<DataObservation["dataTls"]>; error: NetError }> {
+  const { error } = tls;
   const graceMs = ctx.budget.cap(Math.max(LIMITS.dataTlsResetGraceMs, ctx.rtt * 4));
+  let final: Reply | undefined;
   try {
-    const final = await ctl.reply(graceMs);
-    return { first, final, bytes: 0, tls, error };
+    final = await ctl.reply(graceMs);
   } catch (err) {
-    if (!main) return { first, bytes: 0, tls, error };
-    if (failureOf(err).kind !== "timeout") ctx.lost(`${command} completion`, err);
-    else ctx.dataTlsReset = { command, error, reply: first };
-    return { first, bytes: 0, tls, error };
+    if (main && failureOf(err).kind !== "timeout") ctx.lost(`${command} completion`, err);
+    else if (main) ctx.dataTlsReset = { command, error };
   }
+  return { first, ...(final ? { final } : {}), bytes: 0, tls, error };
 }
 
 export function readAll(
