@@ -376,6 +376,20 @@ export function slashBody(fields: { text: string; user?: string; channel?: strin
 }
 
 let evt = 0;
+/** The Events API envelope Slack wraps one event in (HTTP body, Socket Mode payload). */
+function eventCallback(event: Record<string, unknown>, eventId?: string): Record<string, unknown> {
+  return {
+    token: "legacy-unused",
+    team_id: "T0TEST",
+    api_app_id: "A0APP",
+    type: "event_callback",
+    event_id: eventId ?? `Ev${Date.now()}${evt++}`,
+    event_time: Math.floor(Date.now() / 1000),
+    event,
+    authorizations: [{ team_id: "T0TEST", user_id: "U0BOT", is_bot: true }],
+  };
+}
+
 /** An app_mention as an Events API envelope: HTTP mode's JSON body (mentionBody), Socket Mode's payload (botProc.ts). */
 export function mentionEvent(fields: {
   text: string;
@@ -385,14 +399,8 @@ export function mentionEvent(fields: {
   user?: string;
   eventId?: string;
 }): Record<string, unknown> {
-  return {
-    token: "legacy-unused",
-    team_id: "T0TEST",
-    api_app_id: "A0APP",
-    type: "event_callback",
-    event_id: fields.eventId ?? `Ev${Date.now()}${evt++}`,
-    event_time: Math.floor(Date.now() / 1000),
-    event: {
+  return eventCallback(
+    {
       type: "app_mention",
       user: fields.user ?? "U0OK",
       text: `<@U0BOT> ${fields.text}`,
@@ -401,8 +409,8 @@ export function mentionEvent(fields: {
       event_ts: fields.ts,
       ...(fields.threadTs ? { thread_ts: fields.threadTs } : {}),
     },
-    authorizations: [{ team_id: "T0TEST", user_id: "U0BOT", is_bot: true }],
-  };
+    fields.eventId,
+  );
 }
 
 export function mentionBody(fields: Parameters<typeof mentionEvent>[0]): string {
@@ -463,28 +471,24 @@ export function messageBody(fields: {
   /** An app posting with its bot token (Grafana, PagerDuty): `user` and `bot_id`, no subtype. */
   appUser?: string;
 }): string {
-  return JSON.stringify({
-    token: "legacy-unused",
-    team_id: "T0TEST",
-    api_app_id: "A0APP",
-    type: "event_callback",
-    event_id: fields.eventId ?? `Ev${Date.now()}${evt++}`,
-    event_time: Math.floor(Date.now() / 1000),
-    event: {
-      type: "message",
-      channel: fields.channel,
-      channel_type: "channel",
-      ts: fields.ts,
-      event_ts: fields.ts,
-      text: fields.text ?? "",
-      ...(fields.appUser
-        ? { user: fields.appUser, bot_id: fields.botId ?? "B0GRAFANA" }
-        : fields.botId
-          ? { subtype: "bot_message", bot_id: fields.botId, username: "Alertmanager" }
-          : { user: fields.user ?? "U0OK" }),
-      ...(fields.threadTs ? { thread_ts: fields.threadTs } : {}),
-      ...(fields.attachments ? { attachments: fields.attachments } : {}),
-    },
-    authorizations: [{ team_id: "T0TEST", user_id: "U0BOT", is_bot: true }],
-  });
+  return JSON.stringify(
+    eventCallback(
+      {
+        type: "message",
+        channel: fields.channel,
+        channel_type: "channel",
+        ts: fields.ts,
+        event_ts: fields.ts,
+        text: fields.text ?? "",
+        ...(fields.appUser
+          ? { user: fields.appUser, bot_id: fields.botId ?? "B0GRAFANA" }
+          : fields.botId
+            ? { subtype: "bot_message", bot_id: fields.botId, username: "Alertmanager" }
+            : { user: fields.user ?? "U0OK" }),
+        ...(fields.threadTs ? { thread_ts: fields.threadTs } : {}),
+        ...(fields.attachments ? { attachments: fields.attachments } : {}),
+      },
+      fields.eventId,
+    ),
+  );
 }
