@@ -1,7 +1,7 @@
 /** Slack rendering of monitor incidents: the parent message, thread replies, the buttons. */
 import { mentionGroup, mentionUser } from "./slackText.js";
 import type { IncidentEvent, IncidentSnapshot } from "../monitor/incident.js";
-import { clip, esc, type Block } from "./slack.js";
+import { button, clip, esc, type Block } from "./slack.js";
 
 const SEVERITY_EMOJI = { P1: ":rotating_light:", P2: ":large_orange_circle:", P3: ":large_yellow_circle:" } as const;
 
@@ -64,10 +64,10 @@ export function incidentParent(inc: IncidentSnapshot): { text: string; blocks: B
       type: "actions",
       block_id: "incident_actions",
       elements: [
-        { type: "button", action_id: "inc_ack", text: { type: "plain_text", text: "Acknowledge" }, value: inc.id },
-        { type: "button", action_id: "inc_rerun_all", text: { type: "plain_text", text: "Re-run from all zones" }, value: inc.id },
-        { type: "button", action_id: "inc_mute_1h", text: { type: "plain_text", text: "Mute 1 h" }, value: inc.id },
-        { type: "button", action_id: "inc_mute_resolved", text: { type: "plain_text", text: "Mute until resolved" }, value: inc.id },
+        button("inc_ack", "Acknowledge", inc.id),
+        button("inc_rerun_all", "Re-run from all zones", inc.id),
+        button("inc_mute_1h", "Mute 1 h", inc.id),
+        button("inc_mute_resolved", "Mute until resolved", inc.id),
       ],
     });
   return { text: clip(text, 3000), blocks };

@@ -12,6 +12,11 @@ export function esc(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
+/** A Slack button whose value names what it acts on (a job or incident id, looked up when clicked). */
+export function button(actionId: string, label: string, value: string): Block {
+  return { type: "button", action_id: actionId, text: { type: "plain_text", text: label }, value };
+}
+
 export function clip(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
@@ -96,16 +101,12 @@ export function verdictBlocks(report: CheckReport, refs: VerdictRefs): { text: s
     type: "actions",
     block_id: "verdict_actions",
     elements: [
-      { type: "button", action_id: "ftp_rerun", text: { type: "plain_text", text: "Re-run" }, value: refs.resultId },
-      { type: "button", action_id: "ftp_transcript", text: { type: "plain_text", text: "Show transcript" }, value: refs.resultId },
-      { type: "button", action_id: "ftp_watch", text: { type: "plain_text", text: "Watch" }, value: refs.resultId },
-      ...(refs.allZones
-        ? [{ type: "button", action_id: "ftp_allzones", text: { type: "plain_text", text: "Check from all zones" }, value: refs.resultId }]
-        : []),
+      button("ftp_rerun", "Re-run", refs.resultId),
+      button("ftp_transcript", "Show transcript", refs.resultId),
+      button("ftp_watch", "Watch", refs.resultId),
+      ...(refs.allZones ? [button("ftp_allzones", "Check from all zones", refs.resultId)] : []),
       // A failure gets its waterfall posted in the thread anyway; a healthy check on request.
-      ...(v.code === "HEALTHY"
-        ? [{ type: "button", action_id: "ftp_waterfall", text: { type: "plain_text", text: "Show waterfall" }, value: refs.resultId }]
-        : []),
+      ...(v.code === "HEALTHY" ? [button("ftp_waterfall", "Show waterfall", refs.resultId)] : []),
     ],
   });
   return { text: clip(`${v.code}: ${v.title}`, 3000), blocks: fitBlocks(blocks) };
